@@ -1,0 +1,73 @@
+"""losskit: vectorized loss functions, analytic gradients and update rules.
+
+A SIMD/OpenMP C++ core (one build, runtime CPU dispatch: sse2, avx2, avx512) with NumPy
+bindings. Every loss gives its value, its gradient, or both in one fused pass::
+
+    >>> import numpy as np, losskit
+    >>> loss = losskit.HuberLoss(delta=1.0)
+    >>> value, grad = loss.value_and_grad(np.array([0.5, 3.0]), np.array([0.0, 0.0]))
+
+Results are bitwise identical for any thread count.
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+from . import _core
+from ._base import ElementwiseLoss, Loss, available_losses, get_loss
+from ._regression import (
+    EpsilonInsensitiveLoss,
+    GaussianNLLLoss,
+    HuberLoss,
+    L1Loss,
+    LogCoshLoss,
+    MSELoss,
+    PoissonNLLLoss,
+    PseudoHuberLoss,
+    QuantileLoss,
+    SmoothL1Loss,
+)
+
+__version__ = "0.1.0"
+
+get_num_threads = _core.get_num_threads
+set_num_threads = _core.set_num_threads
+get_isa = _core.get_isa
+set_isa = _core.set_isa
+available_isas = _core.available_isas
+
+
+def get_include() -> str:
+    """The directory of losskit's C++ headers (``#include <losskit/losskit.hpp>``)."""
+    return _os.path.join(_os.path.dirname(__file__), "include")
+
+
+def get_cmake_dir() -> str:
+    """The directory holding losskitConfig.cmake, for ``losskit_DIR`` / ``CMAKE_PREFIX_PATH``."""
+    return _os.path.join(_os.path.dirname(__file__), "lib", "cmake", "losskit")
+
+
+__all__ = [
+    "Loss",
+    "ElementwiseLoss",
+    "get_loss",
+    "available_losses",
+    "MSELoss",
+    "L1Loss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "PseudoHuberLoss",
+    "LogCoshLoss",
+    "QuantileLoss",
+    "EpsilonInsensitiveLoss",
+    "GaussianNLLLoss",
+    "PoissonNLLLoss",
+    "get_num_threads",
+    "set_num_threads",
+    "get_isa",
+    "set_isa",
+    "available_isas",
+    "get_include",
+    "get_cmake_dir",
+]

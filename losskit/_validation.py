@@ -1,0 +1,218 @@
+"""Argument validation and conversion: the one place losskit checks what users pass.
+
+The compiled kernels accept only canonical arrays (NumPy float32/float64, C-contiguous, one
+dtype and shape). Calls that already are canonical never reach this module; everything else
+comes here, is checked (errors name the argument and the offending shape, dtype or value),
+converted, and sent back to the kernel.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# Mode numbers of ElementwiseKernel._call (see src/cpp/bindings/bind_losses.cpp).
+VALUE, GRAD, VALUE_AND_GRAD, VALUE_AND_GRADS = 0, 1, 2, 3
+
+
+# ---- parameters --------------------------------------------------------------------------
+def check_reduction(reduction: Any) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def check_real(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    return value
+
+
+def check_positive(name: str, value: Any) -> float:
+    value = check_real(name, value)
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return value
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    value = check_real(name, value)
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
+    return value
+
+
+def check_open_unit(name: str, value: Any) -> float:
+    value = check_real(name, value)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+# ---- arrays ------------------------------------------------------------------------------
+def _kernel_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 stays float32 (float16 widens to it); every other real dtype computes in float64."""
+    if dtype == np.float32 or dtype == np.float16:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.ndarray:
+    """`value` as a C-contiguous, aligned NumPy array of `dtype` (default: its kernel dtype)."""
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} could not be converted to an array: {exc}") from None
+    kind = array.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {array.dtype}")
+    if kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    target = _kernel_dtype(array.dtype) if dtype is None else dtype
+    array = np.asarray(array, dtype=target, order="C")
+    if not array.flags.aligned:
+        array = array.copy()
+    return array
+
+
+def _check_out(name: str, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype}, got {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    return out
+
+
+def _writable_buffer(out: np.ndarray | None, inputs: list[np.ndarray]) -> np.ndarray | None:
+    """`out` itself when the kernel can write it directly, else None (use a temporary)."""
+    if out is None:
+        return None
+    canonical = out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative
+    # Exact aliasing of an input is safe (each element is read before it is written);
+    # partial overlap is not.
+    overlaps = any(
+        np.may_share_memory(out, a)
+        and not (a.ctypes.data == out.ctypes.data and a.strides == out.strides)
+        for a in inputs
+    )
+    return out if canonical and not overlaps else None
+
+
+def _third_to_input_shape(name: str, third: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """PyTorch's rule for gaussian_nll's var: the input's shape, or one fewer dimension, or a
+    last dimension of 1 (one variance shared along the last axis)."""
+    if third.shape == shape:
+        return third
+    view = third
+    if view.ndim == len(shape) - 1 and view.shape == shape[:-1]:
+        view = view[..., None]
+    if view.ndim == len(shape) and view.shape[:-1] == shape[:-1] and view.shape[-1] == 1:
+        return np.ascontiguousarray(np.broadcast_to(view, shape))
+    raise ValueError(
+        f"{name} shape {third.shape} must be the input shape {shape}, the input shape without "
+        f"its last axis, or the input shape with a last axis of 1"
+    )
+
+
+def _weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if weight.shape == shape:
+        return weight
+    if len(shape) >= 2 and weight.shape == shape[:1]:
+        return np.ascontiguousarray(
+            np.broadcast_to(weight.reshape(shape[:1] + (1,) * (len(shape) - 1)), shape)
+        )
+    expected = f"{shape}" + (f" or {shape[:1]}" if len(shape) >= 2 else "")
+    raise ValueError(f"sample_weight shape {weight.shape} must be {expected}")
+
+
+def elementwise_slow_path(
+    kernel: Any,
+    mode: int,
+    input: Any,
+    target: Any,
+    third: Any,
+    sample_weight: Any,
+    out: Any,
+    out_third: Any,
+) -> Any:
+    """Validate and convert the arguments of an elementwise loss call, then run the kernel."""
+    arity = kernel._arity
+    if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not (arity == 3 and mode == VALUE_AND_GRADS):
+        raise ValueError(f"unsupported mode {mode}")
+    x = as_real_array("input", input)
+    shape, dtype = x.shape, x.dtype
+    t = as_real_array("target", target, dtype)
+    if t.shape != shape:
+        raise ValueError(f"target shape {t.shape} does not match input shape {shape}")
+
+    third_name = getattr(kernel, "_third_name", "third")
+    z = None
+    if arity == 3:
+        if third is None:
+            raise TypeError(f"{kernel.name} needs a third argument, {third_name}")
+        z_given = as_real_array(third_name, third, dtype)
+        z = _third_to_input_shape(third_name, z_given, shape)
+    w = None
+    if sample_weight is not None:
+        w = _weight_to_input_shape(as_real_array("sample_weight", sample_weight, dtype), shape)
+
+    reduction = kernel.reduction
+    if mode == VALUE and out is not None and reduction != "none":
+        raise ValueError(f"out is only used with reduction='none' (this loss has {reduction!r})")
+    if out is not None:
+        out = _check_out("out", out, shape, dtype)
+    inputs = [a for a in (x, t, z, w) if a is not None]
+    out_buffer = _writable_buffer(out, inputs)
+
+    out_third_buffer = None
+    if out_third is not None:
+        if mode != VALUE_AND_GRADS:
+            raise ValueError("out_third is only used by value_and_grads")
+        out_third = _check_out("out_third", out_third, z_given.shape, dtype)
+        if z_given.shape == shape:
+            out_third_buffer = _writable_buffer(out_third, inputs)
+
+    result = kernel._call_canonical(mode, x, t, z, w, out_buffer, out_third_buffer)
+
+    # Copy results into user buffers the kernel could not write directly, and sum d/dthird
+    # over the axis a broadcast third argument was repeated along.
+    def deliver(computed: np.ndarray, user: np.ndarray | None) -> np.ndarray:
+        if user is None or computed is user:
+            return computed
+        user[...] = computed
+        return user
+
+    if mode == VALUE:
+        return deliver(result, out) if reduction == "none" else result
+    if mode == GRAD:
+        return deliver(result, out)
+    if mode == VALUE_AND_GRAD:
+        return result[0], deliver(result[1], out)
+    value, grad, grad_third = result
+    if z_given.shape != shape:
+        grad_third = grad_third.sum(axis=-1, keepdims=True).reshape(z_given.shape)
+    return value, deliver(grad, out), deliver(grad_third, out_third)

@@ -1,0 +1,67 @@
+// Helpers shared by the binding files: fast NumPy checks that avoid creating Python objects.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstddef>
+
+namespace losskit::bindings {
+
+namespace py = pybind11;
+
+void bind_runtime(py::module_& m);
+void bind_losses(py::module_& m);
+
+// Kernels on fewer elements than this keep the GIL: releasing and re-taking it costs more
+// than the work.
+inline constexpr std::size_t kReleaseGilMin = 8192;
+
+// The element type a kernel runs on.
+enum class Dtype { f32, f64, other };
+
+// A NumPy array exactly (no subclass), C-contiguous, aligned, native byte order, float32 or
+// float64. Everything else goes through the Python validation (losskit/_validation.py).
+inline Dtype canonical_dtype(py::handle h) {
+  const auto& api = py::detail::npy_api::get();
+  if (Py_TYPE(h.ptr()) != api.PyArray_Type_) return Dtype::other;
+  const auto* a = py::detail::array_proxy(h.ptr());
+  constexpr int kNeed = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
+                        py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  if ((a->flags & kNeed) != kNeed) return Dtype::other;
+  const auto* d = py::detail::array_descriptor_proxy(a->descr);
+  if (d->byteorder == '>') return Dtype::other;
+  if (d->type_num == py::detail::npy_api::NPY_FLOAT_) return Dtype::f32;
+  if (d->type_num == py::detail::npy_api::NPY_DOUBLE_) return Dtype::f64;
+  return Dtype::other;
+}
+
+inline int ndim(py::handle h) { return py::detail::array_proxy(h.ptr())->nd; }
+inline const Py_intptr_t* dims(py::handle h) {
+  return py::detail::array_proxy(h.ptr())->dimensions;
+}
+inline bool writeable(py::handle h) {
+  return py::detail::array_proxy(h.ptr())->flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+}
+template <class T> inline T* data(py::handle h) {
+  return reinterpret_cast<T*>(py::detail::array_proxy(h.ptr())->data);
+}
+inline bool same_shape(py::handle a, py::handle b) {
+  const int n = ndim(a);
+  if (ndim(b) != n) return false;
+  for (int i = 0; i < n; ++i)
+    if (dims(a)[i] != dims(b)[i]) return false;
+  return true;
+}
+inline std::size_t size_of(py::handle h) {
+  std::size_t n = 1;
+  for (int i = 0; i < ndim(h); ++i) n *= std::size_t(dims(h)[i]);
+  return n;
+}
+// A new uninitialised array with h's shape.
+template <class T> inline py::array_t<T> empty_like(py::handle h) {
+  return py::array_t<T>(std::vector<py::ssize_t>(dims(h), dims(h) + ndim(h)));
+}
+
+}  // namespace losskit::bindings

@@ -1,0 +1,10 @@
+// losskit._core: the only code that knows Python. Each family binds itself (bind_*.cpp).
+#include <pybind11/pybind11.h>
+
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "losskit's compiled core (private: use the losskit package)";
+  losskit::bindings::bind_runtime(m);
+  losskit::bindings::bind_losses(m);
+}

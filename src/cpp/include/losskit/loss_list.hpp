@@ -1,0 +1,20 @@
+// The list of elementwise losses: the one place a loss is registered. The enum below, every
+// per-ISA kernel table, the Python bindings and the Python registry are generated from it.
+//
+//   X(identifier, arity, "comma-separated parameter names, in LossParams order")
+//
+// arity 2: (input, target); arity 3: (input, target, third) where the loss also has a gradient
+// with respect to the third argument. The per-point definitions are in src/cpp/src/losses/.
+#pragma once
+
+#define LOSSKIT_ELEMENTWISE_LOSSES(X)                                   \
+  X(mse, 2, "")                                                         \
+  X(l1, 2, "")                                                          \
+  X(huber, 2, "delta")                                                  \
+  X(smooth_l1, 2, "beta")                                               \
+  X(pseudo_huber, 2, "delta")                                           \
+  X(log_cosh, 2, "")                                                    \
+  X(quantile, 2, "quantile")                                            \
+  X(epsilon_insensitive, 2, "epsilon,squared")                          \
+  X(gaussian_nll, 3, "full,eps,precision")                              \
+  X(poisson_nll, 2, "log_input,full,eps")

@@ -1,0 +1,93 @@
+// losskit: vectorized losses with analytic gradients. Public C++ API.
+//
+// Plain pointers and sizes for float and double; nothing here depends on SIMD types, OpenMP or
+// Python. Link with `find_package(losskit CONFIG)` and `losskit::losskit`.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "losskit/loss_list.hpp"
+
+namespace losskit {
+
+// ---- losses -------------------------------------------------------------------------------
+enum class Reduction : int { none = 0, sum = 1, mean = 2 };
+
+enum class ElementwiseLoss : int {
+#define LOSSKIT_ENUM_ENTRY(name, arity, params) name,
+  LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_ENUM_ENTRY)
+#undef LOSSKIT_ENUM_ENTRY
+};
+inline constexpr int kNumElementwiseLosses = 0
+#define LOSSKIT_COUNT_ENTRY(name, arity, params) +1
+    LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_COUNT_ENTRY)
+#undef LOSSKIT_COUNT_ENTRY
+    ;
+
+struct ElementwiseLossInfo {
+  const char* name;        // registry name, e.g. "huber"
+  int arity;               // 2: (input, target); 3: (input, target, third)
+  const char* param_names; // comma-separated, in LossParams order
+};
+const ElementwiseLossInfo& info(ElementwiseLoss loss);
+// Throws std::invalid_argument for an unknown name.
+ElementwiseLoss elementwise_loss_from_name(std::string_view name);
+
+// Numeric parameters in the order loss_list.hpp names them (booleans as 0/1). The caller
+// validates them (e.g. delta > 0); the kernels assume valid parameters.
+struct LossParams {
+  static constexpr int kMax = 4;
+  double values[kMax] = {0, 0, 0, 0};
+};
+
+// One evaluation of an elementwise loss over `size` elements.
+template <class T>
+struct ElementwiseCall {
+  const T* input = nullptr;
+  const T* target = nullptr;
+  const T* third = nullptr;          // arity-3 losses only (gaussian_nll: var or precision)
+  const T* sample_weight = nullptr;  // one weight per element, or nullptr
+  std::size_t size = 0;
+  Reduction reduction = Reduction::mean;
+  T* value_out = nullptr;       // reduction none: w * loss per element (optional)
+  T* grad_out = nullptr;        // d(reduced value)/d input (optional; for none: of the sum)
+  T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3)
+};
+
+// Why an evaluation refused its input: the argument and the first offending element.
+enum class BadArgument : int { none = 0, sample_weight = 1, third = 2 };
+struct ElementwiseResult {
+  double value;              // the reduced value: sum, or mean (nan for a mean over nothing);
+                             // 0 for Reduction::none
+  BadArgument bad_argument;  // sample_weight < 0, or a third argument outside its domain
+  std::size_t bad_index;     // first offending element when bad_argument != none
+};
+
+// Evaluates value and/or gradients in one fused pass. Mean is sum(w*l)/sum(w) (sum(l)/size
+// without weights). Bitwise identical results for any thread count. When bad_argument is set
+// the outputs are unspecified.
+ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
+                           const ElementwiseCall<float>& call);
+ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
+                           const ElementwiseCall<double>& call);
+
+// ---- vectorized math (the functions the kernels use), elementwise over arrays ---------------
+// Max error in ULP over the whole domain, measured by tests/test_vmath.py for every ISA:
+// see the table in docs/ARCHITECTURE.md.
+enum class MathFunction : int { exp = 0, log, log1p, expm1, tanh };
+void vector_math(MathFunction f, const float* x, float* out, std::size_t n);
+void vector_math(MathFunction f, const double* x, double* out, std::size_t n);
+
+// ---- instruction sets and threads ---------------------------------------------------------
+enum class Isa : int { sse2 = 0, avx2 = 1, avx512 = 2 };
+const char* isa_name(Isa isa);
+bool isa_available(Isa isa);  // compiled in and supported by this CPU
+Isa get_isa();                // the best available, or LOSSKIT_ISA from the environment
+void set_isa(Isa isa);        // throws std::invalid_argument if not available
+
+// Threads used by kernels above their size threshold (OpenMP's default at start-up).
+int get_num_threads();
+void set_num_threads(int n);  // throws std::invalid_argument if n < 1
+
+}  // namespace losskit

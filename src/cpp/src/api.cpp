@@ -1,0 +1,44 @@
+// The public C++ API: argument lookups and dispatch to the active instruction set's kernels.
+#include <stdexcept>
+#include <string>
+
+#include "dispatch.hpp"
+
+namespace losskit {
+
+const ElementwiseLossInfo& info(ElementwiseLoss loss) {
+  static const ElementwiseLossInfo infos[] = {
+#define LOSSKIT_INFO_ENTRY(name, arity, params) {#name, arity, params},
+      LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_INFO_ENTRY)
+#undef LOSSKIT_INFO_ENTRY
+  };
+  const int i = static_cast<int>(loss);
+  if (i < 0 || i >= kNumElementwiseLosses) throw std::invalid_argument("unknown elementwise loss");
+  return infos[i];
+}
+
+ElementwiseLoss elementwise_loss_from_name(std::string_view name) {
+  for (int i = 0; i < kNumElementwiseLosses; ++i) {
+    const auto loss = static_cast<ElementwiseLoss>(i);
+    if (name == info(loss).name) return loss;
+  }
+  throw std::invalid_argument("unknown elementwise loss '" + std::string(name) + "'");
+}
+
+ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
+                           const ElementwiseCall<float>& call) {
+  return kernels().elementwise_f32[static_cast<int>(loss)](params, call);
+}
+ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
+                           const ElementwiseCall<double>& call) {
+  return kernels().elementwise_f64[static_cast<int>(loss)](params, call);
+}
+
+void vector_math(MathFunction f, const float* x, float* out, std::size_t n) {
+  kernels().math_f32[static_cast<int>(f)](x, out, n);
+}
+void vector_math(MathFunction f, const double* x, double* out, std::size_t n) {
+  kernels().math_f64[static_cast<int>(f)](x, out, n);
+}
+
+}  // namespace losskit

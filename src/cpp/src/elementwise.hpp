@@ -1,0 +1,189 @@
+// The generic loop every elementwise loss runs through: dtype, reduction, sample_weight, output
+// buffers, SIMD tails and threads are handled here once, for any per-point definition.
+//
+// Determinism: the array is cut into fixed blocks of kBlock elements whatever the thread count;
+// each block sums its values in float64 lanes in a fixed order, and the block sums are added in
+// block order after the (optional) parallel loop. So every thread count gives the same bits.
+#pragma once
+
+#include <vector>
+
+#include "losskit/losskit.hpp"
+#include "losses/point.hpp"
+#include "parallel.hpp"
+#include "simd/vec.hpp"
+
+namespace losskit::LOSSKIT_ISA {
+
+// Elements per block: a multiple of every lane count; small enough to balance two threads at
+// the parallel threshold, large enough that the per-block bookkeeping is negligible.
+inline constexpr std::size_t kBlock = 2048;
+
+struct BlockSummary {
+  double sum = 0;
+  bool bad_weight = false;
+  bool bad_third = false;
+};
+
+template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
+struct ElementwiseBlock {
+  const Loss& loss;
+  const ElementwiseCall<T>& c;
+  T grad_scale;
+  bool sum_value;  // reduction sum/mean: accumulate the (weighted) values
+
+  LOSSKIT_INLINE void vector(std::size_t i, std::size_t lanes, VecF64& lo, VecF64& hi,
+                             Mask<T>& bad_w, Mask<T>& bad_z) const {
+    const bool partial = lanes < kLanes<T>;
+    auto ld = [&](const T* p) { return partial ? load_partial<T>(p + i, lanes) : load<T>(p + i); };
+    auto st = [&](T* p, Vec<T> v) {
+      if (partial) store_partial<T>(p + i, lanes, v); else store<T>(p + i, v);
+    };
+    const Vec<T> x = ld(c.input), y = ld(c.target);
+    Point<T> pt;
+    if constexpr (Loss::kArity == 3) {
+      const Vec<T> z = ld(c.third);
+      bad_z |= Loss::third_invalid(z);
+      pt = loss(x, y, z);
+    } else {
+      pt = loss(x, y);
+    }
+    Vec<T> w = splat<T>(1);
+    if constexpr (kWeighted) {
+      w = ld(c.sample_weight);
+      bad_w |= w < T(0);
+    }
+    if constexpr (kValue) {
+      Vec<T> v = pt.value;
+      if constexpr (kWeighted) v *= w;
+      if (c.value_out) st(c.value_out, v);
+      if (sum_value) {
+        if (partial) v = select<Vec<T>>(first_lanes<T>(lanes), v, splat<T>(0));
+        accumulate(lo, hi, v);
+      }
+    }
+    if constexpr (kGrad) {
+      const Vec<T> s = kWeighted ? w * grad_scale : splat<T>(grad_scale);
+      st(c.grad_out, pt.grad * s);
+      if constexpr (Loss::kArity == 3) {
+        if (c.grad_third_out) st(c.grad_third_out, pt.grad_third * s);
+      }
+    }
+  }
+
+  BlockSummary operator()(std::size_t begin, std::size_t end) const {
+    VecF64 lo = {}, hi = {};
+    Mask<T> bad_w = {}, bad_z = {};
+    std::size_t i = begin;
+    for (; i + kLanes<T> <= end; i += kLanes<T>) vector(i, kLanes<T>, lo, hi, bad_w, bad_z);
+    if (i < end) vector(i, end - i, lo, hi, bad_w, bad_z);
+    return {horizontal_sum(lo) + horizontal_sum(hi), any(bad_w), any(bad_z)};
+  }
+};
+
+// Runs block(begin, end) over [0, n) in kBlock pieces (threads above the size threshold) and
+// returns the block summaries combined in block order.
+template <class Block>
+BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t parallel_min) {
+  const std::size_t nblocks = (n + kBlock - 1) / kBlock;
+  BlockSummary total;
+  auto add = [&](const BlockSummary& b) {
+    total.sum += b.sum;
+    total.bad_weight |= b.bad_weight;
+    total.bad_third |= b.bad_third;
+  };
+  const int threads = threads_for(n, parallel_min);
+  if (threads > 1) {
+    std::vector<BlockSummary> parts(nblocks);
+    parallel_for(threads, nblocks, [&](std::size_t b) {
+      parts[b] = block(b * kBlock, b + 1 == nblocks ? n : (b + 1) * kBlock);
+    });
+    for (const BlockSummary& b : parts) add(b);
+  } else {
+    for (std::size_t b = 0; b < nblocks; ++b)
+      add(block(b * kBlock, b + 1 == nblocks ? n : (b + 1) * kBlock));
+  }
+  return total;
+}
+
+template <class T> std::size_t first_index(const T* p, std::size_t n, bool (*bad)(T)) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (bad(p[i])) return i;
+  return n;
+}
+
+// sum(w) and whether any w < 0, in the same fixed blocks (needed before the main pass for a
+// weighted mean, whose gradient is scaled by 1/sum(w)).
+template <class T> BlockSummary weight_sum(const T* w, std::size_t n) {
+  auto block = [w](std::size_t begin, std::size_t end) {
+    VecF64 lo = {}, hi = {};
+    Mask<T> bad = {};
+    std::size_t i = begin;
+    for (; i + kLanes<T> <= end; i += kLanes<T>) {
+      const Vec<T> v = load<T>(w + i);
+      bad |= v < T(0);
+      accumulate(lo, hi, v);
+    }
+    if (i < end) {
+      const Vec<T> v = load_partial<T>(w + i, end - i);
+      bad |= v < T(0);
+      accumulate(lo, hi, v);
+    }
+    return BlockSummary{horizontal_sum(lo) + horizontal_sum(hi), any(bad), false};
+  };
+  return run_blocks(block, n, kParallelMinStreaming);
+}
+
+template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
+BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
+  const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad> block{
+      loss, c, grad_scale, c.reduction != Reduction::none};
+  return run_blocks(block, c.size, kParallelMinStreaming);
+}
+
+template <class Loss, class T, bool kWeighted>
+BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
+  const bool value = c.reduction != Reduction::none || c.value_out;
+  if (value && c.grad_out) return run_variant<Loss, T, kWeighted, true, true>(loss, c, grad_scale);
+  if (c.grad_out) return run_variant<Loss, T, kWeighted, false, true>(loss, c, grad_scale);
+  return run_variant<Loss, T, kWeighted, true, false>(loss, c, grad_scale);
+}
+
+template <template <class> class LossTemplate, class T>
+ElementwiseResult evaluate_elementwise(const LossParams& params, const ElementwiseCall<T>& c) {
+  const LossTemplate<T> loss(params);
+  const std::size_t n = c.size;
+  ElementwiseResult result{0, BadArgument::none, 0};
+  double denominator = double(n);
+  if (c.sample_weight && c.reduction == Reduction::mean) {
+    const BlockSummary ws = weight_sum(c.sample_weight, n);
+    if (ws.bad_weight) {
+      result.bad_argument = BadArgument::sample_weight;
+      result.bad_index = first_index<T>(c.sample_weight, n, [](T w) { return w < 0; });
+      return result;
+    }
+    denominator = ws.sum;
+  }
+  const double scale = c.reduction == Reduction::mean ? 1 / denominator : 1;
+  const BlockSummary s = c.sample_weight ? run_weighted<LossTemplate<T>, T, true>(loss, c, T(scale))
+                                         : run_weighted<LossTemplate<T>, T, false>(loss, c, T(scale));
+  if (s.bad_weight) {
+    result.bad_argument = BadArgument::sample_weight;
+    result.bad_index = first_index<T>(c.sample_weight, n, [](T w) { return w < 0; });
+  } else if (s.bad_third) {
+    result.bad_argument = BadArgument::third;
+    if constexpr (LossTemplate<T>::kArity == 3) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (any(LossTemplate<T>::third_invalid(splat<T>(c.third[i])))) {
+          result.bad_index = i;
+          break;
+        }
+      }
+    }
+  } else if (c.reduction != Reduction::none) {
+    result.value = c.reduction == Reduction::mean ? s.sum / denominator : s.sum;
+  }
+  return result;
+}
+
+}  // namespace losskit::LOSSKIT_ISA

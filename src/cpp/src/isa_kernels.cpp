@@ -1,0 +1,59 @@
+// Every kernel, instantiated for one instruction set: CMake compiles this file once per ISA
+// with LOSSKIT_ISA naming the namespace and the matching -m flags.
+#include "kernel_table.hpp"
+#include "elementwise.hpp"
+#include "losses/regression.hpp"
+
+namespace losskit::LOSSKIT_ISA {
+namespace {
+
+// The registry name of each loss maps to its per-point definition here.
+template <class T> using mse = MseLoss<T>;
+template <class T> using l1 = L1Loss<T>;
+template <class T> using huber = HuberLoss<T>;
+template <class T> using smooth_l1 = SmoothL1Loss<T>;
+template <class T> using pseudo_huber = PseudoHuberLoss<T>;
+template <class T> using log_cosh = LogCoshLoss<T>;
+template <class T> using quantile = QuantileLoss<T>;
+template <class T> using epsilon_insensitive = EpsilonInsensitiveLoss<T>;
+template <class T> using gaussian_nll = GaussianNllLoss<T>;
+template <class T> using poisson_nll = PoissonNllLoss<T>;
+
+// out[i] = f(x[i]) with the vector math functions (the hook the ULP tests use).
+template <class T, Vec<T> (*F)(Vec<T>)> void map_math(const T* x, T* out, std::size_t n) {
+  const std::size_t nblocks = (n + kBlock - 1) / kBlock;
+  parallel_for(threads_for(n, kParallelMinStreaming), nblocks, [=](std::size_t b) {
+    const std::size_t end = b + 1 == nblocks ? n : (b + 1) * kBlock;
+    std::size_t i = b * kBlock;
+    for (; i + kLanes<T> <= end; i += kLanes<T>) store<T>(out + i, F(load<T>(x + i)));
+    if (i < end) store_partial<T>(out + i, end - i, F(load_partial<T>(x + i, end - i)));
+  });
+}
+
+template <class T> Vec<T> exp_fn(Vec<T> v) { return vexp<T>(v); }
+template <class T> Vec<T> log_fn(Vec<T> v) { return vlog<T>(v); }
+template <class T> Vec<T> log1p_fn(Vec<T> v) { return vlog1p<T>(v); }
+template <class T> Vec<T> expm1_fn(Vec<T> v) { return vexpm1<T>(v); }
+template <class T> Vec<T> tanh_fn(Vec<T> v) { return vtanh<T>(v); }
+
+const KernelTable table = {
+#define LOSSKIT_TABLE_ENTRY(name, arity, params) &evaluate_elementwise<name, float>,
+    {LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#undef LOSSKIT_TABLE_ENTRY
+#define LOSSKIT_TABLE_ENTRY(name, arity, params) &evaluate_elementwise<name, double>,
+    {LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#undef LOSSKIT_TABLE_ENTRY
+    // Order of MathFunction.
+    {&map_math<float, exp_fn<float>>, &map_math<float, log_fn<float>>,
+     &map_math<float, log1p_fn<float>>, &map_math<float, expm1_fn<float>>,
+     &map_math<float, tanh_fn<float>>},
+    {&map_math<double, exp_fn<double>>, &map_math<double, log_fn<double>>,
+     &map_math<double, log1p_fn<double>>, &map_math<double, expm1_fn<double>>,
+     &map_math<double, tanh_fn<double>>},
+};
+
+}  // namespace
+
+const KernelTable& kernel_table() { return table; }
+
+}  // namespace losskit::LOSSKIT_ISA

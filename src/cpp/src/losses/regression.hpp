@@ -1,0 +1,204 @@
+// Regression losses: the one per-point definition of each (value and its derivatives together;
+// the elementwise driver drops what a call does not need, so value, grad and value_and_grad
+// cannot disagree). r = input - target unless stated. Every branch is a lane mask: all lanes
+// compute every branch, so operands of unselected branches are kept finite where it matters.
+#pragma once
+
+#include "losskit/losskit.hpp"
+#include "losses/point.hpp"
+#include "simd/vmath.hpp"
+
+namespace losskit::LOSSKIT_ISA {
+
+// (x - y)^2;  d/dx = 2 (x - y).
+template <class T> struct MseLoss {
+  static constexpr int kArity = 2;
+  explicit MseLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    return {r * r, r + r};
+  }
+};
+
+// |x - y|;  d/dx = sign(x - y), 0 at the kink (torch.sign).
+template <class T> struct L1Loss {
+  static constexpr int kArity = 2;
+  explicit L1Loss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    return {abs<T>(r), sign<T>(r)};
+  }
+};
+
+// PyTorch huber_loss: 0.5 r^2 if |r| < delta, else delta (|r| - 0.5 delta);
+// d/dx = r inside, delta sign(r) outside (continuous at |r| = delta).
+template <class T> struct HuberLoss {
+  static constexpr int kArity = 2;
+  T delta;
+  explicit HuberLoss(const LossParams& p) : delta(T(p.values[0])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    const Vec<T> a = abs<T>(r);
+    const auto inside = a < delta;
+    return {select<Vec<T>>(inside, T(0.5) * r * r, delta * (a - T(0.5) * delta)),
+            select<Vec<T>>(inside, r, delta * sign<T>(r))};
+  }
+};
+
+// PyTorch smooth_l1_loss: 0.5 r^2 / beta if |r| < beta, else |r| - 0.5 beta;
+// d/dx = r / beta inside, sign(r) outside. beta = 0 is exactly L1: the inside branch is never
+// selected and 1/beta is replaced by 0 so no lane computes 0/0.
+template <class T> struct SmoothL1Loss {
+  static constexpr int kArity = 2;
+  T beta, inv_beta;
+  explicit SmoothL1Loss(const LossParams& p)
+      : beta(T(p.values[0])), inv_beta(p.values[0] > 0 ? T(1 / p.values[0]) : T(0)) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    const Vec<T> a = abs<T>(r);
+    const auto inside = a < beta;
+    return {select<Vec<T>>(inside, T(0.5) * inv_beta * r * r, a - T(0.5) * beta),
+            select<Vec<T>>(inside, r * inv_beta, sign<T>(r))};
+  }
+};
+
+// delta^2 (sqrt(1 + (r/delta)^2) - 1);  d/dx = r / sqrt(1 + (r/delta)^2).
+// With a = |r|/delta the value is delta |r| * t(a) where, cancellation- and overflow-free,
+//   a <= 1:  t = a / (sqrt(1 + a^2) + 1)        (sqrt(1+a^2) - 1 = a^2 / (sqrt(1+a^2) + 1))
+//   a >  1:  t = 1 / (sqrt(1 + b^2) + b), b = 1/a (the same, divided through by a)
+// so b = min(a, 1/a) in [0, 1] never squares past the range, even for |r| near the max float.
+template <class T> struct PseudoHuberLoss {
+  static constexpr int kArity = 2;
+  T delta, inv_delta;
+  explicit PseudoHuberLoss(const LossParams& p)
+      : delta(T(p.values[0])), inv_delta(T(1 / p.values[0])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    const Vec<T> abs_r = abs<T>(r);
+    const Vec<T> a = abs_r * inv_delta;
+    const auto small = a <= T(1);
+    const Vec<T> b = select<Vec<T>>(small, a, T(1) / a);
+    const Vec<T> root = sqrt(fma(b, b, splat<T>(1)));
+    const Vec<T> t = select<Vec<T>>(small, a / (root + T(1)), T(1) / (root + b));
+    const Vec<T> grad = select<Vec<T>>(small, r / root, copysign<T>(splat<T>(delta), r) / root);
+    return {delta * abs_r * t, select<Vec<T>>(r != r, r, grad)};
+  }
+};
+
+// log(cosh(r)), exact from |r| = 0 to the overflow threshold;  d/dx = tanh(r).
+// One expm1 and one log1p per lane, on an argument chosen per lane (a = |r|):
+//   a <= 2:  e = expm1(a);    cosh(a) - 1 = e^2 / (2 (1 + e)), value = log1p(of that),
+//            tanh(a) = e (e + 2) / (e (e + 2) + 2)            (all terms positive)
+//   a >  2:  m = expm1(-2a);  value = a + log1p(m / 2)         (= a - log 2 + log1p(e^-2a)),
+//            tanh(a) = -m / (2 + m)
+// The cutoff 2 keeps the small branch free of overflow (e^2 ~ 41) and the large branch free of
+// cancellation (a + log1p(m/2) >= 1.3 when a > 2); at |r| = 1e30 the value is |r| - log 2.
+template <class T> struct LogCoshLoss {
+  static constexpr int kArity = 2;
+  explicit LogCoshLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    const Vec<T> a = abs<T>(r);
+    const auto small = a <= T(2);
+    const Vec<T> e = vexpm1<T>(select<Vec<T>>(small, a, T(-2) * a));
+    const Vec<T> e_e2 = e * (e + T(2));
+    const Vec<T> l = vlog1p<T>(select<Vec<T>>(small, e * e / (T(2) * (T(1) + e)), T(0.5) * e));
+    const Vec<T> value = select<Vec<T>>(small, l, a + l);
+    const Vec<T> tanh_a = select<Vec<T>>(small, e_e2 / (e_e2 + T(2)), -e / (T(2) + e));
+    return {value, copysign<T>(tanh_a, r)};
+  }
+};
+
+// Pinball loss with u = target - input: max(q u, (q - 1) u);
+// d/dx = -q if u > 0, 1 - q if u < 0, 0 at the kink.
+template <class T> struct QuantileLoss {
+  static constexpr int kArity = 2;
+  T q;
+  explicit QuantileLoss(const LossParams& p) : q(T(p.values[0])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> u = y - x;
+    const Vec<T> value = select<Vec<T>>(u >= T(0), q * u, (q - T(1)) * u);
+    Vec<T> grad = select<Vec<T>>(u > T(0), splat<T>(-q), splat<T>(0));
+    grad = select<Vec<T>>(u < T(0), splat<T>(T(1) - q), grad);
+    return {value, select<Vec<T>>(u != u, u, grad)};
+  }
+};
+
+// max(0, |r| - eps), or its square when squared;
+// d/dx = sign(r) (times 2 (|r| - eps) when squared) outside the tube, 0 inside and at |r| = eps.
+// Written as "<= eps ? 0 : ..." so NaN propagates.
+template <class T> struct EpsilonInsensitiveLoss {
+  static constexpr int kArity = 2;
+  T eps;
+  bool squared;
+  explicit EpsilonInsensitiveLoss(const LossParams& p)
+      : eps(T(p.values[0])), squared(p.values[1] != 0) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> r = x - y;
+    const auto inside = abs<T>(r) <= eps;
+    const Vec<T> m = select<Vec<T>>(inside, splat<T>(0), abs<T>(r) - eps);
+    if (squared) return {m * m, T(2) * m * sign<T>(r)};
+    return {m, select<Vec<T>>(inside, splat<T>(0), sign<T>(r))};
+  }
+};
+
+// PyTorch gaussian_nll_loss with v = max(var, eps) (the clamp is transparent to the gradient,
+// as PyTorch's no-grad clamp):  0.5 (log v + r^2 / v) [+ 0.5 log(2 pi) when full];
+// d/dx = r / v;  d/dvar = 0.5 (1/v - r^2/v^2).
+// precision: the third argument is beta = 1/var, clamped to min(beta, 1/eps):
+//   0.5 (-log beta + r^2 beta);  d/dx = r beta;  d/dbeta = 0.5 (r^2 - 1/beta).
+// A negative var (or beta) is refused, as PyTorch refuses it.
+template <class T> struct GaussianNllLoss {
+  static constexpr int kArity = 3;
+  T constant, eps, inv_eps;
+  bool precision;
+  explicit GaussianNllLoss(const LossParams& p)
+      : constant(p.values[0] != 0 ? T(0.91893853320467274178) : T(0)),  // 0.5 log(2 pi)
+        eps(T(p.values[1])), inv_eps(T(1 / p.values[1])), precision(p.values[2] != 0) {}
+  template <class V> static LOSSKIT_INLINE auto third_invalid(V z) { return z < 0; }
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y, Vec<T> z) const {
+    const Vec<T> r = x - y;
+    const Vec<T> r2 = r * r;
+    if (precision) {
+      const Vec<T> b = select<Vec<T>>(z > inv_eps, splat<T>(inv_eps), z);
+      return {T(0.5) * (r2 * b - vlog<T>(b)) + constant, r * b, T(0.5) * (r2 - T(1) / b)};
+    }
+    const Vec<T> v = select<Vec<T>>(z < eps, splat<T>(eps), z);
+    const Vec<T> inv_v = T(1) / v;
+    return {T(0.5) * (vlog<T>(v) + r2 * inv_v) + constant, r * inv_v,
+            T(0.5) * inv_v * (T(1) - r2 * inv_v)};
+  }
+};
+
+// PyTorch poisson_nll_loss.
+//   log_input:  exp(x) - y x;            d/dx = exp(x) - y
+//   otherwise:  x - y log(x + eps);      d/dx = 1 - y / (x + eps)
+//   full: + y log y - y + 0.5 log(2 pi y) for y > 1 (Stirling's approximation of log y!),
+//         0 for y <= 1.
+template <class T> struct PoissonNllLoss {
+  static constexpr int kArity = 2;
+  bool log_input, full;
+  T eps;
+  explicit PoissonNllLoss(const LossParams& p)
+      : log_input(p.values[0] != 0), full(p.values[1] != 0), eps(T(p.values[2])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    Point<T> out;
+    if (log_input) {
+      const Vec<T> ex = vexp<T>(x);
+      out = {ex - y * x, ex - y};
+    } else {
+      const Vec<T> xe = x + eps;
+      out = {x - y * vlog<T>(xe), T(1) - y / xe};
+    }
+    if (full) {
+      const auto counted = y > T(1);
+      const Vec<T> ys = select<Vec<T>>(counted, y, splat<T>(1));  // keep log finite elsewhere
+      const Vec<T> stirling =
+          ys * vlog<T>(ys) - ys + T(0.5) * vlog<T>(T(6.28318530717958647692) * ys);
+      out.value += select<Vec<T>>(counted, stirling, splat<T>(0));
+    }
+    return out;
+  }
+};
+
+}  // namespace losskit::LOSSKIT_ISA
