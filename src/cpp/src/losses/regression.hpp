@@ -79,8 +79,9 @@ template <class T> struct PseudoHuberLoss {
     const auto small = a <= T(1);
     const Vec<T> b = select<Vec<T>>(small, a, T(1) / a);
     const Vec<T> root = sqrt(fma(b, b, splat<T>(1)));
-    const Vec<T> t = select<Vec<T>>(small, a / (root + T(1)), T(1) / (root + b));
-    const Vec<T> grad = select<Vec<T>>(small, r / root, copysign<T>(splat<T>(delta), r) / root);
+    // One division per output: the branches differ only in numerator and denominator.
+    const Vec<T> t = select<Vec<T>>(small, a, splat<T>(1)) / (root + select<Vec<T>>(small, splat<T>(1), b));
+    const Vec<T> grad = select<Vec<T>>(small, r, copysign<T>(splat<T>(delta), r)) / root;
     return {delta * abs_r * t, select<Vec<T>>(r != r, r, grad)};
   }
 };
@@ -102,9 +103,11 @@ template <class T> struct LogCoshLoss {
     const auto small = a <= T(2);
     const Vec<T> e = vexpm1<T>(select<Vec<T>>(small, a, T(-2) * a));
     const Vec<T> e_e2 = e * (e + T(2));
-    const Vec<T> l = vlog1p<T>(select<Vec<T>>(small, e * e / (T(2) * (T(1) + e)), T(0.5) * e));
+    // One division each for the log1p argument and for tanh: select numerators/denominators.
+    const Vec<T> l = vlog1p<T>(select<Vec<T>>(small, e * e, e) /
+                               select<Vec<T>>(small, T(2) * (T(1) + e), splat<T>(2)));
     const Vec<T> value = select<Vec<T>>(small, l, a + l);
-    const Vec<T> tanh_a = select<Vec<T>>(small, e_e2 / (e_e2 + T(2)), -e / (T(2) + e));
+    const Vec<T> tanh_a = select<Vec<T>>(small, e_e2, -e) / (select<Vec<T>>(small, e_e2, e) + T(2));
     return {value, copysign<T>(tanh_a, r)};
   }
 };
@@ -113,13 +116,14 @@ template <class T> struct LogCoshLoss {
 // d/dx = -q if u > 0, 1 - q if u < 0, 0 at the kink.
 template <class T> struct QuantileLoss {
   static constexpr int kArity = 2;
-  T q;
-  explicit QuantileLoss(const LossParams& p) : q(T(p.values[0])) {}
+  T q, q_minus_1;  // q - 1 rounded once from double, not in T
+  explicit QuantileLoss(const LossParams& p)
+      : q(T(p.values[0])), q_minus_1(T(p.values[0] - 1)) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> u = y - x;
-    const Vec<T> value = select<Vec<T>>(u >= T(0), q * u, (q - T(1)) * u);
+    const Vec<T> value = select<Vec<T>>(u >= T(0), q * u, q_minus_1 * u);
     Vec<T> grad = select<Vec<T>>(u > T(0), splat<T>(-q), splat<T>(0));
-    grad = select<Vec<T>>(u < T(0), splat<T>(T(1) - q), grad);
+    grad = select<Vec<T>>(u < T(0), splat<T>(-q_minus_1), grad);
     return {value, select<Vec<T>>(u != u, u, grad)};
   }
 };
