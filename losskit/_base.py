@@ -30,7 +30,9 @@ class Loss:
     ``reduction`` is "mean" (sum(w*l)/sum(w), or the plain mean without weights), "sum"
     (sum(w*l)) or "none" (w*l per element); ``grad`` is the gradient of the reduced value
     (for "none", of the sum). float32 and float64 run natively and keep their dtype; other
-    real inputs compute in float64 (float16 in float32). Subclasses set ``name`` and are
+    real inputs compute in float64 (float16 in float32). NaN and inf propagate as IEEE
+    arithmetic says. Empty input gives 0.0 for "sum", nan for "mean" (0/0, as NumPy and
+    PyTorch) and empty arrays for "none" and for gradients. Subclasses set ``name`` and are
     registered under it (see :func:`get_loss`).
     """
 
