@@ -107,6 +107,7 @@ class ElementwiseKernel {
     c.sample_weight = weight.is_none() ? nullptr : data<T>(weight);
     c.size = size_of(input);
     c.reduction = reduction_;
+    c.compute_value = mode != kGrad;
     auto output = [&](py::handle given) -> py::object {
       return given.is_none() ? py::object(empty_like<T>(input))
                              : py::reinterpret_borrow<py::object>(given);

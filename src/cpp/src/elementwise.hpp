@@ -32,7 +32,7 @@ struct ElementwiseBlock {
   T grad_scale;
   bool sum_value;  // reduction sum/mean: accumulate the (weighted) values
 
-  LOSSKIT_INLINE void vector(std::size_t i, std::size_t lanes, VecF64& lo, VecF64& hi,
+  LOSSKIT_INLINE void vector(std::size_t i, std::size_t lanes, Accumulator<T>& acc,
                              Mask<T>& bad_w, Mask<T>& bad_z) const {
     const bool partial = lanes < kLanes<T>;
     auto ld = [&](const T* p) { return partial ? load_partial<T>(p + i, lanes) : load<T>(p + i); };
@@ -59,7 +59,7 @@ struct ElementwiseBlock {
       if (c.value_out) st(c.value_out, v);
       if (sum_value) {
         if (partial) v = select<Vec<T>>(first_lanes<T>(lanes), v, splat<T>(0));
-        accumulate(lo, hi, v);
+        acc.add(v);
       }
     }
     if constexpr (kGrad) {
@@ -72,12 +72,12 @@ struct ElementwiseBlock {
   }
 
   BlockSummary operator()(std::size_t begin, std::size_t end) const {
-    VecF64 lo = {}, hi = {};
+    Accumulator<T> acc;
     Mask<T> bad_w = {}, bad_z = {};
     std::size_t i = begin;
-    for (; i + kLanes<T> <= end; i += kLanes<T>) vector(i, kLanes<T>, lo, hi, bad_w, bad_z);
-    if (i < end) vector(i, end - i, lo, hi, bad_w, bad_z);
-    return {horizontal_sum(lo) + horizontal_sum(hi), any(bad_w), any(bad_z)};
+    for (; i + kLanes<T> <= end; i += kLanes<T>) vector(i, kLanes<T>, acc, bad_w, bad_z);
+    if (i < end) vector(i, end - i, acc, bad_w, bad_z);
+    return {acc.sum(), any(bad_w), any(bad_z)};
   }
 };
 
@@ -116,20 +116,20 @@ template <class T> std::size_t first_index(const T* p, std::size_t n, bool (*bad
 // weighted mean, whose gradient is scaled by 1/sum(w)).
 template <class T> BlockSummary weight_sum(const T* w, std::size_t n) {
   auto block = [w](std::size_t begin, std::size_t end) {
-    VecF64 lo = {}, hi = {};
+    Accumulator<T> acc;
     Mask<T> bad = {};
     std::size_t i = begin;
     for (; i + kLanes<T> <= end; i += kLanes<T>) {
       const Vec<T> v = load<T>(w + i);
       bad |= v < T(0);
-      accumulate(lo, hi, v);
+      acc.add(v);
     }
     if (i < end) {
       const Vec<T> v = load_partial<T>(w + i, end - i);
       bad |= v < T(0);
-      accumulate(lo, hi, v);
+      acc.add(v);
     }
-    return BlockSummary{horizontal_sum(lo) + horizontal_sum(hi), any(bad), false};
+    return BlockSummary{acc.sum(), any(bad), false};
   };
   return run_blocks(block, n, kParallelMinStreaming);
 }
@@ -137,13 +137,13 @@ template <class T> BlockSummary weight_sum(const T* w, std::size_t n) {
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
 BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
   const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad> block{
-      loss, c, grad_scale, c.reduction != Reduction::none};
+      loss, c, grad_scale, c.compute_value && c.reduction != Reduction::none};
   return run_blocks(block, c.size, kParallelMinStreaming);
 }
 
 template <class Loss, class T, bool kWeighted>
 BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
-  const bool value = c.reduction != Reduction::none || c.value_out;
+  const bool value = c.compute_value && (c.reduction != Reduction::none || c.value_out);
   if (value && c.grad_out) return run_variant<Loss, T, kWeighted, true, true>(loss, c, grad_scale);
   if (c.grad_out) return run_variant<Loss, T, kWeighted, false, true>(loss, c, grad_scale);
   return run_variant<Loss, T, kWeighted, true, false>(loss, c, grad_scale);
@@ -180,7 +180,7 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
         }
       }
     }
-  } else if (c.reduction != Reduction::none) {
+  } else if (c.compute_value && c.reduction != Reduction::none) {
     result.value = c.reduction == Reduction::mean ? s.sum / denominator : s.sum;
   }
   return result;

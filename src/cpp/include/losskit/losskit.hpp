@@ -50,6 +50,7 @@ struct ElementwiseCall {
   const T* sample_weight = nullptr;  // one weight per element, or nullptr
   std::size_t size = 0;
   Reduction reduction = Reduction::mean;
+  bool compute_value = true;    // false: only gradients (the returned value is then 0)
   T* value_out = nullptr;       // reduction none: w * loss per element (optional)
   T* grad_out = nullptr;        // d(reduced value)/d input (optional; for none: of the sum)
   T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3)

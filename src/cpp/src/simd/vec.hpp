@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -23,36 +24,48 @@
 
 namespace losskit::LOSSKIT_ISA {
 
+// Vector widths, per element type. The avx512 level runs float64 on 512-bit vectors but float32
+// on 256-bit ones (with AVX-512VL's masks and 32 registers): on CPUs that split 512-bit work in
+// two halves (AMD Zen 4) that made the float32 math kernels ~1.6x faster and the float64 ones
+// ~1.25x slower than the other choice (bench notes in docs/ARCHITECTURE.md). Either can be
+// overridden at build time.
 #if defined(__AVX512F__)
-inline constexpr int kVectorBytes = 64;
+#define LOSSKIT_DEFAULT_F32_BYTES 32
+#define LOSSKIT_DEFAULT_F64_BYTES 64
 #elif defined(__AVX2__)
-inline constexpr int kVectorBytes = 32;
+#define LOSSKIT_DEFAULT_F32_BYTES 32
+#define LOSSKIT_DEFAULT_F64_BYTES 32
 #else
-inline constexpr int kVectorBytes = 16;
+#define LOSSKIT_DEFAULT_F32_BYTES 16
+#define LOSSKIT_DEFAULT_F64_BYTES 16
+#endif
+#ifndef LOSSKIT_F32_BYTES
+#define LOSSKIT_F32_BYTES LOSSKIT_DEFAULT_F32_BYTES
+#endif
+#ifndef LOSSKIT_F64_BYTES
+#define LOSSKIT_F64_BYTES LOSSKIT_DEFAULT_F64_BYTES
 #endif
 
 template <class T> struct VecTraits;
 template <> struct VecTraits<float> {
-  typedef float type __attribute__((vector_size(kVectorBytes)));
-  typedef std::int32_t mask __attribute__((vector_size(kVectorBytes)));
+  typedef float type __attribute__((vector_size(LOSSKIT_F32_BYTES)));
+  typedef std::int32_t mask __attribute__((vector_size(LOSSKIT_F32_BYTES)));
   using bits = std::int32_t;
   static constexpr int kMantissaBits = 23;
   static constexpr int kExponentBias = 127;
 };
 template <> struct VecTraits<double> {
-  typedef double type __attribute__((vector_size(kVectorBytes)));
-  typedef std::int64_t mask __attribute__((vector_size(kVectorBytes)));
+  typedef double type __attribute__((vector_size(LOSSKIT_F64_BYTES)));
+  typedef std::int64_t mask __attribute__((vector_size(LOSSKIT_F64_BYTES)));
   using bits = std::int64_t;
   static constexpr int kMantissaBits = 52;
   static constexpr int kExponentBias = 1023;
 };
-// Float64 vectors (accumulators for float32 data).
-typedef double VecF64 __attribute__((vector_size(kVectorBytes)));
 
 template <class T> using Vec = typename VecTraits<T>::type;
 // Integer vector of the same lane count and width: comparison results and bit patterns.
 template <class T> using Mask = typename VecTraits<T>::mask;
-template <class T> inline constexpr std::size_t kLanes = kVectorBytes / sizeof(T);
+template <class T> inline constexpr std::size_t kLanes = sizeof(Vec<T>) / sizeof(T);
 
 template <class T> LOSSKIT_INLINE Vec<T> splat(T x) { return Vec<T>{} + x; }
 template <class V> LOSSKIT_INLINE V select(decltype(V{} < V{}) m, V a, V b) { return m ? a : b; }
@@ -82,28 +95,32 @@ template <class T> LOSSKIT_INLINE Vec<T> sign(Vec<T> v) {
 
 // a * b + c with one rounding where the ISA has FMA; two roundings on the sse2 baseline.
 LOSSKIT_INLINE Vec<float> fma(Vec<float> a, Vec<float> b, Vec<float> c) {
-#if defined(__AVX512F__)
+#if !defined(__FMA__)
+  return a * b + c;
+#elif LOSSKIT_F32_BYTES == 64
   return _mm512_fmadd_ps(a, b, c);
-#elif defined(__FMA__)
+#elif LOSSKIT_F32_BYTES == 32
   return _mm256_fmadd_ps(a, b, c);
 #else
-  return a * b + c;
+  return _mm_fmadd_ps(a, b, c);
 #endif
 }
 LOSSKIT_INLINE Vec<double> fma(Vec<double> a, Vec<double> b, Vec<double> c) {
-#if defined(__AVX512F__)
+#if !defined(__FMA__)
+  return a * b + c;
+#elif LOSSKIT_F64_BYTES == 64
   return _mm512_fmadd_pd(a, b, c);
-#elif defined(__FMA__)
+#elif LOSSKIT_F64_BYTES == 32
   return _mm256_fmadd_pd(a, b, c);
 #else
-  return a * b + c;
+  return _mm_fmadd_pd(a, b, c);
 #endif
 }
 
 LOSSKIT_INLINE Vec<float> sqrt(Vec<float> v) {
-#if defined(__AVX512F__)
+#if LOSSKIT_F32_BYTES == 64
   return _mm512_mask_sqrt_ps(v, static_cast<__mmask16>(-1), v);  // GCC 12 warns on the unmasked form
-#elif defined(__AVX__)
+#elif LOSSKIT_F32_BYTES == 32
   return _mm256_sqrt_ps(v);
 #elif defined(__SSE2__)
   return _mm_sqrt_ps(v);
@@ -113,9 +130,9 @@ LOSSKIT_INLINE Vec<float> sqrt(Vec<float> v) {
 #endif
 }
 LOSSKIT_INLINE Vec<double> sqrt(Vec<double> v) {
-#if defined(__AVX512F__)
+#if LOSSKIT_F64_BYTES == 64
   return _mm512_mask_sqrt_pd(v, static_cast<__mmask8>(-1), v);
-#elif defined(__AVX__)
+#elif LOSSKIT_F64_BYTES == 32
   return _mm256_sqrt_pd(v);
 #elif defined(__SSE2__)
   return _mm_sqrt_pd(v);
@@ -134,11 +151,20 @@ template <class T> LOSSKIT_INLINE void store(T* p, Vec<T> v) { std::memcpy(p, &v
 
 // Lanes [0, n) read from p, the rest 0; never touches memory past p + n. n < kLanes<T>.
 template <class T> LOSSKIT_INLINE Vec<T> load_partial(const T* p, std::size_t n) {
-#if defined(__AVX512F__)
+#if defined(__AVX512VL__)
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
   if constexpr (sizeof(T) == 4) {
-    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+#if LOSSKIT_F32_BYTES == 64
+    return _mm512_maskz_loadu_ps(m, p);
+#else
+    return _mm256_maskz_loadu_ps(__mmask8(m), p);
+#endif
   } else {
-    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
+#if LOSSKIT_F64_BYTES == 64
+    return _mm512_maskz_loadu_pd(__mmask8(m), p);
+#else
+    return _mm256_maskz_loadu_pd(__mmask8(m), p);
+#endif
   }
 #else
   Vec<T> v = {};
@@ -147,11 +173,20 @@ template <class T> LOSSKIT_INLINE Vec<T> load_partial(const T* p, std::size_t n)
 #endif
 }
 template <class T> LOSSKIT_INLINE void store_partial(T* p, std::size_t n, Vec<T> v) {
-#if defined(__AVX512F__)
+#if defined(__AVX512VL__)
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
   if constexpr (sizeof(T) == 4) {
-    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+#if LOSSKIT_F32_BYTES == 64
+    _mm512_mask_storeu_ps(p, m, v);
+#else
+    _mm256_mask_storeu_ps(p, __mmask8(m), v);
+#endif
   } else {
-    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1), v);
+#if LOSSKIT_F64_BYTES == 64
+    _mm512_mask_storeu_pd(p, __mmask8(m), v);
+#else
+    _mm256_mask_storeu_pd(p, __mmask8(m), v);
+#endif
   }
 #else
   std::memcpy(p, &v, n * sizeof(T));
@@ -164,6 +199,22 @@ template <class T> LOSSKIT_INLINE Mask<T> first_lanes(std::size_t n) {
   return m;
 }
 
+// floor(n / 2) for integer lanes |n| < 2^29, with a logical shift on a biased value: AVX2 has
+// no 64-bit arithmetic shift, and GCC would emulate one lane by lane.
+template <class M> LOSSKIT_INLINE M half_floor(M n) {
+  typedef std::remove_cv_t<std::remove_reference_t<decltype(n[0])>> S;
+  typedef std::make_unsigned_t<S> U;
+  typedef U UM __attribute__((vector_size(sizeof(M))));
+  constexpr S kBias = S(1) << 30;
+  return M(UM(n + kBias) >> 1) - (kBias >> 1);
+}
+// x >> shift for lanes known to be non-negative (a logical shift, native at every width).
+template <class M> LOSSKIT_INLINE M shift_right_nonnegative(M n, int shift) {
+  typedef std::make_unsigned_t<std::remove_cv_t<std::remove_reference_t<decltype(n[0])>>> U;
+  typedef U UM __attribute__((vector_size(sizeof(M))));
+  return M(UM(n) >> shift);
+}
+
 template <class M> LOSSKIT_INLINE bool any(M m) {
   M zero = {};
   bool r = false;
@@ -171,25 +222,40 @@ template <class M> LOSSKIT_INLINE bool any(M m) {
   return r;
 }
 
-// Adds the lanes of v (float or double) into float64 accumulators in a fixed lane order.
-LOSSKIT_INLINE void accumulate(VecF64& lo, VecF64& /*hi*/, Vec<double> v) { lo += v; }
-LOSSKIT_INLINE void accumulate(VecF64& lo, VecF64& hi, Vec<float> v) {
-#if defined(__AVX512F__)
-  lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), VecF64);
-  hi += __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), VecF64);
-#elif defined(__AVX2__)
-  lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), VecF64);
-  hi += __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), VecF64);
+// Sums vectors of T in float64 lanes, always in the same order (float32 data is widened first,
+// so a block of float32 values sums to double precision).
+template <class T> struct Accumulator;
+template <> struct Accumulator<double> {
+  Vec<double> lanes = {};
+  LOSSKIT_INLINE void add(Vec<double> v) { lanes += v; }
+  LOSSKIT_INLINE double sum() const {
+    double s = 0;
+    for (std::size_t i = 0; i < kLanes<double>; ++i) s += lanes[i];
+    return s;
+  }
+};
+template <> struct Accumulator<float> {
+  // Two float64 vectors of half the float32 lane count each.
+  typedef double Half __attribute__((vector_size(LOSSKIT_F32_BYTES)));
+  Half lo = {}, hi = {};
+  LOSSKIT_INLINE void add(Vec<float> v) {
+#if LOSSKIT_F32_BYTES == 64
+    lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), Half);
+    hi += __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), Half);
+#elif LOSSKIT_F32_BYTES == 32
+    lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), Half);
+    hi += __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), Half);
 #else
-  lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), VecF64);
-  hi += __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), VecF64);
+    lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1), Half);
+    hi += __builtin_convertvector(__builtin_shufflevector(v, v, 2, 3), Half);
 #endif
-}
-// Sum of the lanes, always in the same order.
-LOSSKIT_INLINE double horizontal_sum(VecF64 v) {
-  double s = 0;
-  for (std::size_t i = 0; i < kLanes<double>; ++i) s += v[i];
-  return s;
-}
+  }
+  LOSSKIT_INLINE double sum() const {
+    double s = 0;
+    for (std::size_t i = 0; i < kLanes<float> / 2; ++i) s += lo[i];
+    for (std::size_t i = 0; i < kLanes<float> / 2; ++i) s += hi[i];
+    return s;
+  }
+};
 
 }  // namespace losskit::LOSSKIT_ISA

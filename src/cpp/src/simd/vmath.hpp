@@ -90,13 +90,36 @@ template <class T, int N> struct InverseFactorials {
   }
 };
 
+// sum_i c[B + i] x^i for i < C, by Estrin's scheme: a tree of FMAs of depth ~log2(C) instead of
+// Horner's chain of C (the kernels are latency-bound otherwise). pow2x[k] holds x^(2^k).
+template <class T, int B, int C> struct Estrin {
+  template <class Coeffs>
+  static LOSSKIT_INLINE Vec<T> eval(const Coeffs& c, const Vec<T>* pow2x) {
+    if constexpr (C == 1) {
+      return splat<T>(c[B]);
+    } else if constexpr (C == 2) {
+      return fma(splat<T>(c[B + 1]), pow2x[0], splat<T>(c[B]));
+    } else {
+      constexpr int kHalf = C > 4 ? (C > 8 ? 8 : 4) : 2;  // largest power of two below C
+      constexpr int kLog = kHalf == 8 ? 3 : (kHalf == 4 ? 2 : 1);
+      return fma(Estrin<T, B + kHalf, C - kHalf>::eval(c, pow2x), pow2x[kLog],
+                 Estrin<T, B, kHalf>::eval(c, pow2x));
+    }
+  }
+};
+template <class T, int B, int C, class Coeffs>
+LOSSKIT_INLINE Vec<T> estrin(const Coeffs& c, Vec<T> x) {
+  Vec<T> pow2x[4];
+  pow2x[0] = x;
+  for (int k = 1; k < 4; ++k) pow2x[k] = pow2x[k - 1] * pow2x[k - 1];
+  return Estrin<T, B, C>::eval(c, pow2x);
+}
+
 // expm1(r) for |r| <= ~0.35: r + r^2 (1/2! + r/3! + ...), accurate relative to the result.
 template <class T> LOSSKIT_INLINE Vec<T> expm1_reduced(Vec<T> r) {
   constexpr int kDegree = MathConstants<T>::kExpDegree;
   constexpr InverseFactorials<T, kDegree> c{};
-  Vec<T> p = splat<T>(c.value[kDegree]);
-  for (int k = kDegree - 1; k >= 2; --k) p = fma(p, r, splat<T>(c.value[k]));
-  return fma(p, r * r, r);
+  return fma(estrin<T, 2, kDegree - 1>(c.value, r), r * r, r);
 }
 
 // 2^n for integer n in [min_exponent, max_exponent] of T (normal range).
@@ -115,7 +138,7 @@ template <class T> LOSSKIT_INLINE Vec<T> vexp(Vec<T> x) {
   reduce_ln2<T>(xc, n, ni, r);
   // Scale by 2^n in two steps so that n past the exponent range still overflows to inf or
   // rounds gradually into the subnormals, with a single rounding at the last step.
-  const Mask<T> n1 = ni >> 1;
+  const Mask<T> n1 = half_floor(ni);
   const Vec<T> p = splat<T>(1) + expm1_reduced<T>(r);
   return (p * pow2<T>(n1)) * pow2<T>(ni - n1);
 }
@@ -131,14 +154,15 @@ template <class T> LOSSKIT_INLINE Vec<T> vexpm1(Vec<T> x) {
   const Vec<T> em = expm1_reduced<T>(r);
   // n <= max: 2^n (1 + em) - 1 = fma(2^n, em, 2^n - 1), where 2^n - 1 is exact or the result
   // is so close to -1 that its rounding is below half an ulp.
-  const Mask<T> max_n = Mask<T>{} + C::kExpm1DirectMaxN;
-  const Mask<T> n_direct = ni > max_n ? max_n : ni;
+  // (Lane choices compare n as T: 64-bit integer compares are missing before SSE4.2/AVX-512.)
+  const auto large_n = n > T(C::kExpm1DirectMaxN);
+  const Mask<T> n_direct = large_n ? Mask<T>{} + C::kExpm1DirectMaxN : ni;
   const Vec<T> s = pow2<T>(n_direct);
   const Vec<T> direct = fma(s, em, s - splat<T>(1));
   // Larger n: exp(x) - 1 rounds to exp(x).
-  const Mask<T> n1 = ni >> 1;
+  const Mask<T> n1 = half_floor(ni);
   const Vec<T> large = ((splat<T>(1) + em) * pow2<T>(n1)) * pow2<T>(ni - n1);
-  const Vec<T> y = select<Vec<T>>(ni > max_n, large, direct);
+  const Vec<T> y = select<Vec<T>>(large_n, large, direct);
   return select<Vec<T>>(x == splat<T>(0), x, y);  // keeps the sign of -0
 }
 
@@ -149,9 +173,7 @@ LOSSKIT_INLINE Vec<T> log_kernel(Vec<T> f, Vec<T> k, Vec<T> correction) {
   using C = MathConstants<T>;
   const Vec<T> s = f / (splat<T>(2) + f);
   const Vec<T> z = s * s;
-  Vec<T> R = splat<T>(C::kLogCoeffs[C::kLogDegree - 1]);
-  for (int i = C::kLogDegree - 2; i >= 0; --i) R = fma(R, z, splat<T>(C::kLogCoeffs[i]));
-  R = R * z;
+  const Vec<T> R = estrin<T, 0, C::kLogDegree>(C::kLogCoeffs, z) * z;
   const Vec<T> hfsq = splat<T>(T(0.5)) * f * f;
   const Vec<T> low = fma(k, splat<T>(C::kLogLn2Lo), correction);
   return fma(k, splat<T>(C::kLogLn2Hi), f - (hfsq - fma(s, hfsq + R, low)));
@@ -163,7 +185,7 @@ template <class T> LOSSKIT_INLINE void split_exponent(Vec<T> x, Vec<T>& m, Vec<T
   using B = typename Tr::bits;
   constexpr B kMantissaMask = (B(1) << Tr::kMantissaBits) - 1;
   const Mask<T> bits = as_bits<T>(x);
-  const Mask<T> e = (bits >> Tr::kMantissaBits) - Tr::kExponentBias;
+  const Mask<T> e = shift_right_nonnegative(bits, Tr::kMantissaBits) - Tr::kExponentBias;
   m = from_bits<T>((bits & kMantissaMask) | (B(Tr::kExponentBias) << Tr::kMantissaBits));
   // k as T without an int64->double conversion (absent before AVX-512DQ): place the small
   // integer in the mantissa of 2^52 (2^23) and subtract.
