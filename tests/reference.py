@@ -1,0 +1,622 @@
+"""Independent NumPy (float64) reference implementations of the losskit losses.
+
+Everything here is written from the formulas in SPEC.md (PyTorch semantics), not from the
+C++ kernels.  For every registered loss there is one ``RefLoss`` entry holding
+
+* ``value(x, y[, v], **params)``: the loss per element,
+* ``grad(x, y[, v], **params)``: d value / d input per element,
+* ``grad_third(x, y, v, **params)``: d value / d third argument (gaussian_nll only),
+* ``param_sets``: the constructor settings the tests run (the first one is the defaults),
+* ``domains(params)``: the valid data domain of every argument, as ``Interval`` objects,
+  used both to draw hypothesis data and to keep the finite-difference steps inside it,
+* ``sample(rng, params, shape)``: realistic float64 test data (residuals spread over the
+  scales where the loss changes regime),
+* ``kinks(params)``: residual values where the gradient is not smooth (the finite-difference
+  test keeps away from them; the reference gradient there is 0 by the subgradient-0 rule).
+
+All functions work on float64 and silence floating point warnings (the test suite runs with
+``filterwarnings = error``).  The second half of this file holds small helpers shared by the
+test modules (calling a loss with two or three arguments, scaled tolerances).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+LN2 = math.log(2.0)
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------------------
+# Domains
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Interval:
+    """Closed or half-open interval; ``low``/``high`` are the bounds test data is drawn from.
+
+    ``true_low`` is the real lower edge of the domain (e.g. 0 for var > 0) when the drawing
+    bounds are narrower than the domain; finite-difference steps stay inside it.
+    """
+
+    low: float
+    high: float
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+
+    def includes(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        lo = x >= self.low if self.low_inclusive else x > self.low
+        hi = x <= self.high if self.high_inclusive else x < self.high
+        return lo & hi
+
+
+REAL = Interval(-100.0, 100.0)          # drawing range for unbounded arguments
+NONNEG = Interval(0.0, 100.0)           # poisson targets
+POSITIVE = Interval(0.0, 100.0, low_inclusive=False)
+
+
+# --------------------------------------------------------------------------------------
+# Per-element definitions
+# --------------------------------------------------------------------------------------
+def _f64(*arrays):
+    return [np.asarray(a, dtype=np.float64) for a in arrays]
+
+
+def _sign(r):
+    # torch.sign / np.sign: 0 at 0 (the subgradient-0 convention), nan at nan.
+    return np.sign(r)
+
+
+# mse -------------------------------------------------------------------------------
+def mse_value(x, y):
+    x, y = _f64(x, y)
+    r = x - y
+    return r * r
+
+
+def mse_grad(x, y):
+    x, y = _f64(x, y)
+    return 2.0 * (x - y)
+
+
+# l1 --------------------------------------------------------------------------------
+def l1_value(x, y):
+    x, y = _f64(x, y)
+    return np.abs(x - y)
+
+
+def l1_grad(x, y):
+    x, y = _f64(x, y)
+    return _sign(x - y)
+
+
+# huber -----------------------------------------------------------------------------
+def huber_value(x, y, delta=1.0):
+    x, y = _f64(x, y)
+    r = x - y
+    a = np.abs(r)
+    return np.where(a < delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+
+
+def huber_grad(x, y, delta=1.0):
+    x, y = _f64(x, y)
+    r = x - y
+    # continuous at |r| = delta (both pieces give +-delta)
+    return np.where(np.abs(r) <= delta, r, delta * _sign(r))
+
+
+# smooth_l1 -------------------------------------------------------------------------
+def smooth_l1_value(x, y, beta=1.0):
+    x, y = _f64(x, y)
+    r = x - y
+    a = np.abs(r)
+    if beta == 0.0:
+        return a
+    return np.where(a < beta, 0.5 * r * r / beta, a - 0.5 * beta)
+
+
+def smooth_l1_grad(x, y, beta=1.0):
+    x, y = _f64(x, y)
+    r = x - y
+    if beta == 0.0:
+        return _sign(r)
+    return np.where(np.abs(r) < beta, r / beta, _sign(r))
+
+
+# pseudo_huber ----------------------------------------------------------------------
+def pseudo_huber_value(x, y, delta=1.0):
+    # delta^2 (sqrt(1+t^2) - 1) = delta^2 t^2 / (sqrt(1+t^2) + 1) = delta * r * t / (hypot(1,t)+1)
+    # (no cancellation for small t, no overflow of t^2 for large t)
+    x, y = _f64(x, y)
+    r = x - y
+    t = r / delta
+    v = delta * r * (t / (np.hypot(1.0, t) + 1.0))
+    return np.where(np.isinf(r), np.inf, v)  # the limit at |r| = inf
+
+
+def pseudo_huber_grad(x, y, delta=1.0):
+    x, y = _f64(x, y)
+    r = x - y
+    g = r / np.hypot(1.0, r / delta)
+    return np.where(np.isinf(r), delta * np.sign(r), g)  # the limit at |r| = inf
+
+
+# log_cosh --------------------------------------------------------------------------
+def log_cosh_value(x, y):
+    # |r| < 1: log(cosh r) = log1p(cosh r - 1) = log1p(2 sinh(r/2)^2)   (exact for tiny r)
+    # |r| >= 1: |r| - log 2 + log1p(exp(-2|r|))                        (no overflow)
+    x, y = _f64(x, y)
+    a = np.abs(x - y)
+    small = a < 1.0
+    a_small = np.where(small, a, 0.0)
+    s = np.sinh(0.5 * a_small)
+    v_small = np.log1p(2.0 * s * s)
+    v_large = (a - LN2) + np.log1p(np.exp(-2.0 * a))
+    return np.where(small, v_small, v_large)
+
+
+def log_cosh_grad(x, y):
+    x, y = _f64(x, y)
+    return np.tanh(x - y)
+
+
+# quantile --------------------------------------------------------------------------
+def quantile_value(x, y, quantile=0.5):
+    x, y = _f64(x, y)
+    r = y - x
+    return np.where(r >= 0, quantile * r, (quantile - 1.0) * r)
+
+
+def quantile_grad(x, y, quantile=0.5):
+    x, y = _f64(x, y)
+    r = y - x
+    # d/dx = -d/dr; subgradient 0 at r == 0; nan propagates through the arithmetic below
+    g = np.where(r > 0, -quantile, np.where(r < 0, 1.0 - quantile, 0.0))
+    return np.where(np.isnan(r), np.nan, g)
+
+
+# epsilon_insensitive ---------------------------------------------------------------
+def epsilon_insensitive_value(x, y, epsilon=0.1, squared=False):
+    x, y = _f64(x, y)
+    r = x - y
+    e = np.abs(r) - epsilon
+    e = np.where(np.isnan(e), np.nan, np.where(e > 0, e, 0.0))
+    return e * e if squared else e
+
+
+def epsilon_insensitive_grad(x, y, epsilon=0.1, squared=False):
+    x, y = _f64(x, y)
+    r = x - y
+    e = np.abs(r) - epsilon
+    outside = e > 0
+    if squared:
+        g = np.where(outside, 2.0 * e * _sign(r), 0.0)
+    else:
+        g = np.where(outside, _sign(r), 0.0)
+    return np.where(np.isnan(r), np.nan, g)
+
+
+# gaussian_nll ----------------------------------------------------------------------
+def _gauss_prec(v, eps, param):
+    """Clamped precision beta (= 1/var) for either parameterisation."""
+    if param == "var":
+        return 1.0 / np.maximum(v, eps)
+    return np.minimum(v, 1.0 / eps)
+
+
+def gaussian_nll_value(x, y, v, full=False, eps=1e-6, param="var"):
+    x, y, v = _f64(x, y, v)
+    r = x - y
+    if param == "var":
+        vc = np.maximum(v, eps)
+        val = 0.5 * (np.log(vc) + r * r / vc)
+    else:
+        b = np.minimum(v, 1.0 / eps)
+        val = 0.5 * (r * r * b - np.log(b))
+    if full:
+        val = val + HALF_LOG_2PI
+    return val
+
+
+def gaussian_nll_grad(x, y, v, full=False, eps=1e-6, param="var"):
+    x, y, v = _f64(x, y, v)
+    r = x - y
+    if param == "var":
+        return r / np.maximum(v, eps)
+    return r * np.minimum(v, 1.0 / eps)
+
+
+def gaussian_nll_grad_third(x, y, v, full=False, eps=1e-6, param="var"):
+    # the clamp is transparent to the gradient (PyTorch clamps under no_grad)
+    x, y, v = _f64(x, y, v)
+    r = x - y
+    if param == "var":
+        vc = np.maximum(v, eps)
+        return 0.5 * (1.0 / vc - (r / vc) ** 2)
+    b = np.minimum(v, 1.0 / eps)
+    return 0.5 * (r * r - 1.0 / b)
+
+
+# poisson_nll -----------------------------------------------------------------------
+def _stirling(y):
+    # y log y - y + 0.5 log(2 pi y), only where y > 1 (PyTorch masks y <= 1 to 0)
+    big = y > 1
+    ys = np.where(big, y, 2.0)
+    term = ys * np.log(ys) - ys + 0.5 * np.log(2.0 * np.pi * ys)
+    return np.where(big, term, np.where(np.isnan(y), np.nan, 0.0))
+
+
+def poisson_nll_value(x, y, log_input=True, full=False, eps=1e-8):
+    x, y = _f64(x, y)
+    if log_input:
+        val = np.exp(x) - y * x
+    else:
+        val = x - y * np.log(x + eps)
+    if full:
+        val = val + _stirling(y)
+    return val
+
+
+def poisson_nll_grad(x, y, log_input=True, full=False, eps=1e-8):
+    x, y = _f64(x, y)
+    if log_input:
+        return np.exp(x) - y
+    return 1.0 - y / (x + eps)
+
+
+# --------------------------------------------------------------------------------------
+# Term magnitudes: sum of |terms| of each formula (the scale of its rounding error when
+# the terms cancel, e.g. exp(x) - y for poisson_nll or 1 - y/(x+eps))
+# --------------------------------------------------------------------------------------
+def _stirling_terms(y):
+    big = y > 1
+    ys = np.where(big, y, 2.0)
+    t = np.abs(ys * np.log(ys)) + ys + np.abs(0.5 * np.log(2.0 * np.pi * ys))
+    return np.where(big, t, 0.0)
+
+
+def poisson_nll_value_terms(x, y, log_input=True, full=False, eps=1e-8):
+    x, y = _f64(x, y)
+    if log_input:
+        t = np.exp(x) + np.abs(y * x)
+    else:
+        t = np.abs(x) + np.abs(y * np.log(x + eps))
+    return t + (_stirling_terms(y) if full else 0.0)
+
+
+def poisson_nll_grad_terms(x, y, log_input=True, full=False, eps=1e-8):
+    x, y = _f64(x, y)
+    return np.exp(x) + np.abs(y) if log_input else 1.0 + np.abs(y / (x + eps))
+
+
+def gaussian_nll_value_terms(x, y, v, full=False, eps=1e-6, param="var"):
+    x, y, v = _f64(x, y, v)
+    b = _gauss_prec(v, eps, param)
+    r = x - y
+    return 0.5 * (np.abs(np.log(b)) + r * r * b) + (HALF_LOG_2PI if full else 0.0)
+
+
+def gaussian_nll_grad_third_terms(x, y, v, full=False, eps=1e-6, param="var"):
+    x, y, v = _f64(x, y, v)
+    b = _gauss_prec(v, eps, param)
+    r = x - y
+    if param == "var":
+        return 0.5 * (b + (r * b) ** 2)
+    return 0.5 * (r * r + 1.0 / b)
+
+
+def epsilon_insensitive_value_terms(x, y, epsilon=0.1, squared=False):
+    x, y = _f64(x, y)
+    a = np.abs(x - y) + epsilon
+    return a * a if squared else a
+
+
+def epsilon_insensitive_grad_terms(x, y, epsilon=0.1, squared=False):
+    x, y = _f64(x, y)
+    return 2.0 * (np.abs(x - y) + epsilon) if squared else np.ones_like(x)
+
+
+def log_cosh_value_terms(x, y):
+    x, y = _f64(x, y)
+    a = np.abs(x - y)
+    return np.where(a < 1.0, np.abs(log_cosh_value(x, y)), a + LN2)
+
+
+# --------------------------------------------------------------------------------------
+# Test data
+# --------------------------------------------------------------------------------------
+def _residual_scales(params):
+    """Scales where the loss changes regime, so residuals straddle every kink."""
+    s = [0.05, 1.0, 5.0]
+    for k in ("delta", "beta", "epsilon"):
+        if k in params and params[k] > 0:
+            s.append(float(params[k]))
+    return np.array(s)
+
+
+def _residual_data(rng, params, shape):
+    y = rng.normal(0.0, 2.0, size=shape)
+    scales = _residual_scales(params)
+    r = rng.normal(0.0, 1.0, size=shape) * rng.choice(scales, size=shape)
+    return {"input": y + r, "target": y}
+
+
+def _poisson_targets(rng, shape):
+    # integers (incl. 0 and 1, where the Stirling mask switches) and non-integers
+    counts = rng.poisson(3.0, size=shape).astype(np.float64)
+    frac = rng.uniform(0.0, 8.0, size=shape)
+    return np.where(rng.random(shape) < 0.5, counts, frac)
+
+
+def _poisson_sample(rng, params, shape):
+    y = _poisson_targets(rng, shape)
+    if params.get("log_input", True):
+        x = rng.uniform(-4.0, 4.0, size=shape)
+    else:
+        x = np.exp(rng.uniform(-4.0, 3.0, size=shape))
+    return {"input": x, "target": y}
+
+
+def _gauss_sample(rng, params, shape):
+    d = _residual_data(rng, params, shape)
+    if params.get("param", "var") == "var":
+        d["third"] = np.exp(rng.uniform(-3.0, 2.0, size=shape))
+    else:
+        d["third"] = np.exp(rng.uniform(-2.0, 3.0, size=shape))
+    return d
+
+
+def _regression_domains(params):
+    return {"input": REAL, "target": REAL}
+
+
+def _poisson_domains(params):
+    if params.get("log_input", True):
+        # exp(20) stays finite in float32
+        return {"input": Interval(-20.0, 20.0), "target": NONNEG}
+    return {"input": POSITIVE, "target": NONNEG}
+
+
+def _gauss_domains(params):
+    if params.get("param", "var") == "var":
+        # (0, eps) is inside: the clamp is exercised
+        third = Interval(0.0, 1000.0, low_inclusive=False)
+    else:
+        # beta > 1/eps is inside (clamp); beta -> 0 is left out: d/dbeta = -1/(2 beta)
+        # overflows float32 below ~1e-38
+        third = Interval(1e-3, 1e7)
+    return {"input": REAL, "target": REAL, "third": third}
+
+
+def _no_kinks(params):
+    return ()
+
+
+# --------------------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefLoss:
+    name: str
+    cls_name: str
+    value: Callable
+    grad: Callable
+    param_sets: tuple
+    n_args: int = 2
+    grad_third: Callable | None = None
+    domains: Callable = _regression_domains
+    sample_fn: Callable = _residual_data
+    kinks: Callable = _no_kinks
+    # residual sign used by the kink masks: the kinks are symmetric, so x - y is enough
+    nan_grad: Callable = field(default=lambda params: True)
+    has_inf_limit: bool = True    # value -> +inf as input -> +-inf (with finite target)
+    # magnitudes of the terms of value / grad / grad_third (default: |result|)
+    value_terms: Callable | None = None
+    grad_terms: Callable | None = None
+    grad_third_terms: Callable | None = None
+
+    @property
+    def defaults(self) -> dict:
+        return dict(self.param_sets[0])
+
+    def sample(self, rng, params, shape):
+        return self.sample_fn(rng, params, shape)
+
+    def ref_value(self, args, params):
+        with np.errstate(all="ignore"):
+            return self.value(*args, **params)
+
+    def ref_grad(self, args, params):
+        with np.errstate(all="ignore"):
+            return self.grad(*args, **params)
+
+    def ref_grad_third(self, args, params):
+        with np.errstate(all="ignore"):
+            return self.grad_third(*args, **params)
+
+    def terms(self, kind, args, params):
+        """Per-element magnitude of the terms of "value", "grad" or "third"."""
+        fn = {"value": self.value_terms, "grad": self.grad_terms,
+              "third": self.grad_third_terms}[kind]
+        with np.errstate(all="ignore"):
+            if fn is not None:
+                return np.abs(fn(*args, **params))
+            base = {"value": self.value, "grad": self.grad, "third": self.grad_third}[kind]
+            return np.abs(base(*args, **params))
+
+
+REFERENCE: dict[str, RefLoss] = {}
+
+
+def _register(ref: RefLoss):
+    REFERENCE[ref.name] = ref
+
+
+_register(RefLoss("mse", "MSELoss", mse_value, mse_grad, ({},)))
+_register(RefLoss("l1", "L1Loss", l1_value, l1_grad, ({},),
+                  kinks=lambda p: (0.0,), nan_grad=lambda p: False))
+_register(RefLoss("huber", "HuberLoss", huber_value, huber_grad,
+                  ({"delta": 1.0}, {"delta": 0.5}, {"delta": 2.0}),
+                  kinks=lambda p: (-p["delta"], p["delta"])))
+_register(RefLoss("smooth_l1", "SmoothL1Loss", smooth_l1_value, smooth_l1_grad,
+                  ({"beta": 1.0}, {"beta": 0.0}, {"beta": 0.3}),
+                  kinks=lambda p: (-p["beta"], 0.0, p["beta"]) if p["beta"] == 0 else (-p["beta"], p["beta"]),
+                  nan_grad=lambda p: p["beta"] > 0))
+_register(RefLoss("pseudo_huber", "PseudoHuberLoss", pseudo_huber_value, pseudo_huber_grad,
+                  ({"delta": 1.0}, {"delta": 0.5}, {"delta": 2.0})))
+_register(RefLoss("log_cosh", "LogCoshLoss", log_cosh_value, log_cosh_grad, ({},),
+                  value_terms=log_cosh_value_terms))
+_register(RefLoss("quantile", "QuantileLoss", quantile_value, quantile_grad,
+                  ({"quantile": 0.5}, {"quantile": 0.1}, {"quantile": 0.9}),
+                  kinks=lambda p: (0.0,), nan_grad=lambda p: False))
+_register(RefLoss("epsilon_insensitive", "EpsilonInsensitiveLoss",
+                  epsilon_insensitive_value, epsilon_insensitive_grad,
+                  ({"epsilon": 0.1, "squared": False}, {"epsilon": 0.1, "squared": True},
+                   {"epsilon": 0.5, "squared": False}, {"epsilon": 0.5, "squared": True}),
+                  kinks=lambda p: (-p["epsilon"], p["epsilon"]), nan_grad=lambda p: False,
+                  value_terms=epsilon_insensitive_value_terms,
+                  grad_terms=epsilon_insensitive_grad_terms))
+_register(RefLoss("gaussian_nll", "GaussianNLLLoss", gaussian_nll_value, gaussian_nll_grad,
+                  ({"full": False, "eps": 1e-6, "param": "var"},
+                   {"full": True, "eps": 1e-6, "param": "var"},
+                   {"full": False, "eps": 1e-6, "param": "precision"},
+                   {"full": True, "eps": 1e-6, "param": "precision"},
+                   {"full": False, "eps": 1e-2, "param": "var"}),
+                  n_args=3, grad_third=gaussian_nll_grad_third,
+                  domains=_gauss_domains, sample_fn=_gauss_sample,
+                  value_terms=gaussian_nll_value_terms,
+                  grad_third_terms=gaussian_nll_grad_third_terms))
+_register(RefLoss("poisson_nll", "PoissonNLLLoss", poisson_nll_value, poisson_nll_grad,
+                  ({"log_input": True, "full": False, "eps": 1e-8},
+                   {"log_input": True, "full": True, "eps": 1e-8},
+                   {"log_input": False, "full": False, "eps": 1e-8},
+                   {"log_input": False, "full": True, "eps": 1e-8}),
+                  domains=_poisson_domains, sample_fn=_poisson_sample, has_inf_limit=False,
+                  value_terms=poisson_nll_value_terms, grad_terms=poisson_nll_grad_terms))
+
+
+def param_id(params: dict) -> str:
+    if not params:
+        return "default"
+    return ",".join(f"{k}={v}" for k, v in params.items())
+
+
+# --------------------------------------------------------------------------------------
+# Helpers shared by the test modules
+# --------------------------------------------------------------------------------------
+ARG_NAMES = ("input", "target", "third")
+
+
+def args_of(ref: RefLoss, data: dict) -> tuple:
+    """Positional data arguments (input, target[, var]) in call order."""
+    return tuple(data[k] for k in ARG_NAMES[: ref.n_args])
+
+
+def cast_data(data: dict, dtype) -> dict:
+    return {k: np.asarray(v).astype(dtype) for k, v in data.items()}
+
+
+def reduce_ref(values, weights, reduction):
+    """Reference reduction of per-element values (float64)."""
+    values = np.asarray(values, dtype=np.float64)
+    w = np.ones_like(values) if weights is None else np.broadcast_to(
+        _expand_weights(weights, values.shape), values.shape)
+    with np.errstate(all="ignore"):
+        if reduction == "none":
+            return w * values
+        if reduction == "sum":
+            return float(np.sum(w * values))
+        return float(np.sum(w * values) / np.sum(w))
+
+
+def reduce_grad_ref(grads, weights, reduction):
+    grads = np.asarray(grads, dtype=np.float64)
+    w = np.ones_like(grads) if weights is None else np.broadcast_to(
+        _expand_weights(weights, grads.shape), grads.shape)
+    with np.errstate(all="ignore"):
+        if reduction in ("none", "sum"):
+            return w * grads
+        return w * grads / np.sum(w)
+
+
+def _expand_weights(w, shape):
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape == tuple(shape):
+        return w
+    # one weight per sample (first axis)
+    return w.reshape(w.shape + (1,) * (len(shape) - w.ndim))
+
+
+def rtol_for(dtype) -> float:
+    return 1e-12 if np.dtype(dtype) == np.float64 else 1e-5
+
+
+def param_floor(params: dict) -> float:
+    """Magnitude of the loss's own scale parameters (delta, beta, epsilon).
+
+    Rounding the parameter to float32 moves a value or gradient near a kink by about
+    eps32 * parameter, so this is a floor for the tolerance scale.
+    """
+    vals = [abs(float(v)) for k, v in params.items() if k in ("delta", "beta", "epsilon")]
+    return max(vals, default=0.0)
+
+
+def assert_close_scaled(got, expected, rtol, scale=None, err_msg="", floor=0.0, terms=None):
+    """|got - expected| <= rtol * (|expected| + scale), scale = max |expected| by default.
+
+    ``floor`` is a lower bound for ``scale``; ``terms`` (same shape as expected) raises the
+    scale element by element to the magnitude of the terms that cancel in the formula.
+
+    NaN must match NaN and infinities must match exactly.
+    """
+    got = np.asarray(got)
+    got_dtype = got.dtype if got.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    got = got.astype(np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got_dtype == np.float32:
+        # what the exact result is in float32: overflow to inf, underflow to 0 are right
+        with np.errstate(all="ignore"):
+            expected = expected.astype(np.float32).astype(np.float64)
+    assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}. {err_msg}"
+    if expected.size == 0:
+        return
+    finite = np.isfinite(expected)
+    if scale is None:
+        scale = float(np.max(np.abs(expected[finite]))) if finite.any() else 0.0
+    scale = max(scale, floor)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected),
+                                  err_msg="NaN pattern differs. " + err_msg)
+    inf = np.isinf(expected)
+    np.testing.assert_array_equal(got[inf], expected[inf], err_msg="inf differs. " + err_msg)
+    g, e = got[finite], expected[finite]
+    if terms is not None:
+        t = np.broadcast_to(np.asarray(terms, dtype=np.float64), expected.shape)[finite]
+        scale = np.maximum(scale, np.where(np.isfinite(t), t, 0.0))
+    tol = rtol * (np.abs(e) + scale) + 4 * np.finfo(got_dtype).tiny  # subnormal results
+    bad = ~(np.abs(g - e) <= tol)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        idx = np.flatnonzero(finite.ravel())[i]
+        raise AssertionError(
+            f"{int(bad.sum())}/{bad.size} elements differ beyond rtol={rtol} "
+            f"(scale={float(np.max(scale)):g}); "
+            f"first at flat index {idx}: got {g[i]!r}, expected {e[i]!r}. {err_msg}")
+
+
+def near_kink(ref: RefLoss, params: dict, x, y, dtype) -> np.ndarray:
+    """Elements whose residual sits on (or, in float32, within rounding of) a gradient kink."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    r = x - y
+    mask = np.zeros(r.shape, dtype=bool)
+    for k in ref.kinks(params):
+        if np.dtype(dtype) == np.float64:
+            tol = 4 * np.finfo(np.float64).eps * (np.abs(x) + np.abs(y) + abs(k))
+        else:
+            tol = 4 * np.finfo(np.float32).eps * (np.abs(x) + np.abs(y) + abs(k))
+        mask |= np.abs(r - k) <= tol
+    return mask

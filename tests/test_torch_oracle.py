@@ -1,0 +1,229 @@
+"""PyTorch as an oracle: value and autograd gradient for every loss torch.nn.functional has.
+
+Includes points exactly on the kinks (r = 0, |r| = delta, |r| = beta), where losskit's
+gradient must be PyTorch's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import losskit
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+DTYPES = [np.float32, np.float64]
+DTYPE_IDS = ["float32", "float64"]
+REDUCTIONS = ["none", "sum", "mean"]
+TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
+
+
+def _mse(p):
+    return lambda x, y, r: F.mse_loss(x, y, reduction=r)
+
+
+def _l1(p):
+    return lambda x, y, r: F.l1_loss(x, y, reduction=r)
+
+
+def _huber(p):
+    return lambda x, y, r: F.huber_loss(x, y, reduction=r, delta=p["delta"])
+
+
+def _smooth_l1(p):
+    return lambda x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=p["beta"])
+
+
+def _poisson(p):
+    return lambda x, y, r: F.poisson_nll_loss(x, y, log_input=p["log_input"], full=p["full"],
+                                              eps=p["eps"], reduction=r)
+
+
+# (name, params, torch function builder)
+TWO_ARG = [
+    ("mse", {}, _mse),
+    ("l1", {}, _l1),
+    ("huber", {"delta": 1.0}, _huber),
+    ("huber", {"delta": 0.5}, _huber),
+    ("huber", {"delta": 2.0}, _huber),
+    ("smooth_l1", {"beta": 1.0}, _smooth_l1),
+    ("smooth_l1", {"beta": 0.0}, _smooth_l1),
+    ("smooth_l1", {"beta": 0.3}, _smooth_l1),
+    ("smooth_l1", {"beta": 2.0}, _smooth_l1),
+]
+POISSON = [
+    ("poisson_nll", {"log_input": li, "full": full, "eps": 1e-8}, _poisson)
+    for li in (True, False) for full in (False, True)
+]
+
+
+def _ids(cases):
+    return [f"{n}-" + ",".join(f"{k}={v}" for k, v in p.items()) for n, p, _ in cases]
+
+
+def _tol(dtype):
+    return 1e-12 if dtype == np.float64 else 1e-5
+
+
+def _assert_close(got, expected, dtype, what):
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert got.shape == expected.shape, what
+    rtol = _tol(dtype)
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
+
+
+def _torch_value_grad(fn, x, y, reduction, weights=None, third=None):
+    """Torch value and gradient(s) of the reduced value, optionally weighted by hand."""
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y)
+    extra = []
+    if third is not None:
+        tv = torch.tensor(third, requires_grad=True)
+        extra = [tv]
+    if weights is None:
+        out = fn(tx, ty, *extra, reduction)
+    else:
+        tw = torch.tensor(weights)
+        per = fn(tx, ty, *extra, "none") * tw
+        out = {"none": per, "sum": per.sum(), "mean": per.sum() / tw.sum()}[reduction]
+    out.sum().backward() if reduction == "none" else out.backward()
+    grads = [tx.grad.numpy()] + ([tv.grad.numpy()] if third is not None else [])
+    return out.detach().numpy(), grads
+
+
+def _data(name, params, n, dtype, seed):
+    rng = np.random.default_rng(seed)
+    if name == "poisson_nll":
+        y = np.where(rng.random(n) < 0.5, rng.poisson(3.0, n), rng.uniform(0, 8, n))
+        x = rng.uniform(-3, 3, n) if params["log_input"] else np.exp(rng.uniform(-3, 2, n))
+        return x.astype(dtype), y.astype(dtype)
+    y = rng.normal(0, 2, n)
+    x = y + rng.normal(0, 1, n) * rng.choice([0.05, 0.5, 1.0, 4.0], n)
+    return x.astype(dtype), y.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name,params,builder", TWO_ARG + POISSON, ids=_ids(TWO_ARG + POISSON))
+def test_matches_torch(name, params, builder, dtype, reduction, weighted):
+    x, y = _data(name, params, 257, dtype, seed=1)
+    w = np.random.default_rng(2).uniform(0, 2, 257).astype(dtype) if weighted else None
+    kw = {} if w is None else {"sample_weight": w}
+    loss = losskit.get_loss(name, reduction=reduction, **params)
+    t_val, (t_grad,) = _torch_value_grad(builder(params), x, y, reduction, w)
+    v, g = loss.value_and_grad(x, y, **kw)
+    _assert_close(v, t_val, dtype, "value")
+    _assert_close(g, t_grad, dtype, "grad")
+    assert np.asarray(g).dtype == np.dtype(dtype)
+
+
+def _kink_points(name, params, dtype):
+    """Inputs / targets whose residual sits exactly on the loss's kinks (exact in dtype)."""
+    ks = [0.0]
+    for key in ("delta", "beta"):
+        if key in params:
+            ks += [params[key], -params[key]]
+    y = np.array([0.0, 1.5, -2.0, 0.25], dtype=dtype)
+    xs, ys = [], []
+    for k in ks:
+        kk = np.asarray(k, dtype=dtype)
+        for t in y:
+            x = t + kk
+            if dtype == np.float32:
+                x = np.float32(x)
+            if x - t == kk:  # the residual is the kink exactly
+                xs.append(x)
+                ys.append(t)
+    return np.array(xs, dtype=dtype), np.array(ys, dtype=dtype)
+
+
+KINK_CASES = [
+    ("mse", {}, _mse),
+    ("l1", {}, _l1),
+    ("huber", {"delta": 1.0}, _huber),
+    ("huber", {"delta": 0.5}, _huber),
+    ("huber", {"delta": 2.0}, _huber),
+    ("smooth_l1", {"beta": 1.0}, _smooth_l1),
+    ("smooth_l1", {"beta": 0.0}, _smooth_l1),
+    ("smooth_l1", {"beta": 0.5}, _smooth_l1),
+    ("smooth_l1", {"beta": 2.0}, _smooth_l1),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,params,builder", KINK_CASES, ids=_ids(KINK_CASES))
+def test_gradient_at_kinks_matches_torch(name, params, builder, dtype, reduction):
+    x, y = _kink_points(name, params, dtype)
+    assert x.size >= 4
+    loss = losskit.get_loss(name, reduction=reduction, **params)
+    t_val, (t_grad,) = _torch_value_grad(builder(params), x, y, reduction)
+    v, g = loss.value_and_grad(x, y)
+    _assert_close(v, t_val, dtype, "value at kinks")
+    # at the kinks the gradient must be torch's, to the last bit or nearly
+    np.testing.assert_allclose(g, t_grad, rtol=4 * np.finfo(dtype).eps, atol=0,
+                               err_msg=f"grad at kinks x={x} y={y}")
+    assert not np.any(np.isnan(g))
+
+
+def test_smooth_l1_beta_zero_at_zero_residual_matches_torch():
+    x = np.array([0.0, 1.0, -1.0, 3.5])
+    loss = losskit.SmoothL1Loss(beta=0.0, reduction="sum")
+    _, (t_grad,) = _torch_value_grad(_smooth_l1({"beta": 0.0}), x, x.copy(), "sum")
+    np.testing.assert_array_equal(loss.grad(x, x.copy()), t_grad)
+    np.testing.assert_array_equal(t_grad, 0.0)
+
+
+def _gauss_torch(p):
+    return lambda x, y, v, r: F.gaussian_nll_loss(x, y, v, full=p["full"], eps=p["eps"],
+                                                  reduction=r)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("var_shape", ["full", "column", "one_dim_fewer"])
+def test_gaussian_nll_matches_torch(dtype, reduction, full, var_shape):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(20, 4)).astype(dtype)
+    y = rng.normal(size=(20, 4)).astype(dtype)
+    shape = {"full": (20, 4), "column": (20, 1), "one_dim_fewer": (20,)}[var_shape]
+    var = rng.uniform(0.05, 3.0, size=shape).astype(dtype)
+    var.flat[::7] = 1e-8  # below eps: clamped, gradient straight through
+    p = {"full": full, "eps": 1e-6}
+    t_val, (t_gx, t_gv) = _torch_value_grad(_gauss_torch(p), x, y, reduction, third=var)
+    loss = losskit.GaussianNLLLoss(reduction=reduction, **p)
+    v, gx, gv = loss.value_and_grads(x, y, var)
+    _assert_close(v, t_val, dtype, "value")
+    _assert_close(gx, t_gx, dtype, "d_input")
+    assert gv.shape == var.shape
+    _assert_close(gv, t_gv, dtype, "d_var")
+    v2, gx2 = loss.value_and_grad(x, y, var)
+    _assert_close(v2, t_val, dtype, "value (value_and_grad)")
+    _assert_close(gx2, t_gx, dtype, "d_input (value_and_grad)")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+def test_gaussian_nll_precision_matches_torch_through_inverse(dtype, reduction, full):
+    """param="precision": torch with var = 1/beta and autograd through the reciprocal."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=64).astype(dtype)
+    y = rng.normal(size=64).astype(dtype)
+    beta = rng.uniform(0.1, 20.0, size=64).astype(dtype)  # inside (0, 1/eps): no clamp
+    tx = torch.tensor(x, requires_grad=True)
+    tb = torch.tensor(beta, requires_grad=True)
+    out = F.gaussian_nll_loss(tx, torch.tensor(y), 1.0 / tb, full=full, eps=1e-6,
+                              reduction=reduction)
+    (out.sum() if reduction == "none" else out).backward()
+    loss = losskit.GaussianNLLLoss(param="precision", full=full, reduction=reduction)
+    v, gx, gb = loss.value_and_grads(x, y, beta)
+    _assert_close(v, out.detach().numpy(), dtype, "value")
+    _assert_close(gx, tx.grad.numpy(), dtype, "d_input")
+    _assert_close(gb, tb.grad.numpy(), dtype, "d_beta")
