@@ -15,7 +15,21 @@ from __future__ import annotations
 import os as _os
 
 from . import _core
-from ._base import ElementwiseLoss, Loss, available_losses, get_loss
+from ._base import ElementwiseLoss, Loss, RowwiseLoss, available_losses, get_loss
+from ._classification import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeLoss,
+    KLDivLoss,
+    ModifiedHuberLoss,
+    MulticlassHingeLoss,
+    MultiMarginLoss,
+    NLLLoss,
+    PerceptronLoss,
+    SoftMarginLoss,
+    SquaredHingeLoss,
+)
 from ._regression import (
     EpsilonInsensitiveLoss,
     GaussianNLLLoss,
@@ -51,6 +65,19 @@ def get_cmake_dir() -> str:
 __all__ = [
     "Loss",
     "ElementwiseLoss",
+    "RowwiseLoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "BCEWithLogitsLoss",
+    "BCELoss",
+    "KLDivLoss",
+    "SoftMarginLoss",
+    "MultiMarginLoss",
+    "HingeLoss",
+    "SquaredHingeLoss",
+    "MulticlassHingeLoss",
+    "ModifiedHuberLoss",
+    "PerceptronLoss",
     "get_loss",
     "available_losses",
     "MSELoss",

@@ -10,11 +10,15 @@ from ._validation import (
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
+    check_class_weight,
+    check_int,
     check_reduction,
 )
 
 # {name: (arity, parameter names in kernel order)}, from src/cpp/include/losskit/loss_list.hpp.
 _KERNELS: dict[str, tuple[int, tuple[str, ...]]] = _core.elementwise_losses()
+# {name: parameter names in kernel order} of the row-wise kernels.
+_ROW_KERNELS: dict[str, tuple[str, ...]] = _core.rowwise_losses()
 _REGISTRY: dict[str, type[Loss]] = {}
 
 
@@ -78,13 +82,15 @@ class ElementwiseLoss(_core.ElementwiseKernel, Loss):
     """
 
     _third_name: ClassVar[str] = "third"
+    _reductions: ClassVar[tuple[str, ...]] = ("mean", "sum", "none")
 
-    def __init__(self, reduction: str = "mean", **params: Any) -> None:
-        self.reduction = check_reduction(reduction)
+    def __init__(self, reduction: str = "mean", kernel: str | None = None, **params: Any) -> None:
+        self.reduction = check_reduction(reduction, self._reductions)
         self._params = params
-        _, names = _KERNELS[self.name]
+        kernel = self.name if kernel is None else kernel
+        _, names = _KERNELS[kernel]
         _core.ElementwiseKernel.__init__(
-            self, self.name, [float(params[n]) for n in names], reduction, self._third_name
+            self, kernel, [float(params[n]) for n in names], reduction, self._third_name
         )
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
@@ -126,6 +132,50 @@ class ElementwiseLoss3(ElementwiseLoss):
         """``(value, d/dinput, d/dthird)`` in one pass; ``out`` is None or a pair of buffers."""
         out_input, out_third = (None, None) if out is None else out
         return self._call(VALUE_AND_GRADS, input, target, third, sample_weight, out_input, out_third)
+
+
+class RowwiseLoss(_core.RowwiseKernel, Loss):
+    """A loss over the rows of (N, C) scores with a class label per sample: ``target`` holds
+    integer labels of shape (N,) (and, for cross-entropy, may hold probabilities of shape
+    (N, C)). ``reduction="none"`` gives one value per sample; gradients have the input's shape.
+    ``sample_weight`` has shape (N,).
+    """
+
+    def __init__(
+        self,
+        reduction: str = "mean",
+        *,
+        weight: Any = None,
+        ignore_index: int = -100,
+        **params: Any,
+    ) -> None:
+        self.reduction = check_reduction(reduction)
+        self._params = dict(params, weight=check_class_weight(weight))
+        if ignore_index is not None:
+            self._params["ignore_index"] = check_int("ignore_index", ignore_index)
+        names = _ROW_KERNELS[self.name]
+        _core.RowwiseKernel.__init__(
+            self,
+            self.name,
+            [float(params[n]) for n in names],
+            reduction,
+            -(2**63) if ignore_index is None else int(ignore_index),
+            [] if weight is None else list(self._params["weight"]),
+        )
+
+    def __call__(self, input: Any, target: Any, sample_weight: Any = None) -> Any:
+        """The (reduced) loss; with reduction="none" one value per sample."""
+        return self._call(VALUE, input, target, sample_weight, None)
+
+    def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        """d(reduced loss)/d input, shape (N, C) (written to ``out`` if given)."""
+        return self._call(GRAD, input, target, sample_weight, out)
+
+    def value_and_grad(
+        self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """``(loss(...), grad(...))`` in one fused pass; ``out`` receives the gradient."""
+        return self._call(VALUE_AND_GRAD, input, target, sample_weight, out)
 
 
 def get_loss(name: str, **params: Any) -> Loss:

@@ -21,9 +21,9 @@ VALUE, GRAD, VALUE_AND_GRAD, VALUE_AND_GRADS = 0, 1, 2, 3
 
 
 # ---- parameters --------------------------------------------------------------------------
-def check_reduction(reduction: Any) -> str:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+def check_reduction(reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str:
+    if reduction not in allowed:
+        raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
     return reduction
 
 
@@ -55,6 +55,12 @@ def check_open_unit(name: str, value: Any) -> float:
     if not 0 < value < 1:
         raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
     return value
+
+
+def check_int(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    return int(value)
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -216,3 +222,73 @@ def elementwise_slow_path(
     if z_given.shape != shape:
         grad_third = grad_third.sum(axis=-1, keepdims=True).reshape(z_given.shape)
     return value, deliver(grad, out), deliver(grad_third, out_third)
+
+
+def check_class_weight(weight: Any) -> tuple[float, ...] | None:
+    """Per-class weights as a tuple of floats (1-D, finite, non-negative), or None."""
+    if weight is None:
+        return None
+    w = as_real_array("weight", weight, np.dtype(np.float64))
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"weight must be a non-empty 1-D array of per-class weights, got shape {w.shape}")
+    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+    if bad.size:
+        raise ValueError(f"weight must be finite and non-negative, got weight[{bad[0]}] = {w[bad[0]]!r}")
+    return tuple(float(v) for v in w)
+
+
+def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_weight: Any,
+                      out: Any) -> Any:
+    """Validate and convert the arguments of a row-wise loss call, then run the kernel."""
+    if mode not in (VALUE, GRAD, VALUE_AND_GRAD):
+        raise ValueError(f"unsupported mode {mode}")
+    x = as_real_array("input", input)
+    if x.ndim != 2:
+        raise ValueError(f"input must have shape (N, C), got shape {x.shape}")
+    n, c = x.shape
+    if c == 0:
+        raise ValueError("input must have at least one class (C >= 1), got shape (N, 0)")
+    weight = kernel._params.get("weight")
+    if weight is not None and len(weight) != c:
+        raise ValueError(f"weight has {len(weight)} entries but input has {c} classes")
+
+    probabilities = kernel._takes_probabilities
+    expected = "integer class labels of shape (N,)" + (
+        " or probabilities of the input's shape (N, C)" if probabilities else "")
+    try:
+        t = np.asarray(target)
+    except Exception as exc:
+        raise TypeError(f"target could not be converted to an array: {exc}") from None
+    if t.dtype.kind in "iu":
+        if t.shape != (n,):
+            raise ValueError(f"target must be {expected}; got labels of shape {t.shape} for input {x.shape}")
+        if t.dtype.kind == "u" and t.size and t.max() > np.iinfo(np.int64).max:
+            i = int(np.argmax(t > np.iinfo(np.int64).max))
+            raise ValueError(f"target[{i}] = {t[i]} is not a class index in [0, {c})")
+        t = np.ascontiguousarray(t, dtype=np.int64)
+    elif t.dtype.kind == "f" and probabilities and t.shape == x.shape:
+        t = as_real_array("target", t, x.dtype)
+    elif t.dtype.kind in "fb":
+        raise TypeError(f"target must be {expected}; got a {t.dtype} array of shape {t.shape}")
+    else:
+        raise TypeError(f"target must be {expected}; got dtype {t.dtype}")
+
+    w = None
+    if sample_weight is not None:
+        w = as_real_array("sample_weight", sample_weight, x.dtype)
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight shape {w.shape} must be (N,) = {(n,)}")
+    if mode == VALUE and out is not None:
+        raise ValueError("out receives the gradient: pass it to grad or value_and_grad")
+    if out is not None:
+        out = _check_out("out", out, x.shape, x.dtype)
+    out_buffer = _writable_buffer(out, [a for a in (x, t, w) if a is not None])
+
+    result = kernel._call_canonical(mode, x, t, w, out_buffer)
+    if out is None or out_buffer is out:
+        return result
+    if mode == GRAD:
+        out[...] = result
+        return out
+    out[...] = result[1]
+    return result[0], out

@@ -27,14 +27,14 @@ from reference import REFERENCE, RefLoss, param_id  # noqa: E402
 settings.register_profile(
     "ci",
     derandomize=True,
-    max_examples=15,
+    max_examples=25,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
     "dev",
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -144,6 +144,15 @@ def test_reference_losses_are_registered():
     assert not missing, f"losses of this release not registered: {missing}"
 
 
+def test_set_isa_rejects_unknown_names(restore_isa):
+    before = losskit.get_isa()
+    with pytest.raises(ValueError):
+        losskit.set_isa("avx9000")
+    assert losskit.get_isa() == before
+    assert before in losskit.available_isas()
+    assert set(losskit.available_isas()) <= {"sse2", "avx2", "avx512"}
+
+
 def test_available_losses_sorted_unique_strings():
     names = losskit.available_losses()
     assert isinstance(names, list)
@@ -215,6 +224,35 @@ def test_value_and_grad_match_reference(loss_case, dtype):
                   err_msg="d_input of value_and_grads", terms=terms_of(case, data, "grad")[m])
             close(case, gv, case.ref.ref_grad_third(rargs, case.params), rtol,
                   err_msg="d_var", terms=terms_of(case, data, "third"))
+
+    check()
+
+
+WIDE_RANGE = ("mse", "l1", "huber", "smooth_l1", "pseudo_huber", "log_cosh", "quantile",
+              "epsilon_insensitive")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_wide_range_matches_reference(loss_case, dtype):
+    """Residuals over the whole finite range (no overflow of x - y itself): the result is the
+    exact one rounded to dtype, overflowing to inf only where the exact loss does."""
+    case = loss_case
+    if case.name not in WIDE_RANGE:
+        pytest.skip("formula has an intermediate overflow that PyTorch shares")
+    big = float(np.finfo(dtype).max) / 4
+    width = 32 if dtype == np.float32 else 64
+    elements = st.floats(-big, big, width=width)
+
+    @given(x=hnp.arrays(dtype, 8, elements=elements), y=hnp.arrays(dtype, 8, elements=elements))
+    def check(x, y):
+        data = {"input": x, "target": y}
+        args, rargs = args_of(case.ref, data), ref_args(case, data)
+        rtol = rtol_for(dtype)
+        close(case, lib_value(case, args), case.ref.ref_value(rargs, case.params), rtol,
+              terms=terms_of(case, data, "value"), err_msg="value")
+        m = grad_mask(case, data, dtype)
+        close(case, lib_grad(case, args)[m], case.ref.ref_grad(rargs, case.params)[m], rtol,
+              terms=terms_of(case, data, "grad")[m], err_msg="grad")
 
     check()
 
@@ -366,6 +404,50 @@ def test_per_sample_weight_broadcasts_over_rows(loss_case, dtype):
         np.testing.assert_allclose(ga, gb, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_large_float32_reduction_is_accurate(default_loss_case, reduction):
+    """float32 data, 10^6 elements: the reduction must not lose float32 accuracy."""
+    case = default_loss_case
+    n = 1_000_003
+    data = sample(case, (n,), seed=40, dtype=np.float32)
+    args, rargs = args_of(case.ref, data), ref_args(case, data)
+    w = np.random.default_rng(41).uniform(0, 2, n).astype(np.float32)
+    expected = reduce_ref(case.ref.ref_value(rargs, case.params), w, reduction)
+    got = lib_value(case, args, reduction, sample_weight=w)
+    close(case, got, expected, 1e-5, scale=value_scale(case, data, w, reduction))
+    g = lib_grad(case, args, reduction, sample_weight=w)
+    m = grad_mask(case, data, np.float32)
+    g_ref = reduce_grad_ref(case.ref.ref_grad(rargs, case.params), w, reduction)
+    close(case, g[m], g_ref[m], 1e-5, terms=terms_of(case, data, "grad", w, reduction)[m])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_per_sample_weight_3d(default_loss_case, dtype):
+    case = default_loss_case
+    data = sample(case, (4, 3, 5), seed=42, dtype=dtype)
+    args = args_of(case.ref, data)
+    w = np.array([0.5, 0.0, 2.0, 1.0], dtype=dtype)
+    w_full = np.ascontiguousarray(np.broadcast_to(w[:, None, None], (4, 3, 5)))
+    for reduction in REDUCTIONS:
+        a = lib_value(case, args, reduction, sample_weight=w)
+        b = lib_value(case, args, reduction, sample_weight=w_full)
+        close(case, a, b, 1e-14 if dtype == np.float64 else 1e-6,
+              scale=value_scale(case, data, w_full, reduction))
+        np.testing.assert_allclose(lib_grad(case, args, reduction, sample_weight=w),
+                                   lib_grad(case, args, reduction, sample_weight=w_full),
+                                   rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+def test_sample_weight_accepts_lists_and_ints(default_loss_case):
+    case = default_loss_case
+    data = sample(case, (6,), seed=43)
+    args = args_of(case.ref, data)
+    w = [1, 0, 2, 3, 1, 1]
+    expected = lib_value(case, args, "sum", sample_weight=np.array(w, dtype=np.float64))
+    assert_same(lib_value(case, args, "sum", sample_weight=w), expected)
+    assert_same(lib_value(case, args, "sum", sample_weight=np.array(w, dtype=np.int32)), expected)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_all_zero_weights_mean_is_nan(default_loss_case, dtype):
     case = default_loss_case
@@ -404,6 +486,14 @@ def test_out_is_written_in_place(loss_case, dtype, reduction):
         assert v3 is buf3
         assert_same(buf3, lib_value(case, args, "none"))
 
+    # a non-contiguous out is still filled in place
+    big = np.full((4, 66), -3.0, dtype=dtype)
+    view = big[:, ::2]
+    g4 = lib_grad(case, args, reduction, out=view)
+    assert g4 is view
+    assert_same(np.ascontiguousarray(view), expected_g)
+    np.testing.assert_array_equal(big[:, 1::2], -3.0)
+
     if case.ref.n_args == 3:
         bx = np.empty((4, 33), dtype=dtype)
         bv = np.empty((4, 33), dtype=dtype)
@@ -414,6 +504,29 @@ def test_out_is_written_in_place(loss_case, dtype, reduction):
         gv_expected = reduce_grad_ref(case.ref.ref_grad_third(rargs, case.params), None, reduction)
         close(case, bv, gv_expected, rtol_for(dtype),
               terms=terms_of(case, data, "third", None, reduction))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_out_may_be_the_input(loss_case, dtype):
+    """grad(x, y, out=x) overwrites x with the gradient, as if x had been copied first."""
+    case = loss_case
+    data = sample(case, (3001,), seed=44, dtype=dtype)
+    args = args_of(case.ref, data)
+    expected = lib_grad(case, args, "none")
+    x = data["input"].copy()
+    g = lib_grad(case, (x,) + args[1:], "none", out=x)
+    assert g is x
+    assert_same(x, expected)
+
+
+@pytest.mark.parametrize("byteorder", [">", "<"])
+def test_byte_order_is_accepted(default_loss_case, byteorder):
+    case = default_loss_case
+    data = sample(case, (17,), seed=45)
+    swapped = {k: v.astype(byteorder + "f8") for k, v in data.items()}
+    a, b = args_of(case.ref, swapped), args_of(case.ref, data)
+    assert_same(lib_value(case, a), lib_value(case, b))
+    assert_same(lib_grad(case, a, "mean"), lib_grad(case, b, "mean"))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -535,13 +648,13 @@ def test_target_is_cast_to_input_dtype(loss_case, in_dtype, other_dtype):
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("n", [2047, 2049, 100_003, 300_000])
-def test_one_and_two_threads_bitwise_identical(loss_case, dtype, n, restore_threads):
+def test_thread_counts_bitwise_identical(loss_case, dtype, n, restore_threads):
     case = loss_case
     data = sample(case, (n,), seed=19, dtype=dtype)
     args = args_of(case.ref, data)
     w = np.random.default_rng(20).uniform(0, 2, n).astype(dtype)
     results = {}
-    for t in (1, 2):
+    for t in (1, 2, 3):
         losskit.set_num_threads(t)
         assert losskit.get_num_threads() == t
         out = []
@@ -553,8 +666,9 @@ def test_one_and_two_threads_bitwise_identical(loss_case, dtype, n, restore_thre
                 if case.ref.n_args == 3:
                     out += list(lib_vgs(case, args, reduction, **kw))
         results[t] = out
-    for i, (a, b) in enumerate(zip(results[1], results[2])):
-        assert_same(a, b, f"result #{i} differs between 1 and 2 threads")
+    for t in (2, 3):
+        for i, (a, b) in enumerate(zip(results[1], results[t])):
+            assert_same(a, b, f"result #{i} differs between 1 and {t} threads")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -575,6 +689,24 @@ def test_every_isa_matches_reference(loss_case, dtype, isa):
     if case.ref.n_args == 3:
         close(case, lib_vgs(case, args)[2], case.ref.ref_grad_third(rargs, case.params),
               rtol, err_msg=f"isa={isa}", terms=terms_of(case, data, "third"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_every_isa_short_arrays_and_tails(loss_case, dtype, isa):
+    """Lengths 1..40 (partial vectors only, and full vectors plus a tail) at unaligned starts."""
+    case = loss_case
+    full = sample(case, (48,), seed=30, dtype=dtype)
+    rtol = rtol_for(dtype)
+    for n in range(1, 41):
+        for off in (0, 1):
+            data = {k: v[off:off + n] for k, v in full.items()}
+            args, rargs = args_of(case.ref, data), ref_args(case, data)
+            v, g = lib_vg(case, args, "sum")
+            close(case, v, float(np.sum(case.ref.ref_value(rargs, case.params))), rtol,
+                  scale=value_scale(case, data, None, "sum"), err_msg=f"n={n} off={off}")
+            m = grad_mask(case, data, dtype)
+            close(case, g[m], case.ref.ref_grad(rargs, case.params)[m], rtol,
+                  terms=terms_of(case, data, "grad")[m], err_msg=f"n={n} off={off}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -96,3 +96,46 @@ def test_set_num_threads_rejects_less_than_one(bad, restore_threads):
 def test_set_num_threads_rejects_non_integers(restore_threads):
     with pytest.raises((TypeError, ValueError)):
         losskit.set_num_threads(1.5)
+
+
+def test_losskit_isa_environment_override(tmp_path):
+    """LOSSKIT_ISA=<name> at import selects the ISA (each available one in turn)."""
+    for isa in losskit.available_isas():
+        env = dict(os.environ, LOSSKIT_ISA=isa)
+        proc = subprocess.run(
+            [sys.executable, "-c", "import losskit; print(losskit.get_isa())"],
+            env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == isa
+
+
+def test_concurrent_python_threads_give_serial_results():
+    """Kernels release the GIL: calls from several Python threads at once must not interfere."""
+    import threading
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    jobs = []
+    for i, name in enumerate(["mse", "huber", "log_cosh", "poisson_nll"] * 2):
+        loss = losskit.get_loss(name, reduction="mean")
+        x = rng.normal(size=200_003 + i)
+        y = rng.uniform(0, 3, size=200_003 + i)
+        jobs.append((loss, x, y))
+    serial = [loss.value_and_grad(x, y) for loss, x, y in jobs]
+    results = [None] * len(jobs)
+
+    def work(k):
+        loss, x, y = jobs[k]
+        for _ in range(5):
+            results[k] = loss.value_and_grad(x, y)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (v, g), (v2, g2) in zip(serial, results):
+        assert v == v2
+        assert g.tobytes() == g2.tobytes()

@@ -227,3 +227,36 @@ def test_gaussian_nll_precision_matches_torch_through_inverse(dtype, reduction, 
     _assert_close(v, out.detach().numpy(), dtype, "value")
     _assert_close(gx, tx.grad.numpy(), dtype, "d_input")
     _assert_close(gb, tb.grad.numpy(), dtype, "d_beta")
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 3)])
+def test_gaussian_nll_scalar_var_matches_torch(shape):
+    """PyTorch accepts a positive float as var (the same variance for every element)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=shape)
+    y = rng.normal(size=shape)
+    tx = torch.tensor(x, requires_grad=True)
+    out = F.gaussian_nll_loss(tx, torch.tensor(y), 0.5, reduction="sum")
+    out.backward()
+    loss = losskit.GaussianNLLLoss(reduction="sum")
+    v, g = loss.value_and_grad(x, y, 0.5)
+    _assert_close(v, out.detach().numpy(), np.float64, "value")
+    _assert_close(g, tx.grad.numpy(), np.float64, "d_input")
+
+
+@pytest.mark.parametrize("var_shape", [(6, 3, 4), (6, 3, 1), (6, 3), (6, 1, 4), (1, 3, 4)],
+                         ids=["same", "last1", "one_dim_fewer", "middle1", "first1"])
+def test_gaussian_nll_3d_var_shapes_match_torch(var_shape):
+    """PyTorch's rule: var of the input's shape, one dimension fewer, or exactly one
+    mismatched dimension of size 1 (anywhere); d_var keeps var's shape."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(6, 3, 4))
+    y = rng.normal(size=(6, 3, 4))
+    var = rng.uniform(0.1, 2.0, size=var_shape)
+    t_val, (t_gx, t_gv) = _torch_value_grad(_gauss_torch({"full": False, "eps": 1e-6}), x, y,
+                                            "mean", third=var)
+    v, gx, gv = losskit.GaussianNLLLoss(reduction="mean").value_and_grads(x, y, var)
+    _assert_close(v, t_val, np.float64, "value")
+    _assert_close(gx, t_gx, np.float64, "d_input")
+    assert gv.shape == var_shape
+    _assert_close(gv, t_gv, np.float64, "d_var")

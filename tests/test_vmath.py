@@ -117,6 +117,8 @@ def _points_impl(name, dtype, n):
         pts += [rng.uniform(small - 5, big + 5, n // 4),
                 _loguniform(rng, fi.smallest_normal, big, n // 4) * rng.choice([-1, 1], n // 4),
                 _loguniform(rng, 1e-12, 1.0, n // 4) * rng.choice([-1, 1], n // 4)]
+        if name == "exp":  # results in the subnormal range
+            pts.append(rng.uniform(small, float(np.log(fi.smallest_normal)), n // 8))
     elif name == "log":
         pts += [np.abs(_random_bits(rng, n // 4, dtype)),
                 1.0 + rng.uniform(-0.3, 0.3, n // 4),

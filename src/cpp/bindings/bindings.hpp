@@ -37,6 +37,20 @@ inline Dtype canonical_dtype(py::handle h) {
   return Dtype::other;
 }
 
+// A C-contiguous int64 NumPy array (class labels).
+inline bool is_int64_array(py::handle h) {
+  const auto& api = py::detail::npy_api::get();
+  if (Py_TYPE(h.ptr()) != api.PyArray_Type_) return false;
+  const auto* a = py::detail::array_proxy(h.ptr());
+  constexpr int kNeed = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
+                        py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  if ((a->flags & kNeed) != kNeed) return false;
+  const auto* d = py::detail::array_descriptor_proxy(a->descr);
+  if (d->byteorder == '>') return false;
+  return d->type_num == py::detail::npy_api::NPY_LONGLONG_ ||
+         (sizeof(long) == 8 && d->type_num == py::detail::npy_api::NPY_LONG_);
+}
+
 inline int ndim(py::handle h) { return py::detail::array_proxy(h.ptr())->nd; }
 inline const Py_intptr_t* dims(py::handle h) {
   return py::detail::array_proxy(h.ptr())->dimensions;
@@ -59,6 +73,16 @@ inline std::size_t size_of(py::handle h) {
   for (int i = 0; i < ndim(h); ++i) n *= std::size_t(dims(h)[i]);
   return n;
 }
+// out and a share memory without being the same array view (an exact alias is safe for the
+// kernels: each element is read before it is written; a shifted overlap is not).
+inline bool overlaps_partially(py::handle out, py::handle a, std::size_t itemsize) {
+  const char* p = data<char>(out);
+  const char* q = data<char>(a);
+  if (p == q) return false;
+  const std::size_t np = size_of(out) * itemsize, nq = size_of(a) * itemsize;
+  return p < q + nq && q < p + np;
+}
+
 // A new uninitialised array with h's shape.
 template <class T> inline py::array_t<T> empty_like(py::handle h) {
   return py::array_t<T>(std::vector<py::ssize_t>(dims(h), dims(h) + ndim(h)));

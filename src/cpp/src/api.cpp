@@ -34,6 +34,34 @@ ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
   return kernels().elementwise_f64[static_cast<int>(loss)](params, call);
 }
 
+const RowwiseLossInfo& info(RowwiseLoss loss) {
+  static const RowwiseLossInfo infos[] = {
+#define LOSSKIT_INFO_ENTRY(name, params) {#name, params},
+      LOSSKIT_ROWWISE_LOSSES(LOSSKIT_INFO_ENTRY)
+#undef LOSSKIT_INFO_ENTRY
+  };
+  const int i = static_cast<int>(loss);
+  if (i < 0 || i >= kNumRowwiseLosses) throw std::invalid_argument("unknown row-wise loss");
+  return infos[i];
+}
+
+RowwiseLoss rowwise_loss_from_name(std::string_view name) {
+  for (int i = 0; i < kNumRowwiseLosses; ++i) {
+    const auto loss = static_cast<RowwiseLoss>(i);
+    if (name == info(loss).name) return loss;
+  }
+  throw std::invalid_argument("unknown row-wise loss '" + std::string(name) + "'");
+}
+
+ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params,
+                           const RowwiseCall<float>& call) {
+  return kernels().rowwise_f32[static_cast<int>(loss)](params, call);
+}
+ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params,
+                           const RowwiseCall<double>& call) {
+  return kernels().rowwise_f64[static_cast<int>(loss)](params, call);
+}
+
 void vector_math(MathFunction f, const float* x, float* out, std::size_t n) {
   kernels().math_f32[static_cast<int>(f)](x, out, n);
 }

@@ -6,6 +6,7 @@
 // block order after the (optional) parallel loop. So every thread count gives the same bits.
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include "losskit/losskit.hpp"
@@ -23,7 +24,14 @@ struct BlockSummary {
   double sum = 0;
   bool bad_weight = false;
   bool bad_third = false;
+  bool bad_input = false;
 };
+
+// Losses whose input has a domain (e.g. probabilities) declare kChecksInput and input_invalid.
+template <class Loss, class = void> struct ChecksInput : std::false_type {};
+template <class Loss>
+struct ChecksInput<Loss, std::void_t<decltype(Loss::kChecksInput)>>
+    : std::bool_constant<Loss::kChecksInput> {};
 
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
 struct ElementwiseBlock {
@@ -33,13 +41,14 @@ struct ElementwiseBlock {
   bool sum_value;  // reduction sum/mean: accumulate the (weighted) values
 
   LOSSKIT_INLINE void vector(std::size_t i, std::size_t lanes, Accumulator<T>& acc,
-                             Mask<T>& bad_w, Mask<T>& bad_z) const {
+                             Mask<T>& bad_w, Mask<T>& bad_z, Mask<T>& bad_x) const {
     const bool partial = lanes < kLanes<T>;
     auto ld = [&](const T* p) { return partial ? load_partial<T>(p + i, lanes) : load<T>(p + i); };
     auto st = [&](T* p, Vec<T> v) {
       if (partial) store_partial<T>(p + i, lanes, v); else store<T>(p + i, v);
     };
     const Vec<T> x = ld(c.input), y = ld(c.target);
+    if constexpr (ChecksInput<Loss>::value) bad_x |= Loss::input_invalid(x);
     Point<T> pt;
     if constexpr (Loss::kArity == 3) {
       const Vec<T> z = ld(c.third);
@@ -73,35 +82,35 @@ struct ElementwiseBlock {
 
   BlockSummary operator()(std::size_t begin, std::size_t end) const {
     Accumulator<T> acc;
-    Mask<T> bad_w = {}, bad_z = {};
+    Mask<T> bad_w = {}, bad_z = {}, bad_x = {};
     std::size_t i = begin;
-    for (; i + kLanes<T> <= end; i += kLanes<T>) vector(i, kLanes<T>, acc, bad_w, bad_z);
-    if (i < end) vector(i, end - i, acc, bad_w, bad_z);
-    return {acc.sum(), any(bad_w), any(bad_z)};
+    for (; i + kLanes<T> <= end; i += kLanes<T>) vector(i, kLanes<T>, acc, bad_w, bad_z, bad_x);
+    if (i < end) vector(i, end - i, acc, bad_w, bad_z, bad_x);
+    return {acc.sum(), any(bad_w), any(bad_z), any(bad_x)};
   }
 };
 
-// Runs block(begin, end) over [0, n) in kBlock pieces (threads above the size threshold) and
-// returns the block summaries combined in block order.
+// Runs block(begin, end) over [0, n) in pieces of block_size (on `threads` threads) and returns
+// the block summaries combined in block order.
 template <class Block>
-BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t parallel_min) {
-  const std::size_t nblocks = (n + kBlock - 1) / kBlock;
+BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t block_size, int threads) {
+  const std::size_t nblocks = (n + block_size - 1) / block_size;
   BlockSummary total;
   auto add = [&](const BlockSummary& b) {
     total.sum += b.sum;
     total.bad_weight |= b.bad_weight;
     total.bad_third |= b.bad_third;
+    total.bad_input |= b.bad_input;
   };
-  const int threads = threads_for(n, parallel_min);
-  if (threads > 1) {
+  auto range = [&](std::size_t b) {
+    return block(b * block_size, b + 1 == nblocks ? n : (b + 1) * block_size);
+  };
+  if (threads > 1 && nblocks > 1) {
     std::vector<BlockSummary> parts(nblocks);
-    parallel_for(threads, nblocks, [&](std::size_t b) {
-      parts[b] = block(b * kBlock, b + 1 == nblocks ? n : (b + 1) * kBlock);
-    });
+    parallel_for(threads, nblocks, [&](std::size_t b) { parts[b] = range(b); });
     for (const BlockSummary& b : parts) add(b);
   } else {
-    for (std::size_t b = 0; b < nblocks; ++b)
-      add(block(b * kBlock, b + 1 == nblocks ? n : (b + 1) * kBlock));
+    for (std::size_t b = 0; b < nblocks; ++b) add(range(b));
   }
   return total;
 }
@@ -129,16 +138,16 @@ template <class T> BlockSummary weight_sum(const T* w, std::size_t n) {
       bad |= v < T(0);
       acc.add(v);
     }
-    return BlockSummary{acc.sum(), any(bad), false};
+    return BlockSummary{acc.sum(), any(bad), false, false};
   };
-  return run_blocks(block, n, kParallelMinStreaming);
+  return run_blocks(block, n, kBlock, threads_for(n, kParallelMinStreaming));
 }
 
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
 BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
   const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad> block{
       loss, c, grad_scale, c.compute_value && c.reduction != Reduction::none};
-  return run_blocks(block, c.size, kParallelMinStreaming);
+  return run_blocks(block, c.size, kBlock, threads_for(c.size, kParallelMinStreaming));
 }
 
 template <class Loss, class T, bool kWeighted>
@@ -154,7 +163,7 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
   const LossTemplate<T> loss(params);
   const std::size_t n = c.size;
   ElementwiseResult result{0, BadArgument::none, 0};
-  double denominator = double(n);
+  double denominator = c.reduction == Reduction::batchmean ? double(c.batch_size) : double(n);
   if (c.sample_weight && c.reduction == Reduction::mean) {
     const BlockSummary ws = weight_sum(c.sample_weight, n);
     if (ws.bad_weight) {
@@ -164,12 +173,23 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
     }
     denominator = ws.sum;
   }
-  const double scale = c.reduction == Reduction::mean ? 1 / denominator : 1;
+  const bool averaged = c.reduction == Reduction::mean || c.reduction == Reduction::batchmean;
+  const double scale = averaged ? 1 / denominator : 1;
   const BlockSummary s = c.sample_weight ? run_weighted<LossTemplate<T>, T, true>(loss, c, T(scale))
                                          : run_weighted<LossTemplate<T>, T, false>(loss, c, T(scale));
   if (s.bad_weight) {
     result.bad_argument = BadArgument::sample_weight;
     result.bad_index = first_index<T>(c.sample_weight, n, [](T w) { return w < 0; });
+  } else if (s.bad_input) {
+    result.bad_argument = BadArgument::input;
+    if constexpr (ChecksInput<LossTemplate<T>>::value) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (any(LossTemplate<T>::input_invalid(splat<T>(c.input[i])))) {
+          result.bad_index = i;
+          break;
+        }
+      }
+    }
   } else if (s.bad_third) {
     result.bad_argument = BadArgument::third;
     if constexpr (LossTemplate<T>::kArity == 3) {
@@ -181,7 +201,7 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
       }
     }
   } else if (c.compute_value && c.reduction != Reduction::none) {
-    result.value = c.reduction == Reduction::mean ? s.sum / denominator : s.sum;
+    result.value = averaged ? s.sum / denominator : s.sum;
   }
   return result;
 }

@@ -2,7 +2,9 @@
 // with LOSSKIT_ISA naming the namespace and the matching -m flags.
 #include "kernel_table.hpp"
 #include "elementwise.hpp"
+#include "losses/classification.hpp"
 #include "losses/regression.hpp"
+#include "rowwise.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 namespace {
@@ -18,6 +20,19 @@ template <class T> using quantile = QuantileLoss<T>;
 template <class T> using epsilon_insensitive = EpsilonInsensitiveLoss<T>;
 template <class T> using gaussian_nll = GaussianNllLoss<T>;
 template <class T> using poisson_nll = PoissonNllLoss<T>;
+template <class T> using bce_with_logits = BceWithLogitsLoss<T>;
+template <class T> using bce_with_logits_weighted = BceWithLogitsWeightedLoss<T>;
+template <class T> using bce = BceLoss<T>;
+template <class T> using kl_div = KlDivLoss<T>;
+template <class T> using soft_margin = SoftMarginLoss<T>;
+template <class T> using hinge = HingeLoss<T>;
+template <class T> using squared_hinge = SquaredHingeLoss<T>;
+template <class T> using modified_huber = ModifiedHuberLoss<T>;
+template <class T> using perceptron = PerceptronLoss<T>;
+template <class T> using cross_entropy = CrossEntropyRows<T>;
+template <class T> using nll = NllRows<T>;
+template <class T> using multi_margin = MultiMarginRows<T>;
+template <class T> using multiclass_hinge = MulticlassHingeRows<T>;
 
 // out[i] = f(x[i]) with the vector math functions (the hook the ULP tests use).
 template <class T, Vec<T> (*F)(Vec<T>)> void map_math(const T* x, T* out, std::size_t n) {
@@ -42,6 +57,12 @@ const KernelTable table = {
 #undef LOSSKIT_TABLE_ENTRY
 #define LOSSKIT_TABLE_ENTRY(name, arity, params) &evaluate_elementwise<name, double>,
     {LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#undef LOSSKIT_TABLE_ENTRY
+#define LOSSKIT_TABLE_ENTRY(name, params) &evaluate_rowwise<name, float>,
+    {LOSSKIT_ROWWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#undef LOSSKIT_TABLE_ENTRY
+#define LOSSKIT_TABLE_ENTRY(name, params) &evaluate_rowwise<name, double>,
+    {LOSSKIT_ROWWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
 #undef LOSSKIT_TABLE_ENTRY
     // Order of MathFunction.
     {&map_math<float, exp_fn<float>>, &map_math<float, log_fn<float>>,

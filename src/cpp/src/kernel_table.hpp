@@ -7,6 +7,8 @@ namespace losskit {
 
 template <class T> using ElementwiseKernel = ElementwiseResult (*)(const LossParams&,
                                                                     const ElementwiseCall<T>&);
+template <class T> using RowwiseKernel = ElementwiseResult (*)(const LossParams&,
+                                                                const RowwiseCall<T>&);
 template <class T> using MathKernel = void (*)(const T*, T*, std::size_t);
 
 inline constexpr int kNumMathFunctions = 5;
@@ -14,6 +16,8 @@ inline constexpr int kNumMathFunctions = 5;
 struct KernelTable {
   ElementwiseKernel<float> elementwise_f32[kNumElementwiseLosses];
   ElementwiseKernel<double> elementwise_f64[kNumElementwiseLosses];
+  RowwiseKernel<float> rowwise_f32[kNumRowwiseLosses];
+  RowwiseKernel<double> rowwise_f64[kNumRowwiseLosses];
   MathKernel<float> math_f32[kNumMathFunctions];
   MathKernel<double> math_f64[kNumMathFunctions];
 };

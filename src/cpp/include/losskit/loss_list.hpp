@@ -3,8 +3,9 @@
 //
 //   X(identifier, arity, "comma-separated parameter names, in LossParams order")
 //
-// arity 2: (input, target); arity 3: (input, target, third) where the loss also has a gradient
-// with respect to the third argument. The per-point definitions are in src/cpp/src/losses/.
+// arity 2: (input, target); arity 3: (input, target, third) where the loss may also have a
+// gradient with respect to the third argument. The per-point definitions are in
+// src/cpp/src/losses/ (regression.hpp, classification.hpp).
 #pragma once
 
 #define LOSSKIT_ELEMENTWISE_LOSSES(X)                                   \
@@ -17,4 +18,22 @@
   X(quantile, 2, "quantile")                                            \
   X(epsilon_insensitive, 2, "epsilon,squared")                          \
   X(gaussian_nll, 3, "full,eps,precision")                              \
-  X(poisson_nll, 2, "log_input,full,eps")
+  X(poisson_nll, 2, "log_input,full,eps")                               \
+  X(bce_with_logits, 2, "pos_weight")                                   \
+  X(bce_with_logits_weighted, 3, "")                                    \
+  X(bce, 2, "")                                                         \
+  X(kl_div, 2, "log_target")                                            \
+  X(soft_margin, 2, "")                                                 \
+  X(hinge, 2, "margin")                                                 \
+  X(squared_hinge, 2, "margin")                                         \
+  X(modified_huber, 2, "")                                              \
+  X(perceptron, 2, "")
+
+// Losses over rows of an (N, C) array with an integer label (or a probability row) per sample.
+//   X(identifier, "comma-separated parameter names, in LossParams order")
+// The per-row definitions are in src/cpp/src/losses/rowwise.hpp.
+#define LOSSKIT_ROWWISE_LOSSES(X)                                       \
+  X(cross_entropy, "label_smoothing")                                   \
+  X(nll, "")                                                            \
+  X(multi_margin, "p,margin")                                           \
+  X(multiclass_hinge, "margin,squared")

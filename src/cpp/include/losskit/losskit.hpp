@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "losskit/loss_list.hpp"
@@ -12,7 +13,8 @@
 namespace losskit {
 
 // ---- losses -------------------------------------------------------------------------------
-enum class Reduction : int { none = 0, sum = 1, mean = 2 };
+// batchmean: the sum divided by ElementwiseCall::batch_size (KL divergence's convention).
+enum class Reduction : int { none = 0, sum = 1, mean = 2, batchmean = 3 };
 
 enum class ElementwiseLoss : int {
 #define LOSSKIT_ENUM_ENTRY(name, arity, params) name,
@@ -50,6 +52,7 @@ struct ElementwiseCall {
   const T* sample_weight = nullptr;  // one weight per element, or nullptr
   std::size_t size = 0;
   Reduction reduction = Reduction::mean;
+  std::size_t batch_size = 0;   // Reduction::batchmean only: the divisor
   bool compute_value = true;    // false: only gradients (the returned value is then 0)
   T* value_out = nullptr;       // reduction none: w * loss per element (optional)
   T* grad_out = nullptr;        // d(reduced value)/d input (optional; for none: of the sum)
@@ -57,7 +60,7 @@ struct ElementwiseCall {
 };
 
 // Why an evaluation refused its input: the argument and the first offending element.
-enum class BadArgument : int { none = 0, sample_weight = 1, third = 2 };
+enum class BadArgument : int { none = 0, sample_weight = 1, third = 2, input = 3, target = 4 };
 struct ElementwiseResult {
   double value;              // the reduced value: sum, or mean (nan for a mean over nothing);
                              // 0 for Reduction::none
@@ -72,6 +75,46 @@ ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
                            const ElementwiseCall<float>& call);
 ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
                            const ElementwiseCall<double>& call);
+
+// ---- losses over rows: (N, C) scores with a label or a probability row per sample ---------
+enum class RowwiseLoss : int {
+#define LOSSKIT_ENUM_ENTRY(name, params) name,
+  LOSSKIT_ROWWISE_LOSSES(LOSSKIT_ENUM_ENTRY)
+#undef LOSSKIT_ENUM_ENTRY
+};
+inline constexpr int kNumRowwiseLosses = 0
+#define LOSSKIT_COUNT_ENTRY(name, params) +1
+    LOSSKIT_ROWWISE_LOSSES(LOSSKIT_COUNT_ENTRY)
+#undef LOSSKIT_COUNT_ENTRY
+    ;
+struct RowwiseLossInfo {
+  const char* name;
+  const char* param_names;  // comma-separated, in LossParams order
+};
+const RowwiseLossInfo& info(RowwiseLoss loss);
+RowwiseLoss rowwise_loss_from_name(std::string_view name);  // std::invalid_argument if unknown
+
+template <class T>
+struct RowwiseCall {
+  const T* input = nullptr;          // (rows, classes), C-contiguous
+  std::size_t rows = 0, classes = 0;
+  const std::int64_t* labels = nullptr;  // (rows,): class index, or ignore_index to skip a row
+  const T* target = nullptr;         // (rows, classes) probabilities (cross_entropy), or nullptr
+  std::int64_t ignore_index = -100;  // labels only
+  const T* class_weight = nullptr;   // (classes,), or nullptr
+  const T* sample_weight = nullptr;  // (rows,), or nullptr
+  Reduction reduction = Reduction::mean;
+  bool compute_value = true;
+  T* value_out = nullptr;  // (rows,) weighted per-sample losses, Reduction::none
+  T* grad_out = nullptr;   // (rows, classes)
+};
+
+// Mean: sum_i s_i l_i / sum_i s_i w[y_i] over rows not ignored (PyTorch's weighted mean) for
+// cross_entropy with labels and nll; sum_i s_i l_i / sum_i s_i otherwise (s: sample weights, 1
+// if absent; w: class weights, 1 if absent). Labels outside [0, classes) other than
+// ignore_index are refused (BadArgument::target) before anything is written.
+ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params, const RowwiseCall<float>& call);
+ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params, const RowwiseCall<double>& call);
 
 // ---- vectorized math (the functions the kernels use), elementwise over arrays ---------------
 // Max error in ULP over the whole domain, measured by tests/test_vmath.py for every ISA:

@@ -1,0 +1,163 @@
+// Elementwise classification and divergence losses: the one per-point definition of each.
+// x is a score (logit) or a probability, y the target. Binary margin losses take y = +-1 and
+// use y as given otherwise (z = y x is the margin).
+#pragma once
+
+#include "losskit/losskit.hpp"
+#include "losses/point.hpp"
+#include "simd/vmath.hpp"
+
+namespace losskit::LOSSKIT_ISA {
+
+// log(1 + e^-|z|) and sigmoid(-z), the two pieces every logistic loss needs, from one exp:
+// with e = exp(-|z|) in (0, 1], softplus(-z) = max(-z, 0) + log1p(e) (no overflow for any z,
+// no cancellation), and sigmoid(-z) = e/(1+e) for z >= 0, 1/(1+e) for z < 0.
+template <class T> struct Logistic {
+  Vec<T> softplus_neg;  // log(1 + e^-z)
+  Vec<T> sigmoid_neg;   // 1 / (1 + e^z)
+};
+template <class T> LOSSKIT_INLINE Logistic<T> logistic(Vec<T> z) {
+  const Vec<T> e = vexp<T>(-abs<T>(z));
+  const auto nonneg = z >= T(0);
+  const Vec<T> softplus = select<Vec<T>>(nonneg, splat<T>(0), -z) + vlog1p<T>(e);
+  const Vec<T> sigmoid = select<Vec<T>>(nonneg, e, splat<T>(1)) / (T(1) + e);
+  return {softplus, sigmoid};
+}
+
+// NaN stays NaN in gradients whose branches are all finite constants.
+template <class T> LOSSKIT_INLINE Vec<T> keep_nan(Vec<T> z, Vec<T> g) {
+  return select<Vec<T>>(z != z, z, g);
+}
+
+// PyTorch binary_cross_entropy_with_logits, lw = 1 + (pos_weight - 1) y:
+//   (1 - y) x + lw log(1 + e^-x);   d/dx = (1 - y) - lw sigmoid(-x)
+// (pos_weight = 1: max(x, 0) - x y + log1p(e^-|x|), d/dx = sigmoid(x) - y). Exact for any x.
+template <class T> struct BceWithLogitsLoss {
+  static constexpr int kArity = 2;
+  T pos_weight_minus_1;
+  explicit BceWithLogitsLoss(const LossParams& p) : pos_weight_minus_1(T(p.values[0] - 1)) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Logistic<T> s = logistic<T>(x);
+    const Vec<T> lw = fma(splat<T>(pos_weight_minus_1), y, splat<T>(1));
+    return {(T(1) - y) * x + lw * s.softplus_neg, (T(1) - y) - lw * s.sigmoid_neg};
+  }
+};
+
+// The same with a pos_weight array (the third argument, the input's shape): PyTorch broadcasts
+// pos_weight along the last axis; the Python layer expands it.
+template <class T> struct BceWithLogitsWeightedLoss {
+  static constexpr int kArity = 3;
+  explicit BceWithLogitsWeightedLoss(const LossParams&) {}
+  // Any pos_weight is accepted (PyTorch checks none): a mask of no lanes.
+  template <class V> static LOSSKIT_INLINE auto third_invalid(V z) { return z < z; }
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y, Vec<T> pos_weight) const {
+    const Logistic<T> s = logistic<T>(x);
+    const Vec<T> lw = fma(pos_weight - T(1), y, splat<T>(1));
+    return {(T(1) - y) * x + lw * s.softplus_neg, (T(1) - y) - lw * s.sigmoid_neg};
+  }
+};
+
+// PyTorch binary_cross_entropy on probabilities p in [0, 1] (others are refused):
+//   -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))
+//   d/dp = (p - y) / max(p (1 - p), 1e-12f)     (PyTorch's clamp, a float constant)
+// The clamps keep p = 0 or 1 finite (no 0 * -inf).
+template <class T> struct BceLoss {
+  static constexpr int kArity = 2;
+  static constexpr bool kChecksInput = true;
+  explicit BceLoss(const LossParams&) {}
+  template <class V> static LOSSKIT_INLINE auto input_invalid(V p) { return (p < 0) | (p > 1); }
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> p, Vec<T> y) const {
+    const Vec<T> floor = splat<T>(-100);
+    const Vec<T> lp = vlog<T>(p), l1p = vlog1p<T>(-p);
+    const Vec<T> log_p = select<Vec<T>>(lp < floor, floor, lp);
+    const Vec<T> log_1mp = select<Vec<T>>(l1p < floor, floor, l1p);
+    const Vec<T> denom = p * (T(1) - p);
+    const Vec<T> eps = splat<T>(T(1e-12f));
+    return {-(y * log_p + (T(1) - y) * log_1mp),
+            (p - y) / select<Vec<T>>(denom < eps, eps, denom)};
+  }
+};
+
+// PyTorch kl_div with the input holding log-probabilities x:
+//   log_target false:  xlogy(y, y) - y x   (0 where y = 0);  d/dx = -y
+//   log_target true:   e^y (y - x);                           d/dx = -e^y
+template <class T> struct KlDivLoss {
+  static constexpr int kArity = 2;
+  bool log_target;
+  explicit KlDivLoss(const LossParams& p) : log_target(p.values[0] != 0) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    if (log_target) {
+      const Vec<T> ey = vexp<T>(y);
+      return {ey * (y - x), -ey};
+    }
+    const Vec<T> ylogy = select<Vec<T>>(y == T(0), splat<T>(0), y * vlog<T>(y));
+    return {ylogy - y * x, -y};
+  }
+};
+
+// log(1 + exp(-y x));  d/dx = -y sigmoid(-y x).
+template <class T> struct SoftMarginLoss {
+  static constexpr int kArity = 2;
+  explicit SoftMarginLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Logistic<T> s = logistic<T>(y * x);
+    return {s.softplus_neg, -y * s.sigmoid_neg};
+  }
+};
+
+// scikit-learn's Hinge: max(0, margin - y x);  d/dx = -y where y x <= margin (the kink
+// included, as scikit-learn), else 0.
+template <class T> struct HingeLoss {
+  static constexpr int kArity = 2;
+  T margin;
+  explicit HingeLoss(const LossParams& p) : margin(T(p.values[0])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> z = y * x;
+    const auto outside = z > margin;
+    return {select<Vec<T>>(outside, splat<T>(0), margin - z),
+            keep_nan<T>(z, select<Vec<T>>(outside, splat<T>(0), -y))};
+  }
+};
+
+// scikit-learn's SquaredHinge: max(0, margin - y x)^2;  d/dx = -2 y max(0, margin - y x).
+template <class T> struct SquaredHingeLoss {
+  static constexpr int kArity = 2;
+  T margin;
+  explicit SquaredHingeLoss(const LossParams& p) : margin(T(p.values[0])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> h = margin - y * x;
+    const Vec<T> m = select<Vec<T>>(h <= T(0), splat<T>(0), h);  // NaN passes through
+    return {m * m, T(-2) * y * m};
+  }
+};
+
+// scikit-learn's ModifiedHuber with z = y x: 0 for z >= 1, (1 - z)^2 for -1 <= z < 1, -4 z
+// below;  d/dx = 0, -2 y (1 - z), -4 y respectively.
+template <class T> struct ModifiedHuberLoss {
+  static constexpr int kArity = 2;
+  explicit ModifiedHuberLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> z = y * x;
+    const Vec<T> one_minus_z = T(1) - z;
+    const auto flat = z >= T(1), quadratic = z >= T(-1);
+    Vec<T> value = select<Vec<T>>(quadratic, one_minus_z * one_minus_z, T(-4) * z);
+    Vec<T> grad = select<Vec<T>>(quadratic, T(-2) * y * one_minus_z, T(-4) * y);
+    value = select<Vec<T>>(flat, splat<T>(0), value);
+    grad = select<Vec<T>>(flat, splat<T>(0), grad);
+    return {value, keep_nan<T>(z, grad)};
+  }
+};
+
+// scikit-learn's Perceptron (Hinge with threshold 0): max(0, -y x);  d/dx = -y where y x <= 0.
+template <class T> struct PerceptronLoss {
+  static constexpr int kArity = 2;
+  explicit PerceptronLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> z = y * x;
+    const auto positive = z > T(0);
+    return {select<Vec<T>>(positive, splat<T>(0), -z),
+            keep_nan<T>(z, select<Vec<T>>(positive, splat<T>(0), -y))};
+  }
+};
+
+}  // namespace losskit::LOSSKIT_ISA

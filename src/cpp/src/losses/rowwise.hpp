@@ -1,0 +1,283 @@
+// Losses over the rows of (N, C) scores: the one per-row definition of each. A row loss
+// processes a range of rows: it writes the gradient rows (already multiplied by the reduction
+// scale and the sample weight) and returns the sum of the sample-weighted row losses, adding
+// rows in order (so a block's sum never depends on the thread that ran it).
+#pragma once
+
+#include <limits>
+
+#include "losskit/losskit.hpp"
+#include "simd/vmath.hpp"
+
+namespace losskit::LOSSKIT_ISA {
+
+// Lanes of the vector starting at column i that lie inside a row of `classes` columns.
+template <class T> LOSSKIT_INLINE std::size_t lanes_at(std::size_t i, std::size_t classes) {
+  return classes - i < kLanes<T> ? classes - i : kLanes<T>;
+}
+template <class T> LOSSKIT_INLINE Vec<T> load_row(const T* p, std::size_t i, std::size_t lanes) {
+  return lanes == kLanes<T> ? load<T>(p + i) : load_partial<T>(p + i, lanes);
+}
+template <class T> LOSSKIT_INLINE void store_row(T* p, std::size_t i, std::size_t lanes, Vec<T> v) {
+  if (lanes == kLanes<T>) store<T>(p + i, v);
+  else store_partial<T>(p + i, lanes, v);
+}
+template <class T> LOSSKIT_INLINE Vec<T> zero_tail(Vec<T> v, std::size_t lanes) {
+  return lanes == kLanes<T> ? v : select<Vec<T>>(first_lanes<T>(lanes), v, splat<T>(0));
+}
+
+// max over a row (lanes past the row count as -inf). A NaN may be skipped here; it still
+// reaches the result through exp(x - max).
+template <class T> LOSSKIT_INLINE T row_max(const T* x, std::size_t classes) {
+  const Vec<T> ninf = splat<T>(-std::numeric_limits<T>::infinity());
+  Vec<T> m = ninf;
+  for (std::size_t i = 0; i < classes; i += kLanes<T>) {
+    const std::size_t lanes = lanes_at<T>(i, classes);
+    Vec<T> v = load_row<T>(x, i, lanes);
+    if (lanes < kLanes<T>) v = select<Vec<T>>(first_lanes<T>(lanes), v, ninf);
+    m = select<Vec<T>>(v > m, v, m);
+  }
+  T r = m[0];
+  for (std::size_t k = 1; k < kLanes<T>; ++k) r = m[k] > r ? m[k] : r;
+  return r;
+}
+
+template <class T> LOSSKIT_INLINE void zero_row(T* g, std::size_t classes) {
+  for (std::size_t i = 0; i < classes; i += kLanes<T>)
+    store_row<T>(g, i, lanes_at<T>(i, classes), splat<T>(0));
+}
+
+// What the driver hands a row loss: the call, and per row its label (or -1 when the row has a
+// probability target) and whether it is ignored.
+template <class T> struct RowContext {
+  const RowwiseCall<T>& c;
+  T label_weight(std::int64_t y) const { return c.class_weight ? c.class_weight[y] : T(1); }
+  T sample_weight(std::size_t r) const { return c.sample_weight ? c.sample_weight[r] : T(1); }
+  bool ignored(std::size_t r) const { return c.labels && c.labels[r] == c.ignore_index; }
+};
+
+// PyTorch cross_entropy over logits x, with lse = log sum_c exp(x_c), class weights w (W their
+// sum), label smoothing eps (e = eps / C), sample weight s:
+//   label y:        (1-eps) w_y (lse - x_y) + e (W lse - sum_c w_c x_c)
+//                   d/dx_c = p_c ((1-eps) w_y + e W) - (1-eps) w_y [c = y] - e w_c
+//   probabilities:  t'_c = (1-eps) t_c + e;  (sum_c w_c t'_c) lse - sum_c w_c t'_c x_c
+//                   d/dx_c = p_c sum_k w_k t'_k - w_c t'_c
+// with p = softmax(x) = exp(x - max) / sum. One read of the row for the max, one for the
+// exponentials (written straight into the gradient row and summed in float64), one in-cache
+// pass to scale them: softmax is never stored separately. Rows go in groups of one vector so
+// that the logs of the sums are one vector log. Logits of -inf get probability 0 and gradient
+// 0; the smoothing terms are skipped entirely when eps = 0 (0 * inf would be NaN).
+template <class T> struct CrossEntropyRows {
+  static constexpr bool kLabelWeightedMean = true;  // mean divides by sum of s_i w[y_i]
+  static constexpr bool kHonoursIgnoreIndex = true;
+  const RowContext<T> ctx;
+  T smoothing, eps_per_class, weight_total;
+
+  CrossEntropyRows(const LossParams& p, const RowwiseCall<T>& c)
+      : ctx{c}, smoothing(T(p.values[0])), eps_per_class(T(p.values[0] / double(c.classes))) {
+    double total = double(c.classes);
+    if (c.class_weight) {
+      total = 0;
+      for (std::size_t k = 0; k < c.classes; ++k) total += c.class_weight[k];
+    }
+    weight_total = T(total);
+  }
+
+  struct RowSums {
+    T max, sum_exp, sum_wx, sum_wt;  // sum_wx: sum w_c x_c (labels) or sum w_c t'_c x_c (probs)
+  };
+
+  // max, sum exp(x - max) (stored into g when g is given) and the weighted sums a row needs.
+  LOSSKIT_INLINE RowSums scan(std::size_t r, T* g) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    const T* x = c.input + r * C;
+    const T* t = c.target ? c.target + r * C : nullptr;
+    const T m = row_max<T>(x, C);
+    Accumulator<T> sum_exp, sum_wx, sum_wt;
+    const bool smooth = smoothing != T(0);
+    for (std::size_t i = 0; i < C; i += kLanes<T>) {
+      const std::size_t lanes = lanes_at<T>(i, C);
+      const Vec<T> v = load_row<T>(x, i, lanes);
+      const Vec<T> e = zero_tail<T>(vexp<T>(v - m), lanes);
+      sum_exp.add(e);
+      if (g) store_row<T>(g, i, lanes, e);
+      if (t || smooth) {
+        Vec<T> w = c.class_weight ? load_row<T>(c.class_weight, i, lanes) : splat<T>(1);
+        if (t) w *= fma(splat<T>(T(1) - smoothing), load_row<T>(t, i, lanes), splat<T>(eps_per_class));
+        w = zero_tail<T>(w, lanes);
+        sum_wt.add(w);
+        sum_wx.add(select<Vec<T>>(w == T(0), splat<T>(0), w * v));  // 0 * -inf counts as 0
+      }
+    }
+    return {m, T(sum_exp.sum()), T(sum_wx.sum()), T(sum_wt.sum())};
+  }
+
+  // The row's loss (before the sample weight) and its scaled gradient, from scan() and lse.
+  LOSSKIT_INLINE T finish(std::size_t r, const RowSums& s, T lse, T* g, T k) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    const T* x = c.input + r * C;
+    T value, p_scale, g_y = 0;
+    std::int64_t y = -1;
+    if (c.target) {
+      value = s.sum_wt * lse - s.sum_wx;
+      p_scale = s.sum_wt;
+    } else {
+      y = c.labels[r];
+      const T wy = ctx.label_weight(y);
+      value = (T(1) - smoothing) * wy * (lse - x[y]);
+      if (smoothing != T(0)) value += eps_per_class * (weight_total * lse - s.sum_wx);
+      p_scale = (T(1) - smoothing) * wy + eps_per_class * weight_total;
+      g_y = k * (T(1) - smoothing) * wy;
+    }
+    if (g) {
+      const T a = k * p_scale / s.sum_exp;
+      const T* t = c.target ? c.target + r * C : nullptr;
+      for (std::size_t i = 0; i < C; i += kLanes<T>) {
+        const std::size_t lanes = lanes_at<T>(i, C);
+        Vec<T> gv = load_row<T>(g, i, lanes) * a;
+        if (t || smoothing != T(0)) {
+          Vec<T> w = c.class_weight ? load_row<T>(c.class_weight, i, lanes) : splat<T>(1);
+          if (t) w *= fma(splat<T>(T(1) - smoothing), load_row<T>(t, i, lanes), splat<T>(eps_per_class));
+          else w *= eps_per_class;
+          gv = fma(splat<T>(-k), w, gv);
+        }
+        store_row<T>(g, i, lanes, gv);
+      }
+      if (y >= 0) g[y] -= g_y;
+    }
+    return value;
+  }
+
+  double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    constexpr std::size_t G = kLanes<T>;
+    double total = 0;
+    for (std::size_t g0 = r0; g0 < r1; g0 += G) {
+      const std::size_t gn = r1 - g0 < G ? r1 - g0 : G;
+      RowSums sums[G];
+      Vec<T> s = splat<T>(1);
+      for (std::size_t j = 0; j < gn; ++j) {
+        const std::size_t r = g0 + j;
+        if (ctx.ignored(r)) continue;
+        sums[j] = scan(r, c.grad_out ? c.grad_out + r * C : nullptr);
+        s[j] = sums[j].sum_exp;
+      }
+      const Vec<T> log_s = vlog<T>(s);
+      for (std::size_t j = 0; j < gn; ++j) {
+        const std::size_t r = g0 + j;
+        T* g = c.grad_out ? c.grad_out + r * C : nullptr;
+        if (ctx.ignored(r)) {
+          if (g) zero_row<T>(g, C);
+          if (c.value_out) c.value_out[r] = 0;
+          continue;
+        }
+        const T sw = ctx.sample_weight(r);
+        const T value = sw * finish(r, sums[j], sums[j].max + log_s[j], g, grad_scale * sw);
+        if (c.value_out) c.value_out[r] = value;
+        total += double(value);
+      }
+    }
+    return total;
+  }
+};
+
+// PyTorch nll_loss over log-probabilities x:  -w_y x_y;  d/dx_c = -w_y [c = y].
+template <class T> struct NllRows {
+  static constexpr bool kLabelWeightedMean = true;
+  static constexpr bool kHonoursIgnoreIndex = true;
+  const RowContext<T> ctx;
+  NllRows(const LossParams&, const RowwiseCall<T>& c) : ctx{c} {}
+
+  double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    double total = 0;
+    for (std::size_t r = r0; r < r1; ++r) {
+      T* g = c.grad_out ? c.grad_out + r * C : nullptr;
+      if (g) zero_row<T>(g, C);
+      T value = 0;
+      if (!ctx.ignored(r)) {
+        const std::int64_t y = c.labels[r];
+        const T sw = ctx.sample_weight(r), wy = ctx.label_weight(y);
+        value = -sw * wy * c.input[r * C + y];
+        if (g) g[y] = -grad_scale * sw * wy;
+      }
+      if (c.value_out) c.value_out[r] = value;
+      total += double(value);
+    }
+    return total;
+  }
+};
+
+// Multiclass margin losses, with z_c = margin - x_y + x_c for c != y:
+//   multi_margin (PyTorch):     w_y / C  sum_{c != y} max(0, z_c)^p,  p in {1, 2}
+//   multiclass_hinge (CS231n):  w_y      sum_{c != y} max(0, z_c)     (or its square)
+// d/dx_c = w_y norm p max(0, z_c)^(p-1) for c != y, and d/dx_y = -sum of those. The kink z = 0
+// contributes 0. A NaN score makes z NaN and is counted (IEEE propagation).
+template <class T> struct MarginRows {
+  static constexpr bool kLabelWeightedMean = false;  // mean divides by sum of s_i
+  static constexpr bool kHonoursIgnoreIndex = false;
+  const RowContext<T> ctx;
+  T margin, norm;
+  bool squared;
+  MarginRows(const RowwiseCall<T>& c, double p, double margin_, bool per_class)
+      : ctx{c}, margin(T(margin_)), norm(per_class ? T(1 / double(c.classes)) : T(1)),
+        squared(p == 2) {}
+
+  double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    double total = 0;
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* x = c.input + r * C;
+      T* g = c.grad_out ? c.grad_out + r * C : nullptr;
+      const std::int64_t y = c.labels[r];
+      const T sw = ctx.sample_weight(r), wy = ctx.label_weight(y);
+      const T k = grad_scale * sw * wy * norm;
+      const T base = margin - x[y];
+      Accumulator<T> sum_h;
+      Vec<T> sum_g = splat<T>(0);
+      for (std::size_t i = 0; i < C; i += kLanes<T>) {
+        const std::size_t lanes = lanes_at<T>(i, C);
+        const Vec<T> z = load_row<T>(x, i, lanes) + base;
+        auto active = (z > T(0)) | (z != z);
+        if (lanes < kLanes<T>) active &= first_lanes<T>(lanes);
+        if (std::size_t(y) >= i && std::size_t(y) < i + lanes) {
+          Mask<T> not_y = Mask<T>{} - 1;
+          not_y[std::size_t(y) - i] = 0;
+          active &= not_y;
+        }
+        const Vec<T> zc = select<Vec<T>>(active, z, splat<T>(0));
+        sum_h.add(squared ? zc * zc : zc);
+        if (g) {
+          const Vec<T> gv = select<Vec<T>>(active, squared ? T(2) * k * zc : splat<T>(k), splat<T>(0));
+          sum_g += gv;
+          store_row<T>(g, i, lanes, gv);
+        }
+      }
+      if (g) {
+        T s = 0;
+        for (std::size_t j = 0; j < kLanes<T>; ++j) s += sum_g[j];
+        g[y] = -s;
+      }
+      const T value = sw * wy * norm * T(sum_h.sum());
+      if (c.value_out) c.value_out[r] = value;
+      total += double(value);
+    }
+    return total;
+  }
+};
+
+template <class T> struct MultiMarginRows : MarginRows<T> {
+  MultiMarginRows(const LossParams& p, const RowwiseCall<T>& c)
+      : MarginRows<T>(c, p.values[0], p.values[1], true) {}
+};
+template <class T> struct MulticlassHingeRows : MarginRows<T> {
+  MulticlassHingeRows(const LossParams& p, const RowwiseCall<T>& c)
+      : MarginRows<T>(c, p.values[1] != 0 ? 2 : 1, p.values[0], false) {}
+};
+
+}  // namespace losskit::LOSSKIT_ISA
