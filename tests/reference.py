@@ -620,3 +620,532 @@ def near_kink(ref: RefLoss, params: dict, x, y, dtype) -> np.ndarray:
             tol = 4 * np.finfo(np.float32).eps * (np.abs(x) + np.abs(y) + abs(k))
         mask |= np.abs(r - k) <= tol
     return mask
+
+
+# ======================================================================================
+# Classification and divergence losses (appended with issue 3)
+# ======================================================================================
+# Elementwise entries join REFERENCE (so test_losses.py covers them); the row-wise losses
+# over (N, C) scores are in ROWWISE_REFERENCE (used by test_rowwise.py): they are not
+# elementwise and cannot run through the common module.
+
+# PyTorch's BCE gradient clamp: EPSILON = 1e-12 held as a float32 constant (in float64 too).
+BCE_GRAD_CLAMP = float(np.float32(1e-12))
+BCE_LOG_CLAMP = -100.0
+MARGIN_LOSSES = ("soft_margin", "hinge", "squared_hinge", "modified_huber", "perceptron")
+
+
+def softplus(t):
+    """log(1 + e^t), stable for every t (inf -> inf, -inf -> 0)."""
+    t = np.asarray(t, dtype=np.float64)
+    return np.maximum(t, 0.0) + np.log1p(np.exp(-np.abs(t)))
+
+
+def sigmoid(t):
+    t = np.asarray(t, dtype=np.float64)
+    e = np.exp(-np.abs(t))
+    return np.where(t >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _pw(pos_weight):
+    return 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=np.float64)
+
+
+# bce_with_logits ------------------------------------------------------------------
+def bce_with_logits_value(x, y, pos_weight=None):
+    # (1-y) x + lw log(1+e^-x), lw = 1 + (pw-1) y; for x < 0 rewritten as
+    # -pw y x + lw log(1+e^x) (no inf - inf at x = -inf)
+    x, y = _f64(x, y)
+    pw = _pw(pos_weight)
+    lw = 1.0 + (pw - 1.0) * y
+    lin = np.where(x >= 0, (1.0 - y) * x, -pw * y * x)
+    return lin + lw * np.log1p(np.exp(-np.abs(x)))
+
+
+def bce_with_logits_grad(x, y, pos_weight=None):
+    x, y = _f64(x, y)
+    pw = _pw(pos_weight)
+    lw = 1.0 + (pw - 1.0) * y
+    return (1.0 - y) - lw * sigmoid(-x)
+
+
+def bce_with_logits_value_terms(x, y, pos_weight=None):
+    x, y = _f64(x, y)
+    pw = _pw(pos_weight)
+    lw = 1.0 + (pw - 1.0) * y
+    return np.abs(x) * (np.abs(1.0 - y) + np.abs(y) * (1.0 + np.abs(pw))) + np.abs(lw) * softplus(-np.abs(x))
+
+
+def bce_with_logits_grad_terms(x, y, pos_weight=None):
+    # both written forms: (1-y) - lw sigma(-x) and (pw=1) sigma(x) - y
+    x, y = _f64(x, y)
+    pw = _pw(pos_weight)
+    lw = 1.0 + (pw - 1.0) * y
+    return np.abs(1.0 - y) + np.abs(lw) * sigmoid(-x) + sigmoid(x) + np.abs(y)
+
+
+def _bce_with_logits_sample(rng, params, shape):
+    x = rng.normal(0.0, 1.0, size=shape) * rng.choice([0.3, 2.0, 10.0, 40.0], size=shape)
+    y = np.where(rng.random(shape) < 0.5, rng.integers(0, 2, size=shape), rng.uniform(0, 1, size=shape))
+    return {"input": x, "target": y.astype(np.float64)}
+
+
+def _bce_with_logits_domains(params):
+    return {"input": REAL, "target": Interval(0.0, 1.0)}
+
+
+# bce -------------------------------------------------------------------------------
+def bce_value(x, y):
+    x, y = _f64(x, y)
+    lp = np.maximum(np.log(x), BCE_LOG_CLAMP)
+    l1p = np.maximum(np.log1p(-x), BCE_LOG_CLAMP)
+    return -(y * lp + (1.0 - y) * l1p)
+
+
+def bce_grad(x, y):
+    x, y = _f64(x, y)
+    return (x - y) / np.maximum(x * (1.0 - x), BCE_GRAD_CLAMP)
+
+
+def bce_value_terms(x, y):
+    x, y = _f64(x, y)
+    lp = np.maximum(np.log(x), BCE_LOG_CLAMP)
+    l1p = np.maximum(np.log1p(-x), BCE_LOG_CLAMP)
+    return np.abs(y * lp) + np.abs((1.0 - y) * l1p)
+
+
+def bce_grad_terms(x, y):
+    x, y = _f64(x, y)
+    return (np.abs(x) + np.abs(y)) / np.maximum(x * (1.0 - x), BCE_GRAD_CLAMP)
+
+
+def _bce_sample(rng, params, shape):
+    # inside [0.05, 0.95]: the finite-difference steps stay in (0, 1) and accurate
+    x = rng.uniform(0.05, 0.95, size=shape)
+    y = np.where(rng.random(shape) < 0.5, rng.integers(0, 2, size=shape), rng.uniform(0, 1, size=shape))
+    return {"input": x, "target": y.astype(np.float64)}
+
+
+def _bce_domains(params):
+    return {"input": Interval(0.0, 1.0), "target": Interval(0.0, 1.0)}
+
+
+# kl_div ----------------------------------------------------------------------------
+def _xlogx(y):
+    """y log y with 0 at y == 0 (torch.xlogy(y, y)); nan for y < 0 or nan."""
+    safe = np.where(y == 0, 1.0, y)
+    return np.where(y == 0, 0.0, y * np.log(safe))
+
+
+def kl_div_value(x, y, log_target=False):
+    x, y = _f64(x, y)
+    if log_target:
+        return np.exp(y) * (y - x)
+    return _xlogx(y) - y * x
+
+
+def kl_div_grad(x, y, log_target=False):
+    x, y = _f64(x, y)
+    return -np.exp(y) if log_target else -y  # independent of x
+
+
+def kl_div_value_terms(x, y, log_target=False):
+    x, y = _f64(x, y)
+    if log_target:
+        return np.exp(y) * (np.abs(y) + np.abs(x))
+    return np.abs(_xlogx(y)) + np.abs(y * x)
+
+
+def _kl_sample(rng, params, shape):
+    x = np.log(rng.uniform(1e-4, 1.0, size=shape))
+    if params.get("log_target", False):
+        y = np.log(rng.uniform(1e-4, 1.0, size=shape))
+    else:
+        y = rng.uniform(0.0, 1.0, size=shape)
+        y = np.where(rng.random(shape) < 0.1, 0.0, y)
+    return {"input": x, "target": y}
+
+
+def _kl_domains(params):
+    logp = Interval(-30.0, 0.0)
+    return {"input": logp, "target": logp if params.get("log_target", False) else Interval(0.0, 1.0)}
+
+
+# binary margin losses (targets +-1; z = y x) ---------------------------------------
+def soft_margin_value(x, y):
+    x, y = _f64(x, y)
+    return softplus(-y * x)
+
+
+def soft_margin_grad(x, y):
+    x, y = _f64(x, y)
+    return -y * sigmoid(-y * x)
+
+
+def hinge_value(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    return np.maximum(0.0, margin - y * x)
+
+
+def hinge_grad(x, y, margin=1.0):
+    # scikit-learn's subgradient: -y where z <= margin (the kink included)
+    x, y = _f64(x, y)
+    return np.where(y * x <= margin, -y, 0.0)
+
+
+def hinge_value_terms(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    return abs(margin) + np.abs(y * x)
+
+
+def squared_hinge_value(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    t = np.maximum(0.0, margin - y * x)
+    return t * t
+
+
+def squared_hinge_grad(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    return -2.0 * y * np.maximum(0.0, margin - y * x)
+
+
+def squared_hinge_value_terms(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    return (abs(margin) + np.abs(y * x)) ** 2
+
+
+def squared_hinge_grad_terms(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    return 2.0 * np.abs(y) * (abs(margin) + np.abs(y * x))
+
+
+def modified_huber_value(x, y):
+    x, y = _f64(x, y)
+    z = y * x
+    return np.where(z >= 1.0, 0.0, np.where(z >= -1.0, (1.0 - z) ** 2, -4.0 * z))
+
+
+def modified_huber_grad(x, y):
+    x, y = _f64(x, y)
+    z = y * x
+    return np.where(z >= 1.0, 0.0, np.where(z >= -1.0, -2.0 * y * (1.0 - z), -4.0 * y))
+
+
+def modified_huber_value_terms(x, y):
+    x, y = _f64(x, y)
+    z = np.abs(y * x)
+    return np.where(z <= 1.0, (1.0 + z) ** 2, 4.0 * z)
+
+
+def modified_huber_grad_terms(x, y):
+    x, y = _f64(x, y)
+    return 2.0 * np.abs(y) * (1.0 + np.abs(y * x))
+
+
+def perceptron_value(x, y):
+    x, y = _f64(x, y)
+    return np.maximum(0.0, -y * x)
+
+
+def perceptron_grad(x, y):
+    x, y = _f64(x, y)
+    return np.where(y * x <= 0.0, -y, 0.0)
+
+
+def margin_kinks(name, params):
+    """Margins z = y x where the gradient has a kink (or the second derivative jumps)."""
+    if name in ("hinge", "squared_hinge"):
+        return (float(params.get("margin", 1.0)),)
+    if name == "modified_huber":
+        return (-1.0, 1.0)
+    if name == "perceptron":
+        return (0.0,)
+    return ()
+
+
+def _residual_kinks(name):
+    # with y = +-1 the kink z = k sits at x = k y, i.e. at residual r = x - y = (k - 1) y
+    def kinks(params):
+        ks = set()
+        for k in margin_kinks(name, params):
+            ks.update({k - 1.0, 1.0 - k})
+        return tuple(sorted(ks))
+    return kinks
+
+
+def _margin_sample(name):
+    def sample(rng, params, shape):
+        y = rng.choice([-1.0, 1.0], size=shape)
+        z = rng.normal(0.0, 1.0, size=shape) * rng.choice([0.3, 1.0, 3.0], size=shape)
+        ks = margin_kinks(name, params)
+        if ks:  # a few points exactly on the kinks
+            on = rng.random(shape) < 0.05
+            z = np.where(on, rng.choice(np.array(ks), size=shape), z)
+        return {"input": y * z, "target": y}
+    return sample
+
+
+def _margin_domains(target):
+    def domains(params):
+        return {"input": REAL, "target": target}
+    return domains
+
+
+# Targets drawn by hypothesis: [-1, 1] where the loss is C^1 in z (a float32 rounding of
+# y*x onto a kink moves the result by a rounding error only); exactly +1 for hinge and
+# perceptron, whose gradient jumps at the kink (float32 y*x rounding onto the kink would
+# switch branches against the float64 reference). sample() draws y = +-1 for all of them.
+_ANY_MARGIN_TARGET = Interval(-1.0, 1.0)
+_UNIT_TARGET = Interval(1.0, 1.0)
+
+_register(RefLoss("bce_with_logits", "BCEWithLogitsLoss", bce_with_logits_value,
+                  bce_with_logits_grad,
+                  ({"pos_weight": None}, {"pos_weight": 3.0}, {"pos_weight": 0.25}),
+                  domains=_bce_with_logits_domains, sample_fn=_bce_with_logits_sample,
+                  # PyTorch's (1-y) x + lw (log1p(e^-|x|) + max(-x, 0)) is nan at x = -inf
+                  # (-inf + inf); losskit follows it, so no IEEE inf limit is asserted
+                  has_inf_limit=False,
+                  value_terms=bce_with_logits_value_terms, grad_terms=bce_with_logits_grad_terms))
+_register(RefLoss("bce", "BCELoss", bce_value, bce_grad, ({},),
+                  domains=_bce_domains, sample_fn=_bce_sample, has_inf_limit=False,
+                  value_terms=bce_value_terms, grad_terms=bce_grad_terms))
+_register(RefLoss("kl_div", "KLDivLoss", kl_div_value, kl_div_grad,
+                  ({"log_target": False}, {"log_target": True}),
+                  domains=_kl_domains, sample_fn=_kl_sample, has_inf_limit=False,
+                  nan_grad=lambda p: False, value_terms=kl_div_value_terms))
+_register(RefLoss("soft_margin", "SoftMarginLoss", soft_margin_value, soft_margin_grad, ({},),
+                  domains=_margin_domains(_ANY_MARGIN_TARGET), sample_fn=_margin_sample("soft_margin"),
+                  has_inf_limit=False))
+_register(RefLoss("hinge", "HingeLoss", hinge_value, hinge_grad,
+                  ({"margin": 1.0}, {"margin": 2.0}, {"margin": 0.0}),
+                  domains=_margin_domains(_UNIT_TARGET), sample_fn=_margin_sample("hinge"),
+                  kinks=_residual_kinks("hinge"), nan_grad=lambda p: False, has_inf_limit=False,
+                  value_terms=hinge_value_terms))
+_register(RefLoss("squared_hinge", "SquaredHingeLoss", squared_hinge_value, squared_hinge_grad,
+                  ({"margin": 1.0}, {"margin": 0.5}),
+                  domains=_margin_domains(_ANY_MARGIN_TARGET), sample_fn=_margin_sample("squared_hinge"),
+                  kinks=_residual_kinks("squared_hinge"), nan_grad=lambda p: False,
+                  has_inf_limit=False, value_terms=squared_hinge_value_terms,
+                  grad_terms=squared_hinge_grad_terms))
+_register(RefLoss("modified_huber", "ModifiedHuberLoss", modified_huber_value, modified_huber_grad,
+                  ({},),
+                  domains=_margin_domains(_ANY_MARGIN_TARGET), sample_fn=_margin_sample("modified_huber"),
+                  kinks=_residual_kinks("modified_huber"), nan_grad=lambda p: False,
+                  has_inf_limit=False, value_terms=modified_huber_value_terms,
+                  grad_terms=modified_huber_grad_terms))
+_register(RefLoss("perceptron", "PerceptronLoss", perceptron_value, perceptron_grad, ({},),
+                  domains=_margin_domains(_UNIT_TARGET), sample_fn=_margin_sample("perceptron"),
+                  kinks=_residual_kinks("perceptron"), nan_grad=lambda p: False,
+                  has_inf_limit=False))
+
+
+# --------------------------------------------------------------------------------------
+# Row-wise losses over (N, C) scores (cross_entropy, nll, multi_margin, multiclass_hinge)
+# --------------------------------------------------------------------------------------
+def log_softmax(x):
+    """Row-wise log-softmax in float64: (x - max) - log(sum(exp(x - max))); -inf entries
+    give -inf (probability 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=1, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        s = x - m
+        return s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+
+
+def _class_weights(weight, c):
+    return np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
+
+
+def _labels(t, ignore_index):
+    """(labels with ignored rows mapped to class 0, mask of the rows that count)."""
+    t = np.asarray(t).astype(np.int64)
+    keep = np.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
+    return np.where(keep, t, 0), keep
+
+
+def _is_probability_target(t):
+    return np.asarray(t).ndim == 2
+
+
+def cross_entropy_row_value(x, t, weight=None, ignore_index=-100, label_smoothing=0.0):
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    w = _class_weights(weight, c)
+    lp = log_softmax(x)
+    eps = label_smoothing
+    with np.errstate(all="ignore"):
+        if _is_probability_target(t):
+            tt = (1.0 - eps) * np.asarray(t, dtype=np.float64) + eps / c
+            return -np.sum(w * tt * lp, axis=1)
+        lab, keep = _labels(t, ignore_index)
+        l = -w[lab] * lp[np.arange(n), lab]
+        if eps:
+            l = (1.0 - eps) * l + (eps / c) * -np.sum(w * lp, axis=1)
+        return np.where(keep, l, 0.0)
+
+
+def cross_entropy_row_grad(x, t, weight=None, ignore_index=-100, label_smoothing=0.0):
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    w = _class_weights(weight, c)
+    p = np.exp(log_softmax(x))
+    eps = label_smoothing
+    if _is_probability_target(t):
+        tt = (1.0 - eps) * np.asarray(t, dtype=np.float64) + eps / c
+        return p * np.sum(w * tt, axis=1, keepdims=True) - w * tt
+    lab, keep = _labels(t, ignore_index)
+    onehot = np.zeros((n, c))
+    onehot[np.arange(n), lab] = 1.0
+    g = (1.0 - eps) * w[lab][:, None] * (p - onehot)
+    if eps:
+        g = g + (eps / c) * (np.sum(w) * p - w)
+    return np.where(keep[:, None], g, 0.0)
+
+
+def _label_mean_weight(x, t, weight=None, ignore_index=-100, **_):
+    """Per-row weight of the "mean" denominator: w[y_i] on the rows that count (labels), 1 for
+    probability targets."""
+    n, c = np.shape(x)
+    if _is_probability_target(t):
+        return np.ones(n)
+    lab, keep = _labels(t, ignore_index)
+    return np.where(keep, _class_weights(weight, c)[lab], 0.0)
+
+
+def nll_row_value(x, t, weight=None, ignore_index=-100):
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    lab, keep = _labels(t, ignore_index)
+    return np.where(keep, -_class_weights(weight, c)[lab] * x[np.arange(n), lab], 0.0)
+
+
+def nll_row_grad(x, t, weight=None, ignore_index=-100):
+    n, c = np.shape(x)
+    lab, keep = _labels(t, ignore_index)
+    g = np.zeros((n, c))
+    g[np.arange(n), lab] = np.where(keep, -_class_weights(weight, c)[lab], 0.0)
+    return g
+
+
+def margin_slack(x, t, margin):
+    """z_ic = margin - x_iy + x_ic for c != y (the hinge argument), -inf at c == y."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    lab = np.asarray(t).astype(np.int64)
+    with np.errstate(all="ignore"):
+        z = margin - x[np.arange(n), lab][:, None] + x
+    z[np.arange(n), lab] = -np.inf
+    return z
+
+
+def _hinge_rows(x, t, margin, power, weight, scale):
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    z = margin_slack(x, t, margin)
+    act = z > 0  # the kink z == 0 gets gradient 0
+    zp = np.where(act, z, 0.0)
+    wy = _class_weights(weight, c)[np.asarray(t).astype(np.int64)] * scale
+    value = wy * np.sum(zp ** power, axis=1)
+    dz = wy[:, None] * (power * zp ** (power - 1)) * act
+    grad = dz.copy()
+    grad[np.arange(n), np.asarray(t).astype(np.int64)] = -np.sum(dz, axis=1)
+    return value, grad
+
+
+def multi_margin_row_value(x, t, p=1, margin=1.0, weight=None):
+    return _hinge_rows(x, t, margin, p, weight, 1.0 / np.shape(x)[1])[0]
+
+
+def multi_margin_row_grad(x, t, p=1, margin=1.0, weight=None):
+    return _hinge_rows(x, t, margin, p, weight, 1.0 / np.shape(x)[1])[1]
+
+
+def multiclass_hinge_row_value(x, t, margin=1.0, squared=False, weight=None):
+    return _hinge_rows(x, t, margin, 2 if squared else 1, weight, 1.0)[0]
+
+
+def multiclass_hinge_row_grad(x, t, margin=1.0, squared=False, weight=None):
+    return _hinge_rows(x, t, margin, 2 if squared else 1, weight, 1.0)[1]
+
+
+def _unit_mean_weight(x, t, **_):
+    return np.ones(np.shape(x)[0])
+
+
+@dataclass(frozen=True)
+class RowRefLoss:
+    """Reference of a loss over the rows of (N, C) scores.
+
+    ``value``/``grad`` give the per-sample loss l_i (N,) and d l_i / d x_i (N, C) before any
+    reduction (0 on ignored rows); ``mean_weight`` the per-row weight of the "mean"
+    denominator (sum_i s_i l_i / sum_i s_i mean_weight_i); ``kinked`` says whether the
+    gradient jumps where ``margin_slack`` is 0.
+    """
+
+    name: str
+    cls_name: str
+    value: Callable
+    grad: Callable
+    mean_weight: Callable
+    param_sets: tuple
+    probabilities: bool = False
+    ignore: bool = False
+    kinked: bool = False
+
+    def ref_value(self, x, t, params):
+        with np.errstate(all="ignore"):
+            return self.value(x, t, **params)
+
+    def ref_grad(self, x, t, params):
+        with np.errstate(all="ignore"):
+            return self.grad(x, t, **params)
+
+    def reduced(self, x, t, params, reduction, sample_weight=None):
+        """(reduced value, gradient of it) in float64."""
+        l = self.ref_value(x, t, params)
+        g = self.ref_grad(x, t, params)
+        n = l.shape[0]
+        s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            if reduction == "none":
+                return s * l, s[:, None] * g
+            if reduction == "sum":
+                return float(np.sum(s * l)), s[:, None] * g
+            den = np.sum(s * self.mean_weight(x, t, **params))
+            return float(np.sum(s * l) / den), s[:, None] * g / den
+
+
+ROWWISE_REFERENCE: dict[str, RowRefLoss] = {}
+
+_W5 = (0.5, 2.0, 1.0, 0.0, 3.0)  # class weights for C = 5 (a zero weight included)
+for _ref in (
+    RowRefLoss("cross_entropy", "CrossEntropyLoss", cross_entropy_row_value,
+               cross_entropy_row_grad, _label_mean_weight,
+               ({"weight": None, "ignore_index": -100, "label_smoothing": 0.0},
+                {"weight": _W5, "ignore_index": -100, "label_smoothing": 0.0},
+                {"weight": None, "ignore_index": 1, "label_smoothing": 0.1},
+                {"weight": _W5, "ignore_index": -100, "label_smoothing": 0.25}),
+               probabilities=True, ignore=True),
+    RowRefLoss("nll", "NLLLoss", nll_row_value, nll_row_grad, _label_mean_weight,
+               ({"weight": None, "ignore_index": -100},
+                {"weight": _W5, "ignore_index": -100},
+                {"weight": _W5, "ignore_index": 0}),
+               ignore=True),
+    RowRefLoss("multi_margin", "MultiMarginLoss", multi_margin_row_value, multi_margin_row_grad,
+               _unit_mean_weight,
+               ({"p": 1, "margin": 1.0, "weight": None},
+                {"p": 2, "margin": 1.0, "weight": None},
+                {"p": 1, "margin": 0.5, "weight": _W5},
+                {"p": 2, "margin": 2.0, "weight": _W5}),
+               kinked=True),
+    RowRefLoss("multiclass_hinge", "MulticlassHingeLoss", multiclass_hinge_row_value,
+               multiclass_hinge_row_grad, _unit_mean_weight,
+               ({"margin": 1.0, "squared": False, "weight": None},
+                {"margin": 1.0, "squared": True, "weight": None},
+                {"margin": 0.5, "squared": False, "weight": _W5},
+                {"margin": 2.0, "squared": True, "weight": _W5}),
+               kinked=True),
+):
+    ROWWISE_REFERENCE[_ref.name] = _ref
+del _ref

@@ -133,7 +133,11 @@ def data_strategy(ref, params, dtype, max_size=24):
 # registry
 # --------------------------------------------------------------------------------------
 def test_registered_loss_has_reference(loss_name):
-    assert loss_name in REFERENCE, (
+    import reference
+
+    # losses over a class axis live in a separate table (not elementwise)
+    other = getattr(reference, "ROWWISE_REFERENCE", {})
+    assert loss_name in REFERENCE or loss_name in other, (
         f"loss {loss_name!r} is registered but has no reference implementation in "
         f"tests/reference.py")
 
@@ -405,10 +409,11 @@ def test_per_sample_weight_broadcasts_over_rows(loss_case, dtype):
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-def test_large_float32_reduction_is_accurate(default_loss_case, reduction):
-    """float32 data, 10^6 elements: the reduction must not lose float32 accuracy."""
+def test_large_float32_reduction_is_accurate(default_loss_case, reduction, num_threads):
+    """float32 data, 3e5 elements, 1 and 2 threads: the reduction keeps float32 accuracy
+    (a plain float32 running sum is off by ~1e-4 here)."""
     case = default_loss_case
-    n = 1_000_003
+    n = 300_007
     data = sample(case, (n,), seed=40, dtype=np.float32)
     args, rargs = args_of(case.ref, data), ref_args(case, data)
     w = np.random.default_rng(41).uniform(0, 2, n).astype(np.float32)
@@ -584,15 +589,17 @@ def test_float32_agrees_with_float64(loss_case):
 
 
 def _int_data(case):
+    """Integer data inside each argument's domain (at most |6|, so exp() stays moderate)."""
     rng = np.random.default_rng(16)
-    p = case.params
-    if case.name == "poisson_nll":
-        x = rng.integers(1, 6, 40) if not p["log_input"] else rng.integers(-3, 4, 40)
-        return {"input": x, "target": rng.integers(0, 9, 40)}
-    d = {"input": rng.integers(-6, 7, 40), "target": rng.integers(-6, 7, 40)}
-    if case.ref.n_args == 3:
-        d["third"] = rng.integers(1, 5, 40)
-    return d
+    out = {}
+    for role, iv in case.ref.domains(case.params).items():
+        lo, hi = math.ceil(max(iv.low, -6.0)), math.floor(min(iv.high, 6.0))
+        if lo == iv.low and not iv.low_inclusive:
+            lo += 1
+        if hi == iv.high and not iv.high_inclusive:
+            hi -= 1
+        out[role] = rng.integers(lo, hi + 1, 40)
+    return out
 
 
 def test_int_inputs_are_converted_to_float64(loss_case):
@@ -1036,3 +1043,29 @@ def test_poisson_stirling_term_only_above_one(log_input):
     np.testing.assert_allclose(diff, stirling, rtol=1e-12, atol=1e-12)
     # the Stirling term does not depend on the input: same gradient
     assert_same(full.grad(x, y), part.grad(x, y))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name,params", [("log_cosh", {}), ("pseudo_huber", {"delta": 1.0}),
+                                         ("pseudo_huber", {"delta": 0.5})])
+def test_smooth_losses_accurate_over_the_whole_range(name, params, dtype, isa):
+    """Element by element, within 8 eps of the exact value for |r| from 1e-20 to 1e30
+    (no cancellation near 0, no overflow of cosh or r^2 in the tails)."""
+    mags = np.logspace(-20, 30, 4001)
+    r = np.concatenate([mags, -mags]).astype(dtype)
+    y = np.zeros_like(r)
+    loss = losskit.get_loss(name, reduction="none", **params)
+    ref = REFERENCE[name]
+    rargs = (r.astype(np.float64), y.astype(np.float64))
+    eps = np.finfo(dtype).eps
+    for what, got, exact in (("value", loss(r, y), ref.ref_value(rargs, params)),
+                             ("grad", loss.grad(r, y), ref.ref_grad(rargs, params))):
+        with np.errstate(all="ignore"):
+            exact = exact.astype(dtype).astype(np.float64)
+        got = got.astype(np.float64)
+        err = np.abs(got - exact)
+        tol = 8 * eps * np.abs(exact) + 4 * np.finfo(dtype).tiny
+        bad = ~(err <= tol)
+        assert not bad.any(), (
+            f"{what}: {int(bad.sum())} points beyond 8 eps, e.g. r={r[bad][0]!r}: "
+            f"got {got[bad][0]!r}, exact {exact[bad][0]!r}")

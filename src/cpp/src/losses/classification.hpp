@@ -18,9 +18,10 @@ template <class T> struct Logistic {
 };
 template <class T> LOSSKIT_INLINE Logistic<T> logistic(Vec<T> z) {
   const Vec<T> e = vexp<T>(-abs<T>(z));
+  const Log1pUnit<T> l = vlog1p_unit<T>(e);
   const auto nonneg = z >= T(0);
-  const Vec<T> softplus = select<Vec<T>>(nonneg, splat<T>(0), -z) + vlog1p<T>(e);
-  const Vec<T> sigmoid = select<Vec<T>>(nonneg, e, splat<T>(1)) / (T(1) + e);
+  const Vec<T> softplus = select<Vec<T>>(nonneg, splat<T>(0), -z) + l.log1p;
+  const Vec<T> sigmoid = select<Vec<T>>(nonneg, e * l.reciprocal, l.reciprocal);
   return {softplus, sigmoid};
 }
 

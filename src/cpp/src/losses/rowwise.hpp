@@ -37,10 +37,23 @@ template <class T> LOSSKIT_INLINE T row_max(const T* x, std::size_t classes) {
     if (lanes < kLanes<T>) v = select<Vec<T>>(first_lanes<T>(lanes), v, ninf);
     m = select<Vec<T>>(v > m, v, m);
   }
-  T r = m[0];
-  for (std::size_t k = 1; k < kLanes<T>; ++k) r = m[k] > r ? m[k] : r;
-  return r;
+  return reduce_max(m);
 }
+
+// Sums of a row's vectors: plain lanes for short rows (few terms per lane, and the per-row cost
+// matters), float64 lanes for long ones (accuracy over thousands of terms).
+template <class T> struct RowSum {
+  static constexpr std::size_t kShortRow = 64;
+  bool wide;
+  Vec<T> lanes = {};
+  Accumulator<T> acc;
+  explicit RowSum(std::size_t classes) : wide(classes > kShortRow) {}
+  LOSSKIT_INLINE void add(Vec<T> v) {
+    if (wide) acc.add(v);
+    else lanes += v;
+  }
+  LOSSKIT_INLINE T sum() const { return wide ? T(acc.sum()) : reduce_sum(lanes); }
+};
 
 template <class T> LOSSKIT_INLINE void zero_row(T* g, std::size_t classes) {
   for (std::size_t i = 0; i < classes; i += kLanes<T>)
@@ -94,7 +107,7 @@ template <class T> struct CrossEntropyRows {
     const T* x = c.input + r * C;
     const T* t = c.target ? c.target + r * C : nullptr;
     const T m = row_max<T>(x, C);
-    Accumulator<T> sum_exp, sum_wx, sum_wt;
+    RowSum<T> sum_exp(C), sum_wx(C), sum_wt(C);
     const bool smooth = smoothing != T(0);
     for (std::size_t i = 0; i < C; i += kLanes<T>) {
       const std::size_t lanes = lanes_at<T>(i, C);
@@ -110,7 +123,7 @@ template <class T> struct CrossEntropyRows {
         sum_wx.add(select<Vec<T>>(w == T(0), splat<T>(0), w * v));  // 0 * -inf counts as 0
       }
     }
-    return {m, T(sum_exp.sum()), T(sum_wx.sum()), T(sum_wt.sum())};
+    return {m, sum_exp.sum(), sum_wx.sum(), sum_wt.sum()};
   }
 
   // The row's loss (before the sample weight) and its scaled gradient, from scan() and lse.
@@ -258,11 +271,7 @@ template <class T> struct MarginRows {
           store_row<T>(g, i, lanes, gv);
         }
       }
-      if (g) {
-        T s = 0;
-        for (std::size_t j = 0; j < kLanes<T>; ++j) s += sum_g[j];
-        g[y] = -s;
-      }
+      if (g) g[y] = -reduce_sum(sum_g);
       const T value = sw * wy * norm * T(sum_h.sum());
       if (c.value_out) c.value_out[r] = value;
       total += double(value);

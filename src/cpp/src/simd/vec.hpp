@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -24,13 +25,12 @@
 
 namespace losskit::LOSSKIT_ISA {
 
-// Vector widths, per element type. The avx512 level runs float64 on 512-bit vectors but float32
-// on 256-bit ones (with AVX-512VL's masks and 32 registers): on CPUs that split 512-bit work in
-// two halves (AMD Zen 4) that made the float32 math kernels ~1.6x faster and the float64 ones
-// ~1.25x slower than the other choice (bench notes in docs/ARCHITECTURE.md). Either can be
-// overridden at build time.
+// Vector widths, per element type: the ISA's natural width by default. The build can pick
+// another per type (CMake LOSSKIT_AVX512_F32_BYTES): on AMD Zen 4, which splits 512-bit work
+// in two halves, 256-bit float32 vectors were tried and measured 1.3-1.5x slower on the real
+// loss kernels (bench notes in docs/ARCHITECTURE.md), so 512 bits stays the default.
 #if defined(__AVX512F__)
-#define LOSSKIT_DEFAULT_F32_BYTES 32
+#define LOSSKIT_DEFAULT_F32_BYTES 64
 #define LOSSKIT_DEFAULT_F64_BYTES 64
 #elif defined(__AVX2__)
 #define LOSSKIT_DEFAULT_F32_BYTES 32
@@ -220,6 +220,36 @@ template <class M> LOSSKIT_INLINE bool any(M m) {
   bool r = false;
   for (std::size_t i = 0; i < sizeof(M) / sizeof(m[0]); ++i) r |= (m[i] != zero[i]);
   return r;
+}
+
+// Lane i takes lane i ^ S: swaps neighbouring groups of S lanes.
+template <std::size_t S, class V, std::size_t... I>
+LOSSKIT_INLINE V swap_groups(V v, std::index_sequence<I...>) {
+  return __builtin_shufflevector(v, v, (I ^ S)...);
+}
+template <std::size_t S, class V> LOSSKIT_INLINE V swap_groups(V v) {
+  return swap_groups<S>(v, std::make_index_sequence<sizeof(V) / sizeof(v[0])>());
+}
+
+// Horizontal max / sum by halving: log2(lanes) steps in a fixed order. The max skips NaN lanes
+// (a > b is false for NaN); callers that need NaN get it through another path.
+template <std::size_t S, class V> LOSSKIT_INLINE V max_steps(V v) {
+  if constexpr (S == 0) {
+    return v;
+  } else {
+    const V h = swap_groups<S>(v);
+    return max_steps<S / 2>(h > v ? h : v);
+  }
+}
+template <std::size_t S, class V> LOSSKIT_INLINE V sum_steps(V v) {
+  if constexpr (S == 0) return v;
+  else return sum_steps<S / 2>(v + swap_groups<S>(v));
+}
+template <class V> LOSSKIT_INLINE auto reduce_max(V v) {
+  return max_steps<sizeof(V) / sizeof(v[0]) / 2>(v)[0];
+}
+template <class V> LOSSKIT_INLINE auto reduce_sum(V v) {
+  return sum_steps<sizeof(V) / sizeof(v[0]) / 2>(v)[0];
 }
 
 // Sums vectors of T in float64 lanes, always in the same order (float32 data is widened first,

@@ -231,6 +231,23 @@ template <class T> LOSSKIT_INLINE Vec<T> vlog1p(Vec<T> x) {
   return select<Vec<T>>(x < -one, splat<T>(__builtin_nan("")), select<Vec<T>>(x != x, x, y));
 }
 
+// log(1 + e) and 1 / (1 + e) for e in [0, 1] (no special values), sharing one division: the
+// logistic losses need both. Same accuracy as vlog1p on that range.
+template <class T> struct Log1pUnit {
+  Vec<T> log1p;       // log(1 + e)
+  Vec<T> reciprocal;  // 1 / (1 + e)
+};
+template <class T> LOSSKIT_INLINE Log1pUnit<T> vlog1p_unit(Vec<T> e) {
+  const Vec<T> one = splat<T>(1);
+  const Vec<T> u = one + e;                // in [1, 2]
+  const Vec<T> r = one / u;
+  const Vec<T> err = e - (u - one);        // the rounding error of 1 + e, exactly
+  const auto hi = u > splat<T>(T(2) * MathConstants<T>::kSqrtHalf);
+  const Vec<T> m = select<Vec<T>>(hi, u * T(0.5), u);
+  const Vec<T> k = select<Vec<T>>(hi, one, splat<T>(0));
+  return {log_kernel<T>(m - one, k, err * r), r};
+}
+
 // tanh(x) = sign(x) * -e / (2 + e) with e = expm1(-2|x|) in (-1, 0]: no cancellation anywhere.
 template <class T> LOSSKIT_INLINE Vec<T> vtanh(Vec<T> x) {
   const Vec<T> e = vexpm1<T>(splat<T>(-2) * abs<T>(x));
