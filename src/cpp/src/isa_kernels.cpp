@@ -3,6 +3,7 @@
 #include "kernel_table.hpp"
 #include "elementwise.hpp"
 #include "losses/regression.hpp"
+#include "optim.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 namespace {
@@ -50,6 +51,9 @@ const KernelTable table = {
     {&map_math<double, exp_fn<double>>, &map_math<double, log_fn<double>>,
      &map_math<double, log1p_fn<double>>, &map_math<double, expm1_fn<double>>,
      &map_math<double, tanh_fn<double>>},
+    optim_kernels<float>(),
+    optim_kernels<double>(),
+    &gather_kernel,
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "losskit/loss_list.hpp"
+#include "losskit/optim.hpp"
 
 namespace losskit {
 
