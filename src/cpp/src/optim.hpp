@@ -3,7 +3,7 @@
 // Every update rule is one pass: load param, grad and state, compute, store param and state.
 // The per-element arithmetic follows torch.optim's single-tensor path operation by operation
 // (each PyTorch in-place op rounds once; `a.add(b, alpha=s)` is fma(b, s, a) in ATen's
-// vectorized CPU kernels, addcmul is a + (s * b) * c, addcdiv is a + (s * b) / c, lerp is
+// vectorized CPU kernels, addcmul is fma(s * b, c, a), addcdiv is a + (s * b) / c, lerp is
 // fma(w, end - a, a) for |w| < 0.5 and fma(w - 1, end - a, end) otherwise). On the sse2 baseline
 // fma has two roundings. Options that change which arrays are touched, or that PyTorch skips
 // when zero (weight decay: 0 * inf would be NaN), are compile-time variants.
@@ -163,7 +163,7 @@ void adam_kernel(const AdamStep& s, T* param, const T* grad, T* exp_avg, T* exp_
       if constexpr (kL2) g = fma(p, wd, g);     // grad.add(param, alpha=weight_decay)
       const Vec<T> m = lerp(L.ld(exp_avg), g);  // exp_avg.lerp_(grad, 1 - beta1)
       Vec<T> v = L.ld(exp_avg_sq) * b2;         // exp_avg_sq.mul_(beta2)
-      v = v + one_minus_b2 * g * g;             //    .addcmul_(grad, grad, value=1 - beta2)
+      v = fma(one_minus_b2 * g, g, v);          //    .addcmul_(grad, grad, value=1 - beta2)
       L.st(exp_avg, m);
       L.st(exp_avg_sq, v);
       if constexpr (kAmsgrad) {
@@ -191,13 +191,13 @@ void rmsprop_kernel(const RmspropStep& s, T* param, const T* grad, T* square_avg
       Vec<T> g = flip<T>(L.ld(grad), neg);
       if constexpr (kDecay) g = fma(p, wd, g);
       Vec<T> sq = L.ld(square_avg) * alpha;  // square_avg.mul_(alpha)
-      sq = sq + one_minus_alpha * g * g;     //    .addcmul_(grad, grad, value=1 - alpha)
+      sq = fma(one_minus_alpha * g, g, sq);  //    .addcmul_(grad, grad, value=1 - alpha)
       L.st(square_avg, sq);
       Vec<T> avg;
       if constexpr (kCentered) {
         const Vec<T> ga = lerp(L.ld(grad_avg), g);  // grad_avg.lerp_(grad, 1 - alpha)
         L.st(grad_avg, ga);
-        avg = sqrt(sq + (-ga) * ga);  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        avg = sqrt(fma(-ga, ga, sq));  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
       } else {
         avg = sqrt(sq);
       }
@@ -225,7 +225,7 @@ void adagrad_kernel(const AdagradStep& s, T* param, const T* grad, T* sum, std::
       const Vec<T> p = L.ld(param);
       Vec<T> g = flip<T>(L.ld(grad), neg);
       if constexpr (kDecay) g = fma(p, wd, g);
-      const Vec<T> acc = L.ld(sum) + g * g;  // state_sum.addcmul_(grad, grad, value=1)
+      const Vec<T> acc = fma(g, g, L.ld(sum));  // state_sum.addcmul_(grad, grad, value=1)
       L.st(sum, acc);
       L.st(param, p + neg_clr * g / (sqrt(acc) + eps));  // addcdiv_(grad, std, value=-clr)
     });
