@@ -440,7 +440,7 @@ def gradcheck(
     grad: Any = None,
     h: float = 1e-5,
     rtol: float = 1e-4,
-    tiny: float = 1e-6,
+    tiny: float = 1e-5,
     method: str = "central",
 ) -> GradcheckResult:
     """Compare an analytic gradient with :func:`numerical_gradient`.
