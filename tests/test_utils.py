@@ -314,7 +314,7 @@ def test_numerical_gradient(method):
 def test_gradcheck_catches_wrong_gradient():
     x = np.linspace(-2, 2, 9)
     good = losskit.gradcheck(_f, x)
-    assert good.passed and good.max_rel_error < 1e-6
+    assert good.passed and good.max_rel_error < 1e-4
     wrong = _f(x)[1].copy()
     wrong[5] *= 1.01
     bad = losskit.gradcheck(lambda v: _f(v)[0], x, grad=wrong)
