@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os as _os
 
-from . import _core
+from . import _core, optim
 from ._base import ElementwiseLoss, Loss, RowwiseLoss, available_losses, get_loss
 from ._classification import (
     BCELoss,
@@ -41,6 +41,19 @@ from ._regression import (
     PseudoHuberLoss,
     QuantileLoss,
     SmoothL1Loss,
+)
+from ._utils import (
+    ElasticNetPenalty,
+    GradcheckResult,
+    L1Penalty,
+    L2Penalty,
+    MinibatchSampler,
+    clip_grad_norm,
+    clip_grad_value,
+    gather,
+    grad_norm,
+    gradcheck,
+    numerical_gradient,
 )
 
 __version__ = "0.1.0"
@@ -97,4 +110,16 @@ __all__ = [
     "available_isas",
     "get_include",
     "get_cmake_dir",
+    "optim",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "grad_norm",
+    "L1Penalty",
+    "L2Penalty",
+    "ElasticNetPenalty",
+    "MinibatchSampler",
+    "gather",
+    "numerical_gradient",
+    "gradcheck",
+    "GradcheckResult",
 ]

@@ -13,6 +13,7 @@ namespace py = pybind11;
 
 void bind_runtime(py::module_& m);
 void bind_losses(py::module_& m);
+void bind_optim(py::module_& m);
 
 // Kernels on fewer elements than this keep the GIL: releasing and re-taking it costs more
 // than the work.

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "losskit's compiled core (private: use the losskit package)";
   losskit::bindings::bind_runtime(m);
   losskit::bindings::bind_losses(m);
+  losskit::bindings::bind_optim(m);
 }

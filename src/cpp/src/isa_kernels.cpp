@@ -5,6 +5,7 @@
 #include "losses/classification.hpp"
 #include "losses/regression.hpp"
 #include "rowwise.hpp"
+#include "optim.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 namespace {
@@ -71,6 +72,9 @@ const KernelTable table = {
     {&map_math<double, exp_fn<double>>, &map_math<double, log_fn<double>>,
      &map_math<double, log1p_fn<double>>, &map_math<double, expm1_fn<double>>,
      &map_math<double, tanh_fn<double>>},
+    optim_kernels<float>(),
+    optim_kernels<double>(),
+    &gather_kernel,
 };
 
 }  // namespace

@@ -13,6 +13,59 @@ template <class T> using MathKernel = void (*)(const T*, T*, std::size_t);
 
 inline constexpr int kNumMathFunctions = 5;
 
+// ---- update rules: the per-step scalars, computed in double by optim_api.cpp -----------------
+// Each kernel rounds every scalar to the element type where PyTorch uses it as a scalar operand.
+struct SgdStep {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize, init_buffer;
+};
+struct AdamStep {
+  double lerp_weight;     // 1 - beta1
+  double beta2, one_minus_beta2;
+  double neg_step_size;   // -lr / (1 - beta1^t)
+  double bc2_sqrt;        // (1 - beta2^t) ** 0.5
+  double eps;
+  double weight_decay;    // L2 form (added to the gradient), 0 for none
+  double decay_factor;    // decoupled form: 1 - lr * weight_decay, 1 for none
+  bool decoupled, amsgrad, maximize;
+};
+struct RmspropStep {
+  double lr, alpha, one_minus_alpha, eps, momentum, weight_decay;
+  bool centered, maximize;
+};
+struct AdagradStep {
+  double neg_clr, eps, weight_decay;
+  bool maximize;
+};
+
+template <class T> using SgdKernel = void (*)(const SgdStep&, T*, const T*, T*, std::size_t);
+template <class T>
+using AdamKernel = void (*)(const AdamStep&, T*, const T*, T*, T*, T*, std::size_t);
+template <class T>
+using RmspropKernel = void (*)(const RmspropStep&, T*, const T*, T*, T*, T*, std::size_t);
+template <class T> using AdagradKernel = void (*)(const AdagradStep&, T*, const T*, T*, std::size_t);
+// Partial norm of one array: sum |x| (l1), sum x^2 (l2) or max |x| (inf); NaN if any x is NaN.
+template <class T> using NormKernel = double (*)(NormType, const T*, std::size_t);
+template <class T> using ScaleKernel = void (*)(T*, std::size_t, T);
+template <class T> using ClampKernel = void (*)(T*, std::size_t, T, T);
+template <class T>
+using PenaltyKernel = double (*)(const PenaltyCoefficients&, const T*, T*, std::size_t, bool);
+template <class T> using ProxKernel = void (*)(T, T, T*, std::size_t);  // threshold, divisor
+using GatherKernel = std::size_t (*)(const void*, std::size_t, std::size_t, const std::int64_t*,
+                                     std::size_t, void*);
+
+template <class T> struct OptimKernels {
+  SgdKernel<T> sgd;
+  AdamKernel<T> adam;
+  RmspropKernel<T> rmsprop;
+  AdagradKernel<T> adagrad;
+  NormKernel<T> norm;
+  ScaleKernel<T> scale;
+  ClampKernel<T> clamp;
+  PenaltyKernel<T> penalty;
+  ProxKernel<T> prox;
+};
+
 struct KernelTable {
   ElementwiseKernel<float> elementwise_f32[kNumElementwiseLosses];
   ElementwiseKernel<double> elementwise_f64[kNumElementwiseLosses];
@@ -20,6 +73,9 @@ struct KernelTable {
   RowwiseKernel<double> rowwise_f64[kNumRowwiseLosses];
   MathKernel<float> math_f32[kNumMathFunctions];
   MathKernel<double> math_f64[kNumMathFunctions];
+  OptimKernels<float> optim_f32;
+  OptimKernels<double> optim_f64;
+  GatherKernel gather;
 };
 
 #define LOSSKIT_DECLARE_TABLE(isa) \

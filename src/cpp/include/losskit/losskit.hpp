@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "losskit/loss_list.hpp"
+#include "losskit/optim.hpp"
 
 namespace losskit {
 

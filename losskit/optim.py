@@ -1,0 +1,740 @@
+"""Update rules, learning-rate schedules and derivative-free baselines.
+
+The optimizers follow :mod:`torch.optim` step for step (its single-tensor path): the same
+state names, the same first-step initialisation, the per-step scalars (bias corrections,
+decayed learning rates) computed in double as PyTorch computes them, and the per-element
+arithmetic in the same order, so a trajectory of many steps matches torch.optim to rounding
+in float32 and float64. Each :meth:`Optimizer.step` is one fused C++ pass over memory per
+parameter array (in place, no temporaries, threads above a size threshold, bitwise identical
+for any thread count)::
+
+    >>> import numpy as np, losskit
+    >>> w = np.zeros(3)
+    >>> opt = losskit.optim.Adam([w], lr=0.1)
+    >>> opt.step([np.array([1.0, -2.0, 0.5])])   # w is updated in place
+
+Parameters are writable, C-contiguous float32/float64 NumPy arrays (any shape); gradients
+have the parameter's shape and dtype. A NaN (or inf) gradient propagates into the parameters
+and the state, as in PyTorch; clip with ``losskit.clip_grad_norm(..., error_if_nonfinite=True)``
+first to stop it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._validation import check_bool, check_real
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Schedule",
+    "constant",
+    "step_decay",
+    "exponential_decay",
+    "cosine_decay",
+    "inverse_scaling",
+    "RandomSearch",
+    "RandomLocalSearch",
+]
+
+# ---- validation helpers --------------------------------------------------------------------
+def _check_nonneg(name: str, value: Any) -> float:
+    value = check_real(name, value)
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
+    return value
+
+
+def _check_lr(lr: Any) -> float | Callable[[int], float]:
+    if callable(lr):
+        return lr
+    return _check_nonneg("lr", lr)
+
+
+def _check_beta(name: str, value: Any) -> float:
+    value = check_real(name, value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    return value
+
+
+def _check_params(params: Any) -> list[np.ndarray]:
+    if isinstance(params, np.ndarray):
+        params = [params]
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(
+            f"params must be a sequence of numpy arrays, got {type(params).__name__}"
+        ) from None
+    for i, p in enumerate(params):
+        name = f"params[{i}]"
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"{name} must be a numpy.ndarray, got {type(p).__name__}")
+        if p.dtype not in (np.float32, np.float64) or not p.dtype.isnative:
+            raise TypeError(f"{name} must have dtype float32 or float64, got {p.dtype}")
+        if not p.flags.writeable:
+            raise ValueError(f"{name} is read-only; the optimizer updates parameters in place")
+        if not (p.flags.c_contiguous and p.flags.aligned):
+            raise ValueError(
+                f"{name} must be C-contiguous (use np.ascontiguousarray before creating the "
+                f"optimizer); the optimizer updates parameters in place"
+            )
+    ids = [id(p) for p in params]
+    if len(set(ids)) != len(ids):
+        raise ValueError("params must not contain the same array twice")
+    return params
+
+
+def _fix_grad(i: int, p: np.ndarray, g: Any) -> np.ndarray:
+    """The slow path: grads[i] as a canonical array of p's shape and dtype, or a ValueError."""
+    name = f"grads[{i}]"
+    if not isinstance(g, np.ndarray):
+        try:
+            g = np.asarray(g, dtype=p.dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if g.shape != p.shape:
+        raise ValueError(f"{name} has shape {g.shape}, but params[{i}] has shape {p.shape}")
+    if g.dtype != p.dtype:
+        raise ValueError(f"{name} has dtype {g.dtype}, but params[{i}] has dtype {p.dtype}")
+    return np.ascontiguousarray(g)
+
+
+def _check_state_array(i: int, key: str, a: Any, p: np.ndarray) -> np.ndarray:
+    if (
+        type(a) is not np.ndarray
+        or a.dtype != p.dtype
+        or a.shape != p.shape
+        or not (a.flags.c_contiguous and a.flags.aligned and a.flags.writeable)
+    ):
+        what = (
+            f"{type(a).__name__}"
+            if not isinstance(a, np.ndarray)
+            else f"array of shape {a.shape}, dtype {a.dtype}"
+        )
+        raise ValueError(
+            f"state[{i}][{key!r}] must be a writable C-contiguous array of shape {p.shape} and "
+            f"dtype {p.dtype} (the parameter's), got {what}"
+        )
+    return a
+
+
+# ---- the optimizer base class ------------------------------------------------------------
+class Optimizer:
+    """Base class: parameters, per-parameter state, the step counter and state dicts.
+
+    Attributes
+    ----------
+    state : list of dict
+        One dict per parameter with PyTorch's state names (``momentum_buffer``, ``exp_avg``,
+        ``exp_avg_sq``, ``max_exp_avg_sq``, ``square_avg``, ``grad_avg``, ``sum``) holding
+        arrays that :meth:`step` updates in place, and ``step`` (int) where PyTorch has it.
+        Entries are created on the first step; an array set by the user before that is used
+        (it must have the parameter's shape and dtype).
+    step_count : int
+        Steps taken so far. A callable ``lr`` is called with it (the 0-based index of the
+        step being taken).
+    """
+
+    _hyper_names: tuple[str, ...] = ()
+
+    def __init__(self, params: Any, lr: Any) -> None:
+        self._params = _check_params(params)
+        self.lr = _check_lr(lr)
+        self.state: list[dict[str, Any]] = [{} for _ in self._params]
+        self.step_count = 0
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """The parameter arrays (updated in place)."""
+        return list(self._params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("lr",) + self._hyper_names)
+        return f"{type(self).__name__}({len(self._params)} arrays, {args})"
+
+    def current_lr(self) -> float:
+        """The learning rate the next step uses (``lr(step_count)`` for a schedule)."""
+        lr = self.lr
+        if callable(lr):
+            value = lr(self.step_count)
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                raise TypeError(f"lr({self.step_count}) returned {value!r}, not a real number")
+            value = float(value)
+            if not value >= 0 or math.isinf(value):
+                raise ValueError(
+                    f"lr must be non-negative and finite, got lr({self.step_count}) = {value!r}"
+                )
+            return value
+        return lr
+
+    def _grads(self, grads: Any) -> list[np.ndarray]:
+        if isinstance(grads, np.ndarray):
+            grads = (grads,)
+        params = self._params
+        try:
+            count = len(grads)
+        except TypeError:
+            raise TypeError(
+                f"grads must be a sequence of arrays, got {type(grads).__name__}"
+            ) from None
+        if count != len(params):
+            raise ValueError(
+                f"grads must hold one array per parameter: expected {len(params)}, got {count}"
+            )
+        out = list(grads)
+        for i, (p, g) in enumerate(zip(params, out)):
+            if (
+                type(g) is not np.ndarray
+                or g.dtype != p.dtype
+                or g.shape != p.shape
+                or not g.flags.c_contiguous
+                or not g.flags.aligned
+            ):
+                out[i] = _fix_grad(i, p, g)
+        return out
+
+    def _state(self, i: int, key: str, fill: float | None) -> np.ndarray:
+        """state[i][key], validated; created (filled with `fill`, or uninitialised) if absent."""
+        st = self.state[i]
+        p = self._params[i]
+        a = st.get(key)
+        if a is None:
+            a = np.empty_like(p) if fill is None else np.full_like(p, fill)
+            st[key] = a
+            return a
+        return _check_state_array(i, key, a, p)
+
+    def step(self, grads: Any) -> None:
+        """One update of every parameter from its gradient, in place.
+
+        Parameters
+        ----------
+        grads : sequence of arrays (or one array for a single parameter)
+            One gradient per parameter, of its shape and dtype.
+        """
+        grads = self._grads(grads)
+        lr = self.current_lr()
+        for i, (p, g) in enumerate(zip(self._params, grads)):
+            self._update(i, p, g, lr)
+        self.step_count += 1
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    def zero_state(self) -> None:
+        """Forget every state entry and the step count (as a fresh optimizer)."""
+        self.state = [{} for _ in self._params]
+        self.step_count = 0
+
+    # -- state dicts ------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A deep copy of the state: ``{"state", "step_count", "hyperparameters"}``.
+
+        Loading it into an optimizer over arrays holding the same parameter values continues
+        the trajectory bit for bit.
+        """
+        return {
+            "state": [
+                {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+                for st in self.state
+            ],
+            "step_count": self.step_count,
+            "hyperparameters": {k: getattr(self, k) for k in ("lr",) + self._hyper_names},
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (arrays are copied; the hyperparameters are set)."""
+        if not isinstance(state_dict, dict) or "state" not in state_dict:
+            raise ValueError("state_dict must be a dict from Optimizer.state_dict()")
+        states = state_dict["state"]
+        if len(states) != len(self._params):
+            raise ValueError(
+                f"state_dict holds state for {len(states)} parameters, this optimizer has "
+                f"{len(self._params)}"
+            )
+        new_state = []
+        for i, (st, p) in enumerate(zip(states, self._params)):
+            entry: dict[str, Any] = {}
+            for k, v in st.items():
+                if isinstance(v, np.ndarray):
+                    entry[k] = _check_state_array(i, k, np.array(v, order="C", copy=True), p)
+                else:
+                    entry[k] = v
+            new_state.append(entry)
+        step_count = state_dict.get("step_count", 0)
+        if not isinstance(step_count, numbers.Integral) or step_count < 0:
+            raise ValueError(f"step_count must be a non-negative integer, got {step_count!r}")
+        hyper = dict(state_dict.get("hyperparameters", {}))
+        if hyper:
+            current = {k: getattr(self, k) for k in ("lr",) + self._hyper_names}
+            unknown = set(hyper) - set(current)
+            if unknown:
+                raise ValueError(f"unknown hyperparameters in state_dict: {sorted(unknown)}")
+            current.update(hyper)
+            params = self._params
+            self.__init__(params, **current)  # type: ignore[misc]  # re-validates
+        self.state = new_state
+        self.step_count = int(step_count)
+
+
+# ---- the update rules ----------------------------------------------------------------------
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with momentum (``torch.optim.SGD``).
+
+    Per element, with :math:`g` the gradient (negated if ``maximize``)::
+
+        g = g + weight_decay * p
+        if momentum != 0:
+            b = g                                   (first step, no momentum_buffer yet)
+            b = momentum * b + (1 - dampening) * g  (later steps)
+            g = g + momentum * b  if nesterov  else  b
+        p = p - lr * g
+
+    Parameters
+    ----------
+    params : sequence of arrays
+        Writable C-contiguous float32/float64 arrays, updated in place.
+    lr : float or callable
+        Learning rate >= 0, or ``lr(step) -> float`` (see the schedules in this module).
+    momentum, dampening, weight_decay : float
+        momentum >= 0, weight_decay >= 0.
+    nesterov : bool
+        Nesterov momentum (needs momentum > 0 and dampening == 0).
+    maximize : bool
+        Ascend instead of descend.
+
+    State: ``momentum_buffer`` (when momentum != 0).
+    """
+
+    _hyper_names = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
+
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        lr: float | Callable[[int], float] = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _check_nonneg("momentum", momentum)
+        self.dampening = check_real("dampening", dampening)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.nesterov = check_bool("nesterov", nesterov)
+        self.maximize = check_bool("maximize", maximize)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("nesterov=True needs momentum > 0 and dampening == 0")
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        buf = None
+        is_new = False
+        if self.momentum != 0:
+            is_new = "momentum_buffer" not in self.state[i]
+            buf = self._state(i, "momentum_buffer", None)
+        _core._sgd_step(
+            p, g, buf, is_new, lr, self.momentum, self.dampening, self.weight_decay,
+            self.nesterov, self.maximize,
+        )
+
+
+class Adam(Optimizer):
+    r"""Adam (``torch.optim.Adam``), optionally AMSGrad.
+
+    Per element, at step :math:`t = 1, 2, \dots` (state ``step``)::
+
+        g = g + weight_decay * p                     (L2 penalty in the gradient)
+        m = m + (1 - beta1) * (g - m)                (exp_avg, a lerp)
+        v = beta2 * v + (1 - beta2) * g * g          (exp_avg_sq)
+        vmax = max(vmax, v); use vmax for v          (amsgrad: max_exp_avg_sq)
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    Parameters
+    ----------
+    params : sequence of arrays
+    lr : float or callable
+    betas : (float, float)
+        Each in [0, 1).
+    eps, weight_decay : float
+        Non-negative.
+    amsgrad, maximize : bool
+
+    State: ``step``, ``exp_avg``, ``exp_avg_sq`` (zeros at first), ``max_exp_avg_sq``
+    (amsgrad).
+    """
+
+    _hyper_names = ("betas", "eps", "weight_decay", "amsgrad", "maximize")
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        lr: float | Callable[[int], float] = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+        self.betas = (_check_beta("betas[0]", b1), _check_beta("betas[1]", b2))
+        self.eps = _check_nonneg("eps", eps)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.amsgrad = check_bool("amsgrad", amsgrad)
+        self.maximize = check_bool("maximize", maximize)
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        st = self.state[i]
+        m = self._state(i, "exp_avg", 0.0)
+        v = self._state(i, "exp_avg_sq", 0.0)
+        vmax = self._state(i, "max_exp_avg_sq", 0.0) if self.amsgrad else None
+        step = int(st.get("step", 0)) + 1
+        _core._adam_step(
+            p, g, m, v, vmax, step, lr, self.betas[0], self.betas[1], self.eps,
+            self.weight_decay, self.amsgrad, self.maximize, self._decoupled,
+        )
+        st["step"] = step
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (``torch.optim.AdamW``).
+
+    As :class:`Adam`, except that the decay does not enter the gradient: each step first
+    does ``p = p * (1 - lr * weight_decay)``. Default weight_decay is 1e-2.
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        lr: float | Callable[[int], float] = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (``torch.optim.RMSprop``).
+
+    Per element::
+
+        g = g + weight_decay * p
+        s = alpha * s + (1 - alpha) * g * g                    (square_avg)
+        centered: a = a + (1 - alpha) * (g - a)                (grad_avg, a lerp)
+                  d = sqrt(s - a * a) + eps;   else d = sqrt(s) + eps
+        momentum > 0: b = momentum * b + g / d;  p = p - lr * b   (momentum_buffer)
+        else:         p = p - lr * g / d
+
+    State: ``step``, ``square_avg``, ``grad_avg`` (centered), ``momentum_buffer``
+    (momentum > 0), all zeros at first.
+    """
+
+    _hyper_names = ("alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
+
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        lr: float | Callable[[int], float] = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.alpha = _check_nonneg("alpha", alpha)
+        self.eps = _check_nonneg("eps", eps)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.momentum = _check_nonneg("momentum", momentum)
+        self.centered = check_bool("centered", centered)
+        self.maximize = check_bool("maximize", maximize)
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        st = self.state[i]
+        s = self._state(i, "square_avg", 0.0)
+        a = self._state(i, "grad_avg", 0.0) if self.centered else None
+        b = self._state(i, "momentum_buffer", 0.0) if self.momentum > 0 else None
+        _core._rmsprop_step(
+            p, g, s, a, b, lr, self.alpha, self.eps, self.weight_decay, self.momentum,
+            self.centered, self.maximize,
+        )
+        st["step"] = int(st.get("step", 0)) + 1
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (``torch.optim.Adagrad``).
+
+    Per element, at step :math:`t = 1, 2, \dots`::
+
+        g = g + weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g * g                                 (sum)
+        p = p - clr * g / (sqrt(s) + eps)
+
+    State: ``step``, ``sum`` (``initial_accumulator_value`` at first).
+    """
+
+    _hyper_names = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
+
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        lr: float | Callable[[int], float] = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.lr_decay = _check_nonneg("lr_decay", lr_decay)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.initial_accumulator_value = _check_nonneg(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        self.eps = _check_nonneg("eps", eps)
+        self.maximize = check_bool("maximize", maximize)
+
+    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        st = self.state[i]
+        s = self._state(i, "sum", self.initial_accumulator_value)
+        step = int(st.get("step", 0)) + 1
+        _core._adagrad_step(p, g, s, step, lr, self.lr_decay, self.weight_decay, self.eps,
+                            self.maximize)
+        st["step"] = step
+
+
+# ---- schedules ---------------------------------------------------------------------------
+class Schedule:
+    """A learning-rate schedule: ``schedule(step) -> lr`` for the 0-based step index.
+
+    Plain, picklable callables; pass one as an optimizer's ``lr``.
+    """
+
+    def __init__(self, name: str, fn: Callable[[int], float], **params: Any) -> None:
+        self._name = name
+        self._fn = fn
+        self.params = params
+
+    def __call__(self, step: int) -> float:
+        if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
+            raise TypeError(f"step must be an integer, got {step!r}")
+        if step < 0:
+            raise ValueError(f"step must be non-negative, got {step}")
+        return float(self._fn(int(step)))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self._name}({args})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_schedule, (self._name, self.params))
+
+
+def _rebuild_schedule(name: str, params: dict[str, Any]) -> Schedule:
+    return _SCHEDULES[name](**params)
+
+
+def constant(lr: float) -> Schedule:
+    """``lr(step) = lr``."""
+    lr = _check_nonneg("lr", lr)
+    return Schedule("constant", lambda step: lr, lr=lr)
+
+
+def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    """``lr(step) = lr * gamma ** (step // step_size)`` (PyTorch's StepLR)."""
+    lr = _check_nonneg("lr", lr)
+    if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size < 1:
+        raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+    gamma = _check_nonneg("gamma", gamma)
+    return Schedule(
+        "step_decay", lambda step: lr * gamma ** (step // step_size),
+        lr=lr, step_size=int(step_size), gamma=gamma,
+    )
+
+
+def exponential_decay(lr: float, gamma: float) -> Schedule:
+    """``lr(step) = lr * gamma ** step`` (PyTorch's ExponentialLR)."""
+    lr = _check_nonneg("lr", lr)
+    gamma = _check_nonneg("gamma", gamma)
+    return Schedule("exponential_decay", lambda step: lr * gamma**step, lr=lr, gamma=gamma)
+
+
+def cosine_decay(
+    lr: float, total_steps: int, min_lr: float = 0.0, warmup_steps: int = 0
+) -> Schedule:
+    """Linear warm-up, then a half cosine from ``lr`` down to ``min_lr``::
+
+        step < warmup_steps:  lr * (step + 1) / warmup_steps
+        otherwise:            min_lr + (lr - min_lr) * (1 + cos(pi * t / T)) / 2,
+                              t = min(step - warmup_steps, T), T = total_steps - warmup_steps
+
+    (``min_lr`` from ``total_steps`` on; with warmup_steps = 0, PyTorch's CosineAnnealingLR
+    with T_max = total_steps.)
+    """
+    lr = _check_nonneg("lr", lr)
+    min_lr = _check_nonneg("min_lr", min_lr)
+    for name, v in (("total_steps", total_steps), ("warmup_steps", warmup_steps)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+    if warmup_steps >= total_steps and total_steps > 0:
+        raise ValueError(
+            f"warmup_steps ({warmup_steps}) must be less than total_steps ({total_steps})"
+        )
+    span = max(int(total_steps) - int(warmup_steps), 1)
+
+    def fn(step: int) -> float:
+        if step < warmup_steps:
+            return lr * (step + 1) / warmup_steps
+        t = min(step - warmup_steps, span)
+        return min_lr + (lr - min_lr) * (1 + math.cos(math.pi * t / span)) / 2
+
+    return Schedule(
+        "cosine_decay", fn, lr=lr, total_steps=int(total_steps), min_lr=min_lr,
+        warmup_steps=int(warmup_steps),
+    )
+
+
+def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
+    """``lr(step) = lr / (step + 1) ** power_t`` (scikit-learn's ``invscaling``:
+    eta0 / t**power_t with t counting from 1)."""
+    lr = _check_nonneg("lr", lr)
+    power_t = check_real("power_t", power_t)
+    return Schedule(
+        "inverse_scaling", lambda step: lr / (step + 1) ** power_t, lr=lr, power_t=power_t
+    )
+
+
+_SCHEDULES: dict[str, Callable[..., Schedule]] = {
+    "constant": constant,
+    "step_decay": step_decay,
+    "exponential_decay": exponential_decay,
+    "cosine_decay": cosine_decay,
+    "inverse_scaling": inverse_scaling,
+}
+
+
+# ---- derivative-free baselines ---------------------------------------------------------------
+def _value_of(result: Any) -> float:
+    if isinstance(result, tuple):
+        result = result[0]
+    return float(result)
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
+def _check_iters(iters: Any) -> int:
+    if isinstance(iters, bool) or not isinstance(iters, numbers.Integral) or iters < 0:
+        raise ValueError(f"iters must be a non-negative integer, got {iters!r}")
+    return int(iters)
+
+
+class _DerivativeFree:
+    _spread_name = ""
+
+    def __init__(self, spread: float, seed: int | None) -> None:
+        self._spread = spread
+        self.seed = _check_seed(seed)
+
+    def _start(self, f: Any, x0: Any, iters: Any) -> tuple[Any, np.ndarray, int]:
+        if not callable(f):
+            raise TypeError(f"f must be callable, got {type(f).__name__}")
+        x = np.array(x0, dtype=np.float64, order="C", copy=True)
+        # PCG64 with uniform draws: integer arithmetic and one exact scaling, so the same
+        # candidates on every machine.
+        rng = np.random.Generator(np.random.PCG64(self.seed))
+        return rng, x, _check_iters(iters)
+
+    def _box(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return self._spread * rng.uniform(-1.0, 1.0, size=shape)
+
+
+class RandomSearch(_DerivativeFree):
+    """Pure random search around a starting point.
+
+    Each of ``iters`` candidates is ``x0 + scale * u`` with ``u`` uniform in [-1, 1]^d (drawn
+    independently, NumPy's PCG64 seeded with ``seed``); the best is kept.
+
+    ``minimize(f, x0, iters) -> (best_x, best_value, history)`` where ``f(x)`` returns a float
+    (or ``(value, grad)``) and ``history[k]`` is the best value after k candidates
+    (``history[0] = f(x0)``, length iters + 1). Same seed, same result on every machine.
+    """
+
+    def __init__(self, scale: float = 1.0, seed: int | None = None) -> None:
+        self.scale = _check_nonneg("scale", scale)
+        super().__init__(self.scale, seed)
+
+    def __repr__(self) -> str:
+        return f"RandomSearch(scale={self.scale!r}, seed={self.seed!r})"
+
+    def minimize(self, f: Callable[[np.ndarray], Any], x0: Any, iters: int
+                 ) -> tuple[np.ndarray, float, np.ndarray]:
+        rng, x0, iters = self._start(f, x0, iters)
+        best_x, best = x0.copy(), _value_of(f(x0.copy()))
+        history = [best]
+        for _ in range(iters):
+            x = x0 + self._box(rng, x0.shape)
+            v = _value_of(f(x))
+            if v < best:
+                best_x, best = x, v
+            history.append(best)
+        return best_x, best, np.asarray(history)
+
+
+class RandomLocalSearch(_DerivativeFree):
+    """Random local search (hill climbing with random steps, Matyas 1965).
+
+    From the best point so far, propose ``x + step_size * u`` with ``u`` uniform in
+    [-1, 1]^d; move there if it is strictly better. Same return value as
+    :meth:`RandomSearch.minimize`.
+    """
+
+    def __init__(self, step_size: float = 0.1, seed: int | None = None) -> None:
+        self.step_size = _check_nonneg("step_size", step_size)
+        super().__init__(self.step_size, seed)
+
+    def __repr__(self) -> str:
+        return f"RandomLocalSearch(step_size={self.step_size!r}, seed={self.seed!r})"
+
+    def minimize(self, f: Callable[[np.ndarray], Any], x0: Any, iters: int
+                 ) -> tuple[np.ndarray, float, np.ndarray]:
+        rng, x, iters = self._start(f, x0, iters)
+        best = _value_of(f(x.copy()))
+        history = [best]
+        for _ in range(iters):
+            candidate = x + self._box(rng, x.shape)
+            v = _value_of(f(candidate))
+            if v < best:
+                x, best = candidate, v
+            history.append(best)
+        return x, best, np.asarray(history)

@@ -1,0 +1,177 @@
+// losskit: update rules, gradient clipping, penalties, minibatch sampling. Public C++ API.
+//
+// Everything works in place on plain pointers and sizes, for float and double. The update rules
+// follow torch.optim (its single-tensor path) step for step: the per-step scalars (bias
+// corrections, decayed learning rates) are computed in double exactly as PyTorch computes them,
+// each is rounded to the element type where PyTorch uses it as a scalar operand, and the
+// per-element arithmetic is done in the same order, so trajectories match torch.optim to
+// rounding. Each call is one pass over memory (threads above a size threshold); results never
+// depend on the thread count. NaN in a gradient propagates into the parameter (and the state).
+//
+// Included by <losskit/losskit.hpp>.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace losskit {
+
+// ---- update rules ------------------------------------------------------------------------
+// The caller validates hyperparameters (lr >= 0, 0 <= beta < 1, ...); kernels assume them valid.
+
+// torch.optim.SGD:
+//   g = grad (negated if maximize) + weight_decay * param
+//   momentum != 0:  buf = g on the first step (momentum_buffer_is_new), else
+//                   buf = momentum * buf + (1 - dampening) * g;
+//                   g = nesterov ? g + momentum * buf : buf
+//   param -= lr * g
+struct SgdOptions {
+  double lr = 1e-3;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+  bool maximize = false;
+};
+// momentum_buffer: n elements when momentum != 0 (else ignored, may be null). With
+// momentum_buffer_is_new it is only written (PyTorch's first step: buf = g).
+void sgd_step(const SgdOptions& o, float* param, const float* grad, float* momentum_buffer,
+              bool momentum_buffer_is_new, std::size_t n);
+void sgd_step(const SgdOptions& o, double* param, const double* grad, double* momentum_buffer,
+              bool momentum_buffer_is_new, std::size_t n);
+
+// torch.optim.Adam / AdamW (decoupled_weight_decay), step t = 1, 2, ...:
+//   decoupled: param *= 1 - lr * weight_decay;  else g += weight_decay * param
+//   m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
+//   amsgrad: vmax = max(vmax, v), used for v below
+//   param -= (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  bool amsgrad = false;
+  bool maximize = false;
+  bool decoupled_weight_decay = false;  // AdamW
+};
+// step: the 1-based index of this step (the state "step" after its increment).
+// max_exp_avg_sq: n elements when amsgrad (else ignored).
+void adam_step(const AdamOptions& o, std::int64_t step, float* param, const float* grad,
+               float* exp_avg, float* exp_avg_sq, float* max_exp_avg_sq, std::size_t n);
+void adam_step(const AdamOptions& o, std::int64_t step, double* param, const double* grad,
+               double* exp_avg, double* exp_avg_sq, double* max_exp_avg_sq, std::size_t n);
+
+// torch.optim.RMSprop:
+//   g = grad (negated if maximize) + weight_decay * param
+//   sq = alpha * sq + (1 - alpha) * g * g
+//   centered: ga = lerp(ga, g, 1 - alpha); avg = sqrt(sq - ga * ga) + eps;  else sqrt(sq) + eps
+//   momentum > 0: buf = momentum * buf + g / avg; param -= lr * buf;  else param -= lr * g / avg
+struct RmspropOptions {
+  double lr = 1e-2;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  double momentum = 0;
+  bool centered = false;
+  bool maximize = false;
+};
+// grad_avg: n elements when centered; momentum_buffer: n elements when momentum > 0.
+void rmsprop_step(const RmspropOptions& o, float* param, const float* grad, float* square_avg,
+                  float* grad_avg, float* momentum_buffer, std::size_t n);
+void rmsprop_step(const RmspropOptions& o, double* param, const double* grad, double* square_avg,
+                  double* grad_avg, double* momentum_buffer, std::size_t n);
+
+// torch.optim.Adagrad, step t = 1, 2, ...:
+//   g = grad (negated if maximize) + weight_decay * param;  clr = lr / (1 + (t - 1) * lr_decay)
+//   sum += g * g;  param -= clr * g / (sqrt(sum) + eps)
+struct AdagradOptions {
+  double lr = 1e-2;
+  double lr_decay = 0;
+  double weight_decay = 0;
+  double eps = 1e-10;
+  bool maximize = false;
+};
+void adagrad_step(const AdagradOptions& o, std::int64_t step, float* param, const float* grad,
+                  float* sum, std::size_t n);
+void adagrad_step(const AdagradOptions& o, std::int64_t step, double* param, const double* grad,
+                  double* sum, std::size_t n);
+
+// ---- gradient clipping (torch.nn.utils) -----------------------------------------------------
+enum class NormType : int { l1 = 1, l2 = 2, inf = 3 };
+
+// The norm of all `count` arrays together (as if concatenated): sum |x|, sqrt(sum x^2) or
+// max |x|, accumulated in float64 over fixed blocks in a fixed order (bitwise identical for any
+// thread count). NaN anywhere gives NaN.
+double total_norm(NormType type, const float* const* arrays, const std::size_t* sizes,
+                  std::size_t count);
+double total_norm(NormType type, const double* const* arrays, const std::size_t* sizes,
+                  std::size_t count);
+
+// torch.nn.utils.clip_grad_norm_: computes the total norm, then multiplies every array by
+// min(1, max_norm / (norm + 1e-6)) (that coefficient computed in the element type, as PyTorch
+// does). Returns the total norm. With error_if_nonfinite and a NaN/inf norm, throws
+// std::runtime_error before touching the arrays.
+double clip_grad_norm(float* const* arrays, const std::size_t* sizes, std::size_t count,
+                      double max_norm, NormType type, bool error_if_nonfinite);
+double clip_grad_norm(double* const* arrays, const std::size_t* sizes, std::size_t count,
+                      double max_norm, NormType type, bool error_if_nonfinite);
+
+// x *= factor (one multiplication per element).
+void scale(float* x, std::size_t n, double factor);
+void scale(double* x, std::size_t n, double factor);
+
+// torch.nn.utils.clip_grad_value_: x = clamp(x, -clip_value, clip_value); NaN stays NaN.
+void clip_grad_value(float* x, std::size_t n, double clip_value);
+void clip_grad_value(double* x, std::size_t n, double clip_value);
+
+// ---- penalties ---------------------------------------------------------------------------
+// P(w) = l1 * ||w||_1 + l2 / 2 * ||w||^2, covering L1 (l2 = 0), L2 (l1 = 0) and elastic net
+// (l1 = lam * l1_ratio, l2 = lam * (1 - l1_ratio)).
+struct PenaltyCoefficients {
+  double l1 = 0;
+  double l2 = 0;
+};
+// Returns P(w) (both sums in float64, fixed blocks) when want_value, else 0; writes
+// grad = l1 * sign(w) + l2 * w (sign(0) = 0) when grad is not null. One pass.
+double penalty_value_and_grad(const PenaltyCoefficients& c, const float* w, float* grad,
+                              std::size_t n, bool want_value);
+double penalty_value_and_grad(const PenaltyCoefficients& c, const double* w, double* grad,
+                              std::size_t n, bool want_value);
+// The proximal operator of step * P, in place:
+//   w = sign(w) * max(|w| - step * l1, 0) / (1 + step * l2)   (soft-thresholding, then shrinkage)
+void penalty_prox(const PenaltyCoefficients& c, double step, float* w, std::size_t n);
+void penalty_prox(const PenaltyCoefficients& c, double step, double* w, std::size_t n);
+
+// ---- gathering rows ----------------------------------------------------------------------
+// out row i = X row indices[i], for a C-contiguous X of `rows` rows of `row_bytes` bytes each
+// and `count` indices (threads above a size threshold). Returns the position of the first
+// index outside [0, rows), or `count` when all are valid; rows with a bad index are not written.
+std::size_t gather_rows(const void* X, std::size_t rows, std::size_t row_bytes,
+                        const std::int64_t* indices, std::size_t count, void* out);
+
+// ---- random numbers and minibatch sampling -------------------------------------------------
+// A counter-based generator: SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom
+// number generators", OOPSLA 2014) evaluated at an arbitrary position:
+//   random_u64(key, i) = mix(key + (i + 1) * 0x9E3779B97F4A7C15)
+//   mix(z): z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+//           return z ^ (z >> 31)
+// i.e. the (i+1)-th output of SplitMix64 seeded with `key`. Integer arithmetic only, so every
+// machine and thread count gives the same numbers. stream_key(seed, stream) = mix(mix(seed) ^
+// mix(stream + 0x2545F4914F6CDD1D)) separates independent streams (one per epoch).
+std::uint64_t stream_key(std::uint64_t seed, std::uint64_t stream);
+std::uint64_t random_u64(std::uint64_t key, std::uint64_t counter);
+// A uniform integer in [0, range) from random_u64(key, counter) by Lemire's multiply-shift,
+// floor(x * range / 2^64) (bias below range / 2^64; range >= 1).
+std::uint64_t random_below(std::uint64_t key, std::uint64_t counter, std::uint64_t range);
+
+// out = a uniformly random permutation of 0 .. n-1: Fisher-Yates from the end,
+// for i = n-1 .. 1: swap(out[i], out[random_below(key, i, i + 1)]), key = stream_key(seed, stream).
+void random_permutation(std::uint64_t seed, std::uint64_t stream, std::int64_t* out,
+                        std::size_t n);
+// out[i] = random_below(stream_key(seed, stream), i, range) for i < count (sampling with
+// replacement).
+void random_indices(std::uint64_t seed, std::uint64_t stream, std::uint64_t range,
+                    std::int64_t* out, std::size_t count);
+
+}  // namespace losskit
