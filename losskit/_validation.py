@@ -129,18 +129,20 @@ def _writable_buffer(out: np.ndarray | None, inputs: list[np.ndarray]) -> np.nda
 
 
 def _third_to_input_shape(name: str, third: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """PyTorch's rule for gaussian_nll's var: the input's shape, or one fewer dimension, or a
-    last dimension of 1 (one variance shared along the last axis)."""
+    """PyTorch's rule for gaussian_nll's var: the input's shape; a scalar; the input's shape
+    without its last axis (one variance per row); or the input's number of dimensions with
+    exactly one axis of size 1 where the input's differs (one variance shared along it)."""
     if third.shape == shape:
         return third
     view = third
     if view.ndim == len(shape) - 1 and view.shape == shape[:-1]:
         view = view[..., None]
-    if view.ndim == len(shape) and view.shape[:-1] == shape[:-1] and view.shape[-1] == 1:
+    mismatched = [v for s, v in zip(shape, view.shape) if s != v] if view.ndim == len(shape) else None
+    if view.ndim == 0 or mismatched == [1]:
         return np.ascontiguousarray(np.broadcast_to(view, shape))
     raise ValueError(
-        f"{name} shape {third.shape} must be the input shape {shape}, the input shape without "
-        f"its last axis, or the input shape with a last axis of 1"
+        f"{name} shape {third.shape} must be the input shape {shape}, a scalar, the input shape "
+        f"without its last axis, or the input shape with one axis of size 1"
     )
 
 
@@ -153,6 +155,16 @@ def _weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.nda
         )
     expected = f"{shape}" + (f" or {shape[:1]}" if len(shape) >= 2 else "")
     raise ValueError(f"sample_weight shape {weight.shape} must be {expected}")
+
+
+def _sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The gradient of an argument broadcast to grad's shape (by _third_to_input_shape),
+    summed back to the argument's `shape`."""
+    if len(shape) == 0:
+        return np.asarray(grad.sum(), dtype=grad.dtype)
+    aligned = shape + (1,) if len(shape) == grad.ndim - 1 else shape
+    axes = tuple(i for i, (g, a) in enumerate(zip(grad.shape, aligned)) if a == 1 and g != 1)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def elementwise_slow_path(
@@ -220,7 +232,7 @@ def elementwise_slow_path(
         return result[0], deliver(result[1], out)
     value, grad, grad_third = result
     if z_given.shape != shape:
-        grad_third = grad_third.sum(axis=-1, keepdims=True).reshape(z_given.shape)
+        grad_third = _sum_to_shape(grad_third, z_given.shape)
     return value, deliver(grad, out), deliver(grad_third, out_third)
 
 

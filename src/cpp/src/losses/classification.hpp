@@ -30,17 +30,28 @@ template <class T> LOSSKIT_INLINE Vec<T> keep_nan(Vec<T> z, Vec<T> g) {
   return select<Vec<T>>(z != z, z, g);
 }
 
-// PyTorch binary_cross_entropy_with_logits, lw = 1 + (pos_weight - 1) y:
+// PyTorch binary_cross_entropy_with_logits with pos_weight pw, lw = 1 + (pw - 1) y:
 //   (1 - y) x + lw log(1 + e^-x);   d/dx = (1 - y) - lw sigmoid(-x)
-// (pos_weight = 1: max(x, 0) - x y + log1p(e^-|x|), d/dx = sigmoid(x) - y). Exact for any x.
+// evaluated per sign of x so that no terms cancel (for y in [0, 1], pw > 0 both are >= 0):
+//   x >= 0:  (1 - y) x + lw log1p(e^-|x|)
+//   x <  0:  -pw y x   + lw log1p(e^-|x|)
+// (PyTorch's own formula rounds e.g. x = -30, y = 0 to 0 in float32 instead of 9.4e-14.)
+template <class T> LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
+  const Vec<T> e = vexp<T>(-abs<T>(x));
+  const Log1pUnit<T> l = vlog1p_unit<T>(e);
+  const Vec<T> lw = fma(pw - T(1), y, splat<T>(1));
+  const auto nonneg = x >= T(0);
+  const Vec<T> linear = select<Vec<T>>(nonneg, (T(1) - y) * x, -(pw * y * x));
+  const Vec<T> sigmoid_neg = select<Vec<T>>(nonneg, e * l.reciprocal, l.reciprocal);
+  return {fma(lw, l.log1p, linear), (T(1) - y) - lw * sigmoid_neg};
+}
+
 template <class T> struct BceWithLogitsLoss {
   static constexpr int kArity = 2;
-  T pos_weight_minus_1;
-  explicit BceWithLogitsLoss(const LossParams& p) : pos_weight_minus_1(T(p.values[0] - 1)) {}
+  T pos_weight;
+  explicit BceWithLogitsLoss(const LossParams& p) : pos_weight(T(p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
-    const Logistic<T> s = logistic<T>(x);
-    const Vec<T> lw = fma(splat<T>(pos_weight_minus_1), y, splat<T>(1));
-    return {(T(1) - y) * x + lw * s.softplus_neg, (T(1) - y) - lw * s.sigmoid_neg};
+    return bce_with_logits<T>(x, y, splat<T>(pos_weight));
   }
 };
 
@@ -52,9 +63,7 @@ template <class T> struct BceWithLogitsWeightedLoss {
   // Any pos_weight is accepted (PyTorch checks none): a mask of no lanes.
   template <class V> static LOSSKIT_INLINE auto third_invalid(V z) { return z < z; }
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y, Vec<T> pos_weight) const {
-    const Logistic<T> s = logistic<T>(x);
-    const Vec<T> lw = fma(pos_weight - T(1), y, splat<T>(1));
-    return {(T(1) - y) * x + lw * s.softplus_neg, (T(1) - y) - lw * s.sigmoid_neg};
+    return bce_with_logits<T>(x, y, pos_weight);
   }
 };
 

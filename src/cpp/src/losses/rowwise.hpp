@@ -96,8 +96,10 @@ template <class T> struct CrossEntropyRows {
     weight_total = T(total);
   }
 
+  // Sums are taken relative to the row's max (x_c - max), so that the loss, computed as
+  // log(sum_exp) - (x_y - max), has the rounding error of its own size, not of the logits'.
   struct RowSums {
-    T max, sum_exp, sum_wx, sum_wt;  // sum_wx: sum w_c x_c (labels) or sum w_c t'_c x_c (probs)
+    T max, sum_exp, sum_wd, sum_wt;  // sum_wd: sum w_c (x_c - max) (labels; probs: w_c t'_c)
   };
 
   // max, sum exp(x - max) (stored into g when g is given) and the weighted sums a row needs.
@@ -107,7 +109,7 @@ template <class T> struct CrossEntropyRows {
     const T* x = c.input + r * C;
     const T* t = c.target ? c.target + r * C : nullptr;
     const T m = row_max<T>(x, C);
-    RowSum<T> sum_exp(C), sum_wx(C), sum_wt(C);
+    RowSum<T> sum_exp(C), sum_wd(C), sum_wt(C);
     const bool smooth = smoothing != T(0);
     for (std::size_t i = 0; i < C; i += kLanes<T>) {
       const std::size_t lanes = lanes_at<T>(i, C);
@@ -120,27 +122,28 @@ template <class T> struct CrossEntropyRows {
         if (t) w *= fma(splat<T>(T(1) - smoothing), load_row<T>(t, i, lanes), splat<T>(eps_per_class));
         w = zero_tail<T>(w, lanes);
         sum_wt.add(w);
-        sum_wx.add(select<Vec<T>>(w == T(0), splat<T>(0), w * v));  // 0 * -inf counts as 0
+        sum_wd.add(select<Vec<T>>(w == T(0), splat<T>(0), w * (v - m)));  // 0 * -inf counts as 0
       }
     }
-    return {m, sum_exp.sum(), sum_wx.sum(), sum_wt.sum()};
+    return {m, sum_exp.sum(), sum_wd.sum(), sum_wt.sum()};
   }
 
-  // The row's loss (before the sample weight) and its scaled gradient, from scan() and lse.
-  LOSSKIT_INLINE T finish(std::size_t r, const RowSums& s, T lse, T* g, T k) const {
+  // The row's loss (before the sample weight) and its scaled gradient, from scan() and
+  // log_sum = log(sum_exp), i.e. lse - max.
+  LOSSKIT_INLINE T finish(std::size_t r, const RowSums& s, T log_sum, T* g, T k) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     const T* x = c.input + r * C;
     T value, p_scale, g_y = 0;
     std::int64_t y = -1;
     if (c.target) {
-      value = s.sum_wt * lse - s.sum_wx;
+      value = s.sum_wt * log_sum - s.sum_wd;
       p_scale = s.sum_wt;
     } else {
       y = c.labels[r];
       const T wy = ctx.label_weight(y);
-      value = (T(1) - smoothing) * wy * (lse - x[y]);
-      if (smoothing != T(0)) value += eps_per_class * (weight_total * lse - s.sum_wx);
+      value = (T(1) - smoothing) * wy * (log_sum - (x[y] - s.max));
+      if (smoothing != T(0)) value += eps_per_class * (weight_total * log_sum - s.sum_wd);
       p_scale = (T(1) - smoothing) * wy + eps_per_class * weight_total;
       g_y = k * (T(1) - smoothing) * wy;
     }
@@ -188,7 +191,7 @@ template <class T> struct CrossEntropyRows {
           continue;
         }
         const T sw = ctx.sample_weight(r);
-        const T value = sw * finish(r, sums[j], sums[j].max + log_s[j], g, grad_scale * sw);
+        const T value = sw * finish(r, sums[j], log_s[j], g, grad_scale * sw);
         if (c.value_out) c.value_out[r] = value;
         total += double(value);
       }
