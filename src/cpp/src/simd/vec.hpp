@@ -150,6 +150,8 @@ template <class T> LOSSKIT_INLINE Vec<T> load(const T* p) {
 template <class T> LOSSKIT_INLINE void store(T* p, Vec<T> v) { std::memcpy(p, &v, sizeof(v)); }
 
 // Lanes [0, n) read from p, the rest 0; never touches memory past p + n. n < kLanes<T>.
+template <class T> LOSSKIT_INLINE Mask<T> first_lanes(std::size_t n);
+
 template <class T> LOSSKIT_INLINE Vec<T> load_partial(const T* p, std::size_t n) {
 #if defined(__AVX512VL__)
   const auto m = static_cast<__mmask16>((1u << n) - 1);
@@ -166,6 +168,10 @@ template <class T> LOSSKIT_INLINE Vec<T> load_partial(const T* p, std::size_t n)
     return _mm256_maskz_loadu_pd(__mmask8(m), p);
 #endif
   }
+#elif defined(__AVX2__)
+  // vmaskmov: lanes outside the mask are neither read (no fault) nor kept (0).
+  if constexpr (sizeof(T) == 4) return _mm256_maskload_ps(p, (__m256i)first_lanes<T>(n));
+  else return _mm256_maskload_pd(p, (__m256i)first_lanes<T>(n));
 #else
   Vec<T> v = {};
   std::memcpy(&v, p, n * sizeof(T));
@@ -188,15 +194,19 @@ template <class T> LOSSKIT_INLINE void store_partial(T* p, std::size_t n, Vec<T>
     _mm256_mask_storeu_pd(p, __mmask8(m), v);
 #endif
   }
+#elif defined(__AVX2__)
+  if constexpr (sizeof(T) == 4) _mm256_maskstore_ps(p, (__m256i)first_lanes<T>(n), v);
+  else _mm256_maskstore_pd(p, (__m256i)first_lanes<T>(n), v);
 #else
   std::memcpy(p, &v, n * sizeof(T));
 #endif
 }
-// Lanes [0, n) all-ones, the rest 0.
+// Lanes [0, n) all-ones, the rest 0: one compare against the lane indices.
+template <class T, std::size_t... I> LOSSKIT_INLINE Vec<T> lane_indices(std::index_sequence<I...>) {
+  return Vec<T>{T(I)...};
+}
 template <class T> LOSSKIT_INLINE Mask<T> first_lanes(std::size_t n) {
-  Mask<T> m;
-  for (std::size_t i = 0; i < kLanes<T>; ++i) m[i] = i < n ? -1 : 0;
-  return m;
+  return lane_indices<T>(std::make_index_sequence<kLanes<T>>()) < T(n);
 }
 
 // floor(n / 2) for integer lanes |n| < 2^29, with a logical shift on a biased value: AVX2 has
