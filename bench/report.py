@@ -93,6 +93,17 @@ def table(headers: list[str], rows: list, align: str, markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def _case_n(c: dict) -> str:
+    """The size column: N, or the shape (e.g. 4096x1000) where the case has one."""
+    return c.get("shape_label") or fmt_n(c["n"])
+
+
+def _contender_order(results: dict) -> list:
+    """Contenders (without the stream kernel) in the suite's order."""
+    names = [n for n in results.get("contenders", {}) if n != "stream"]
+    return names or list(CONTENDERS)
+
+
 def _status_cell(rec: dict) -> str:
     st = rec.get("status", "?")
     if st == "ok":
@@ -106,7 +117,7 @@ def _status_cell(rec: dict) -> str:
 def render(results: dict, markdown: bool = False) -> str:
     h = (lambda level, text: f"{'#' * level} {text}") if markdown else (lambda level, text: f"{text}\n{'=' * len(text) if level <= 2 else '-' * len(text)}")
     out = []
-    out.append(h(1 if markdown else 2, "losskit benchmark: elementwise losses, value + gradient, mean reduction"))
+    out.append(h(1 if markdown else 2, results.get("title") or "losskit benchmark: elementwise losses, value + gradient, mean reduction"))
     out.append(_header(results, markdown))
 
     if results.get("overhead"):
@@ -116,17 +127,17 @@ def render(results: dict, markdown: bool = False) -> str:
     if results.get("cases"):
         out.append(h(2, "All measurements"))
         out.append(
-            "median and min: seconds per call over interleaved samples; GB/s: 3*N*itemsize / median; "
+            f"median and min: seconds per call over interleaved samples; GB/s: {results.get('bytes_short') or '3*N*itemsize'} / median; "
             "%BW: share of the stream kernel's GB/s measured in the same case; vs best: time / best peer's time "
             "(< 1 is faster than every peer); v.err / g.err: relative error of the value, max gradient error "
             "relative to max|grad|, both against a float64 NumPy reference."
         )
         out.append(_detail_table(results, markdown))
         out.append(h(2, "Summary"))
-        out.append(
+        out.append(results.get("summary_note") or (
             "losskit[out] reuses a preallocated, warmed gradient buffer (out=); losskit and the best peer may "
             "allocate per call. stream = the same-shape bandwidth kernel (g = a - b; s += g*g) in the same case."
-        )
+        ))
         out.append(_summary_table(results, markdown))
 
     cons = _thread_consistency(results, markdown)
@@ -168,7 +179,8 @@ def _header(results: dict, markdown: bool) -> str:
     lines = [
         f"machine: {m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, NumPy {m['numpy']}, {torch_txt}, {lk_txt}",
         f"bandwidth kernel: {sk['info']}",
-        f"sizes {', '.join(fmt_n(n) for n in cfg['sizes'])}; dtypes {', '.join(cfg['dtypes'])}; "
+        (f"CE shapes {', '.join('x'.join(map(str, s)) for s in cfg['shapes'])}; " if cfg.get("shapes") else "")
+        + f"sizes {', '.join(fmt_n(n) for n in cfg['sizes'])}; dtypes {', '.join(cfg['dtypes'])}; "
         f"threads {', '.join(map(str, cfg['threads']))} (set: {applied or '-'}); "
         f"at least {cfg['min_rounds']} interleaved rounds per case, {cfg['budget_s']:g} s budget",
         "out= column: yes = gradient written into a preallocated, already-touched buffer reused every call; "
@@ -185,7 +197,7 @@ def _header(results: dict, markdown: bool) -> str:
 
 
 def _overhead_table(results: dict, markdown: bool) -> str:
-    names = [n for n in CONTENDERS if any(n in c["impls"] for c in results["overhead"])]
+    names = [n for n in _contender_order(results) if any(n in c["impls"] for c in results["overhead"])]
     headers = ["loss", "dtype", "thr"] + names
     rows = []
     for c in results["overhead"]:
@@ -205,7 +217,10 @@ def _overhead_table(results: dict, markdown: bool) -> str:
 def _sorted_cases(results: dict) -> list:
     """Cases grouped for reading: thread count, dtype, loss (in run order), then N."""
     loss_order = {l: i for i, l in enumerate(results["config"]["losses"])}
-    return sorted(results["cases"], key=lambda c: (c["threads"], c["dtype"], loss_order.get(c["loss"], 99), c["n"]))
+    pos = {id(c): i for i, c in enumerate(results["cases"])}
+    # cases with a shape (the classification suite) stay in run order within their group
+    return sorted(results["cases"], key=lambda c: (c["threads"], c["dtype"], loss_order.get(c["loss"], 99),
+                                                   pos[id(c)] if c.get("shape") else c["n"]))
 
 
 def _detail_table(results: dict, markdown: bool) -> str:
@@ -219,12 +234,12 @@ def _detail_table(results: dict, markdown: bool) -> str:
             rows.append(None)
         prev = key
         first = True
-        order = [n for n in CONTENDERS if n in c["impls"]] + (["stream"] if "stream" in c["impls"] else [])
+        order = [n for n in _contender_order(results) if n in c["impls"]] + (["stream"] if "stream" in c["impls"] else [])
         for name in order:
             rec = c["impls"][name]
             if rec["status"] == "unavailable":
                 continue  # listed once under "Problems"
-            lead = [c["loss"], c["dtype"], fmt_n(c["n"]), c["threads"]] if first else ["", "", "", ""]
+            lead = [c["loss"], c["dtype"], _case_n(c), c["threads"]] if first else ["", "", "", ""]
             first = False
             label = name + (" *" if name == c.get("best_peer") else "")
             note = _status_cell(rec)
@@ -277,7 +292,7 @@ def _summary_table(results: dict, markdown: bool) -> str:
         if _bw_disturbed(c):
             bw += " !"
             flagged[0] = True
-        rows.append([c["loss"], c["dtype"], fmt_n(c["n"]), c["threads"], bw]
+        rows.append([c["loss"], c["dtype"], _case_n(c), c["threads"], bw]
                     + cell("losskit[out]") + cell("losskit")
                     + ([best] + cell(best) if best else ["-", "", ""])
                     + [fmt_ratio(im.get("losskit[out]", {}).get("vs_best_peer"))])
@@ -300,7 +315,7 @@ def _problems(results: dict, markdown: bool) -> str:
                 continue
             g = groups.setdefault((name, rec["status"], rec.get("message", "")), {"losses": {}, "where": []})
             g["losses"][c["loss"]] = g["losses"].get(c["loss"], 0) + 1
-            g["where"].append(f"{c['loss']} {c['dtype']} N={fmt_n(c['n'])} t={c['threads']}")
+            g["where"].append(f"{c['loss']} {c['dtype']} N={_case_n(c)} t={c['threads']}")
     if not groups:
         return ""
     rows = []
@@ -320,13 +335,13 @@ def _thread_consistency(results: dict, markdown: bool) -> str:
         for name, rec in c["impls"].items():
             if rec.get("family") != "losskit" or "value" not in rec:
                 continue
-            key = (name, c["loss"], c["dtype"], c["n"])
+            key = (name, c["loss"], c["dtype"], _case_n(c))
             seen.setdefault(key, {})[c["threads"]] = (rec["value"], rec.get("grad_crc32"))
     rows = []
     for (name, loss, dtype, n), by_t in seen.items():
         if len(set(by_t.values())) > 1:
             detail = "; ".join(f"t={t}: value {v!r}, grad crc32 {crc}" for t, (v, crc) in sorted(by_t.items()))
-            rows.append([name, loss, dtype, fmt_n(n), detail])
+            rows.append([name, loss, dtype, n, detail])
     if not rows:
         return ""
     return table(["impl", "loss", "dtype", "N", "per thread count"], rows, "lllrl", markdown)
@@ -342,10 +357,10 @@ def _accuracy_notes(results: dict, markdown: bool) -> str:
                 continue
             k = (name, c["loss"], c["dtype"])
             if k not in worst or e > worst[k][0]:
-                worst[k] = (e, c["n"])
+                worst[k] = (e, _case_n(c))
     if not worst:
         return ""
-    rows = [[n, l, d, fmt_err(e), fmt_n(N)] for (n, l, d), (e, N) in sorted(worst.items())]
+    rows = [[n, l, d, fmt_err(e), N] for (n, l, d), (e, N) in sorted(worst.items())]
     note = ("value errors above %g (float32) / %g (float64) relative: within the correctness gate, "
             "but worth knowing (float32 dot products accumulate in float32)" % (ACCURACY_NOTE["float32"], ACCURACY_NOTE["float64"]))
     return note + "\n\n" + table(["impl", "loss", "dtype", "worst value err", "at N"], rows, "lllrr", markdown)

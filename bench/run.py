@@ -130,6 +130,9 @@ def make_parser() -> argparse.ArgumentParser:
             "against NumPy and PyTorch, next to a same-shape memory-bandwidth kernel."
         ),
     )
+    p.add_argument("--suite", choices=["regression", "classification"], default="regression",
+                   help="regression (default): the elementwise losses below; classification: softmax "
+                        "cross-entropy and BCE-with-logits (see `--suite classification --help`)")
     p.add_argument("--quick", action="store_true",
                    help=f"a smoke run in well under a minute (sizes {','.join(f'{n:.0e}' for n in QUICK_SIZES)}, few repeats)")
     p.add_argument("--sizes", type=_parse_sizes, help="comma-separated N, e.g. 1e3,1e5,1e7 (default 1e2..1e7)")
@@ -166,39 +169,51 @@ def _fmt_exc(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' / '.join(lines[:4])}"[:400]
 
 
-def run_case(spec, x, y, dtype, threads, names, st, stream_kernel, with_stream: bool) -> dict:
-    """Check then time every contender on one loss / dtype / N / thread count."""
+def run_case(spec, x, y, dtype, threads, names, st, stream_kernel, with_stream: bool, suite=None) -> dict:
+    """Check then time every contender on one loss / dtype / N / thread count.
+
+    ``suite`` (default: the regression losses of this module) supplies the
+    contender table, the peers, the builder, the references and the byte model;
+    :mod:`bench.classification` passes its own (see ``Suite`` there).
+    """
+    impls_tab = suite.impls if suite is not None else IMPLS
+    peers_tab = suite.peers if suite is not None else PEERS
+    build = suite.build if suite is not None else impls_mod.build
+    stream_ref = suite.stream_reference if suite is not None else impls_mod.stream_reference
     n = x.size
     case = {
         "loss": spec.name, "dtype": str(np.dtype(dtype)), "n": n, "threads": threads,
         "bytes": 3 * n * np.dtype(dtype).itemsize, "impls": {}, "stream": None, "best_peer": None,
     }
-    ref = workloads.reference(spec, x, y)
+    if suite is not None:
+        case.update(suite.case_fields(spec, x, y))
+    ref = suite.reference(spec, x, y) if suite is not None else workloads.reference(spec, x, y)
     x_copy = y_copy = None
-    if any(IMPLS[nm][0] == "losskit" for nm in names) and impls_mod.get_module("losskit") is not None:
+    if any(impls_tab[nm][0] == "losskit" for nm in names) and impls_mod.get_module("losskit") is not None:
         x_copy, y_copy = x.copy(), y.copy()
 
     live = []
     order = list(names) + (["stream"] if with_stream else [])
     stream_impl = None
     for name in order:
-        rec = {"impl": name, "family": IMPLS[name][0], "uses_out": IMPLS[name][1], "status": "ok",
+        rec = {"impl": name, "family": impls_tab[name][0], "uses_out": impls_tab[name][1], "status": "ok",
                "message": "", "value_err": None, "grad_err": None}
         case["impls"][name] = rec
         try:
-            imp = impls_mod.build(name, spec, x, y, threads, stream_kernel)
+            imp = build(name, spec, x, y, threads, stream_kernel)
         except Unavailable as exc:
             rec["status"], rec["message"] = "unavailable", str(exc)
             continue
         except Exception as exc:
             rec["status"], rec["message"] = "error", "constructing: " + _fmt_exc(exc)
             continue
+        rec.update(getattr(imp, "info", None) or {})  # e.g. torch.compile's compile time
         try:
             result = imp.call()
         except Exception as exc:
             rec["status"], rec["message"] = "error", _fmt_exc(exc)
             continue
-        r = impls_mod.stream_reference(x, y) if name == "stream" else ref
+        r = stream_ref(x, y) if name == "stream" else ref
         chk = workloads.check(result, r, dtype)
         rec["value_err"], rec["grad_err"] = chk.value_err, chk.grad_err
         msgs = [chk.message] if chk.message else []
@@ -249,7 +264,7 @@ def run_case(spec, x, y, dtype, threads, names, st, stream_kernel, with_stream: 
                 "gbps_min": case["bytes"] / tm.max / 1e9, "gbps_max": case["bytes"] / tm.min / 1e9,
             }
     ok = lambda nm: case["impls"].get(nm, {}).get("status") == "ok" and "median_s" in case["impls"][nm]
-    peers = [nm for nm in PEERS if ok(nm)]
+    peers = [nm for nm in peers_tab if ok(nm)]
     best = min(peers, key=lambda nm: case["impls"][nm]["median_s"]) if peers else None
     case["best_peer"] = best
     for name, rec in case["impls"].items():
@@ -286,7 +301,22 @@ def _machine() -> dict:
             "numpy": np.__version__, "loadavg_start": load}
 
 
+def _requested_suite(argv: list[str] | None) -> str | None:
+    """The value of --suite, if given (the full parser reports a bad one)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--suite")
+    try:
+        known, _ = pre.parse_known_args(argv)
+    except SystemExit:
+        return None
+    return known.suite
+
+
 def main(argv: list[str] | None = None) -> int:
+    if _requested_suite(argv) == "classification":
+        from . import classification
+
+        return classification.main(argv)
     parser = make_parser()
     try:
         args = parser.parse_args(argv)

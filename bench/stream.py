@@ -5,7 +5,9 @@ The kernel reads two arrays, writes one and reduces one scalar::
     g[i] = a[i] - b[i];   s += g[i] * g[i]
 
 which is exactly the memory traffic of a fused elementwise loss value+gradient
-(read input and target, write the gradient, return a sum). It is written in C,
+(read input and target, write the gradient, return a sum). A second kernel
+(``bind1``) has the read-1-write-1 shape of a row-wise classification loss
+(``g[i] = a[i]; s += a[i]*a[i]``: read the logits, write the gradient). It is written in C,
 compiled at run time with the system compiler (``cc -O3 -march=native -fopenmp``)
 into a temporary directory and loaded with :mod:`ctypes`. The sum is
 accumulated in double (as a careful loss kernel would). The repeat loop lives
@@ -59,11 +61,44 @@ double lk_stream_%(suffix)s(const %(T)s *restrict a, const %(T)s *restrict b,
 }
 """
 
+# The read-1-write-1 shape (row-wise classification losses: the logits are read,
+# the gradient written; the N integer labels are not counted):
+#     g[i] = a[i];   s += a[i] * a[i]
+_KERNEL1 = r"""
+double lk_stream1_%(suffix)s(const %(T)s *restrict a, %(T)s *restrict g,
+                        long n, int nthreads, long reps)
+{
+    double total = 0.0;
+    for (long k = 0; k < reps; ++k) {
+        double acc = 0.0;
+        if (nthreads > 1 && n >= PARALLEL_MIN) {
+#pragma omp parallel for simd schedule(static) reduction(+:acc) num_threads(nthreads)
+            for (long i = 0; i < n; ++i) {
+                %(T)s d = a[i];
+                g[i] = d;
+                acc += (double)(d * d);
+            }
+        } else {
+#pragma omp simd reduction(+:acc)
+            for (long i = 0; i < n; ++i) {
+                %(T)s d = a[i];
+                g[i] = d;
+                acc += (double)(d * d);
+            }
+        }
+        total = acc;
+    }
+    return total;
+}
+"""
+
 _C_SOURCE = (
     "#include <stddef.h>\n"
     f"#define PARALLEL_MIN {PARALLEL_MIN}\n"
     + _KERNEL % {"suffix": "f32", "T": "float"}
     + _KERNEL % {"suffix": "f64", "T": "double"}
+    + _KERNEL1 % {"suffix": "f32", "T": "float"}
+    + _KERNEL1 % {"suffix": "f64", "T": "double"}
     + r"""
 int lk_stream_openmp(void)
 {
@@ -94,6 +129,16 @@ class StreamKernel:
             f.argtypes = [ptr, ptr, ptr, ctypes.c_long, ctypes.c_int, ctypes.c_long]
             f.restype = ctypes.c_double
             self._funcs[dt] = (f, ptr)
+        self._funcs1 = {}
+        for dt, name, ctype in (
+            (np.dtype(np.float32), "lk_stream1_f32", ctypes.c_float),
+            (np.dtype(np.float64), "lk_stream1_f64", ctypes.c_double),
+        ):
+            f = getattr(lib, name)
+            ptr = ctypes.POINTER(ctype)
+            f.argtypes = [ptr, ptr, ctypes.c_long, ctypes.c_int, ctypes.c_long]
+            f.restype = ctypes.c_double
+            self._funcs1[dt] = (f, ptr)
 
     def bind(self, a: np.ndarray, b: np.ndarray, g: np.ndarray, threads: int):
         """Return ``run(reps) -> sum of squares`` bound to these arrays."""
@@ -115,6 +160,29 @@ class StreamKernel:
 
         def run(reps: int = 1, _keep=keep) -> float:
             return f(pa, pb, pg, n, nt, ctypes.c_long(reps))
+
+        return run
+
+
+    def bind1(self, a: np.ndarray, g: np.ndarray, threads: int):
+        """The read-1-write-1 kernel (``g = a; s += a*a``): ``run(reps) -> sum of squares``."""
+        dt = a.dtype
+        if a.dtype != g.dtype or dt not in self._funcs1:
+            raise TypeError(f"stream kernel: unsupported dtypes {a.dtype}, {g.dtype}")
+        for arr in (a, g):
+            if not arr.flags.c_contiguous:
+                raise ValueError("stream kernel: arrays must be C-contiguous")
+        if a.size != g.size:
+            raise ValueError("stream kernel: size mismatch")
+        f, ptr = self._funcs1[dt]
+        pa = a.ctypes.data_as(ptr)
+        pg = g.ctypes.data_as(ptr)
+        n = ctypes.c_long(a.size)
+        nt = ctypes.c_int(max(1, int(threads)))
+        keep = (a, g)
+
+        def run(reps: int = 1, _keep=keep) -> float:
+            return f(pa, pg, n, nt, ctypes.c_long(reps))
 
         return run
 

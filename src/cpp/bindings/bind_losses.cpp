@@ -317,6 +317,15 @@ class RowwiseKernel {
   std::vector<float> weight_f32_;
 };
 
+// "a,b" -> ("a", "b"): the parameter names of loss_list.hpp.
+py::tuple split_names(const char* names) {
+  py::list out;
+  std::string item;
+  std::istringstream in(names);
+  while (std::getline(in, item, ',')) out.append(item);
+  return py::tuple(out);
+}
+
 }  // namespace
 
 void bind_losses(py::module_& m) {
@@ -324,11 +333,7 @@ void bind_losses(py::module_& m) {
         py::dict out;
         for (int i = 0; i < kNumElementwiseLosses; ++i) {
           const ElementwiseLossInfo& li = info(static_cast<ElementwiseLoss>(i));
-          py::list names;
-          std::string all = li.param_names, item;
-          std::istringstream in(all);
-          while (std::getline(in, item, ',')) names.append(item);
-          out[li.name] = py::make_tuple(li.arity, py::tuple(names));
+          out[li.name] = py::make_tuple(li.arity, split_names(li.param_names));
         }
         return out;
       }, "{name: (arity, parameter names)} of every elementwise loss kernel.");
@@ -346,11 +351,7 @@ void bind_losses(py::module_& m) {
         py::dict out;
         for (int i = 0; i < kNumRowwiseLosses; ++i) {
           const RowwiseLossInfo& li = info(static_cast<RowwiseLoss>(i));
-          py::list names;
-          std::string all = li.param_names, item;
-          std::istringstream in(all);
-          while (std::getline(in, item, ',')) names.append(item);
-          out[li.name] = py::tuple(names);
+          out[li.name] = split_names(li.param_names);
         }
         return out;
       }, "{name: parameter names} of every row-wise loss kernel.");

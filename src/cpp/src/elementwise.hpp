@@ -90,29 +90,37 @@ struct ElementwiseBlock {
   }
 };
 
-// Runs block(begin, end) over [0, n) in pieces of block_size (on `threads` threads) and returns
-// the block summaries combined in block order.
-template <class Block>
-BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t block_size, int threads) {
+// Runs block(begin, end) over [0, n) in pieces of block_size (on `threads` threads) and folds
+// the block results with combine(total, block_result) in block order: the same bits for any
+// thread count.
+template <class Result, class Block, class Combine>
+Result combine_blocks(const Block& block, std::size_t n, std::size_t block_size, int threads,
+                      const Combine& combine) {
   const std::size_t nblocks = (n + block_size - 1) / block_size;
-  BlockSummary total;
-  auto add = [&](const BlockSummary& b) {
-    total.sum += b.sum;
-    total.bad_weight |= b.bad_weight;
-    total.bad_third |= b.bad_third;
-    total.bad_input |= b.bad_input;
-  };
   auto range = [&](std::size_t b) {
     return block(b * block_size, b + 1 == nblocks ? n : (b + 1) * block_size);
   };
+  Result total{};
   if (threads > 1 && nblocks > 1) {
-    std::vector<BlockSummary> parts(nblocks);
+    std::vector<Result> parts(nblocks);
     parallel_for(threads, nblocks, [&](std::size_t b) { parts[b] = range(b); });
-    for (const BlockSummary& b : parts) add(b);
+    for (const Result& r : parts) total = combine(total, r);
   } else {
-    for (std::size_t b = 0; b < nblocks; ++b) add(range(b));
+    for (std::size_t b = 0; b < nblocks; ++b) total = combine(total, range(b));
   }
   return total;
+}
+
+template <class Block>
+BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t block_size, int threads) {
+  return combine_blocks<BlockSummary>(block, n, block_size, threads,
+                                      [](BlockSummary t, const BlockSummary& b) {
+                                        t.sum += b.sum;
+                                        t.bad_weight |= b.bad_weight;
+                                        t.bad_third |= b.bad_third;
+                                        t.bad_input |= b.bad_input;
+                                        return t;
+                                      });
 }
 
 template <class T> std::size_t first_index(const T* p, std::size_t n, bool (*bad)(T)) {

@@ -66,20 +66,7 @@ struct Pair {
 };
 template <class Block, class Combine>
 Pair reduce_blocks(std::size_t n, const Block& block, const Combine& combine) {
-  const std::size_t nblocks = (n + kBlock - 1) / kBlock;
-  auto range = [&](std::size_t b) {
-    return block(b * kBlock, b + 1 == nblocks ? n : (b + 1) * kBlock);
-  };
-  Pair total;
-  const int threads = threads_for(n, kParallelMinStreaming);
-  if (threads > 1) {
-    std::vector<Pair> parts(nblocks);
-    parallel_for(threads, nblocks, [&](std::size_t b) { parts[b] = range(b); });
-    for (const Pair& p : parts) total = combine(total, p);
-  } else {
-    for (std::size_t b = 0; b < nblocks; ++b) total = combine(total, range(b));
-  }
-  return total;
+  return combine_blocks<Pair>(block, n, kBlock, threads_for(n, kParallelMinStreaming), combine);
 }
 
 // Calls f(std::bool_constant<b0>{}, std::bool_constant<b1>{}, ...) for runtime flags.
