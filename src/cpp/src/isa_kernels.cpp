@@ -2,6 +2,7 @@
 // with LOSSKIT_ISA naming the namespace and the matching -m flags.
 #include "kernel_table.hpp"
 #include "elementwise.hpp"
+#include "losses/barron.hpp"
 #include "losses/regression.hpp"
 
 namespace losskit::LOSSKIT_ISA {
@@ -18,6 +19,7 @@ template <class T> using quantile = QuantileLoss<T>;
 template <class T> using epsilon_insensitive = EpsilonInsensitiveLoss<T>;
 template <class T> using gaussian_nll = GaussianNllLoss<T>;
 template <class T> using poisson_nll = PoissonNllLoss<T>;
+template <class T> using barron = BarronLoss<T>;
 
 // out[i] = f(x[i]) with the vector math functions (the hook the ULP tests use).
 template <class T, Vec<T> (*F)(Vec<T>)> void map_math(const T* x, T* out, std::size_t n) {

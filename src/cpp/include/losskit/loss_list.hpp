@@ -4,7 +4,9 @@
 //   X(identifier, arity, "comma-separated parameter names, in LossParams order")
 //
 // arity 2: (input, target); arity 3: (input, target, third) where the loss also has a gradient
-// with respect to the third argument. The per-point definitions are in src/cpp/src/losses/.
+// with respect to the third argument; arity 4: (input, target[, third, fourth]) where third and
+// fourth are optional per-element values of the last two parameters, with gradients for both.
+// The per-point definitions are in src/cpp/src/losses/.
 #pragma once
 
 #define LOSSKIT_ELEMENTWISE_LOSSES(X)                                   \
@@ -17,4 +19,5 @@
   X(quantile, 2, "quantile")                                            \
   X(epsilon_insensitive, 2, "epsilon,squared")                          \
   X(gaussian_nll, 3, "full,eps,precision")                              \
-  X(poisson_nll, 2, "log_input,full,eps")
+  X(poisson_nll, 2, "log_input,full,eps")                               \
+  X(barron, 4, "alpha,scale")
