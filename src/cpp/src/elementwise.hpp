@@ -19,15 +19,15 @@ namespace losskit::LOSSKIT_ISA {
 // the parallel threshold, large enough that the per-block bookkeeping is negligible.
 inline constexpr std::size_t kBlock = 2048;
 
-// Arity-4 losses (loss_list.hpp) have two optional per-element operands and gradients for
-// both; the block reads the operands when kOperands, and asks the loss for those gradients
-// (template <bool kExtraGrads> eval(...)) only when kExtraGrads.
 struct BlockSummary {
   double sum = 0;
   bool bad_weight = false;
   bool bad_third = false;
 };
 
+// Arity-4 losses (loss_list.hpp) have two optional per-element operands and gradients for
+// both; the block reads the operands when kOperands, and asks the loss for those gradients
+// (template <bool kExtraGrads> eval(...)) only when kExtraGrads.
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
           bool kExtraGrads = false>
 struct ElementwiseBlock {
@@ -163,7 +163,7 @@ BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_
     // Arity 4: both operands or neither; both extra gradients or neither (with grad_out).
     if (!kOperands && c.third)
       return run_weighted<Loss, T, kWeighted, true>(loss, c, grad_scale);
-    if (c.grad_out && c.grad_third_out) {
+    if (c.grad_out && c.grad_third_out && c.grad_fourth_out) {
       if (value) return run_variant<Loss, T, kWeighted, true, true, kOperands, true>(loss, c, grad_scale);
       return run_variant<Loss, T, kWeighted, false, true, kOperands, true>(loss, c, grad_scale);
     }

@@ -59,6 +59,7 @@ struct ElementwiseCall {
   T* grad_out = nullptr;        // d(reduced value)/d input (optional; for none: of the sum)
   T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3 and 4)
   T* grad_fourth_out = nullptr; // d(reduced value)/d fourth (optional, arity 4)
+  // (Arity 4: grad_third_out and grad_fourth_out are written together, with grad_out.)
 };
 
 // Why an evaluation refused its input: the argument and the first offending element.
