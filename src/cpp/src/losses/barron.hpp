@@ -102,6 +102,33 @@ template <class T> BarronLanes<T> barron_lanes(double alpha, double scale) {
   return p;
 }
 
+// Whether any lane of a comparison mask is set, in one test instruction (the generic any()
+// of vec.hpp reads the lanes one by one; these guards run once or more per vector).
+template <class M> LOSSKIT_INLINE bool barron_any(M m) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(M) == 64) {
+    __m512i v;
+    std::memcpy(&v, &m, 64);
+    return _mm512_test_epi64_mask(v, v) != 0;
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(M) == 32) {
+    __m256i v;
+    std::memcpy(&v, &m, 32);
+    return !_mm256_testz_si256(v, v);
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (sizeof(M) == 16) {
+    __m128i v;
+    std::memcpy(&v, &m, 16);
+    return _mm_movemask_epi8(v) != 0;
+  }
+#endif
+  return any(m);
+}
+
 // (k + 1) / (k + 2)! for k = 0..N: the Taylor coefficients of phi3.
 template <class T, int N> struct Phi3Coefficients {
   T value[N + 1] = {};
@@ -123,7 +150,7 @@ template <class T> LOSSKIT_INLINE Vec<T> barron_phi3(Vec<T> h, Vec<T> p, Vec<T> 
   const auto small = abs<T>(h) < T(0.5);
   const Vec<T> hs = select<Vec<T>>(small, splat<T>(1), h);
   const Vec<T> closed = fma(h, p, -e) / (hs * hs);
-  if (!any(small)) return closed;
+  if (!barron_any(small)) return closed;
   return select<Vec<T>>(small, estrin<T, 0, kTerms>(c.value, h), closed);
 }
 
@@ -160,7 +187,7 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   Vec<T> L = vlog1p<T>(z);
   const auto huge = abs<T>(u) > C::kHuge;
   Vec<T> log_u = {}, log_b = {};
-  const bool any_huge = any(huge);
+  const bool any_huge = barron_any(huge);
   if (any_huge) {  // z = u^2/b may have overflowed: log1p(z) = log(z) to within 1/z
     log_u = vlog<T>(abs<T>(u));
     log_b = vlog<T>(p.b);
@@ -176,7 +203,7 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   // P = e^h: 1 + E loses digits where E is near -1 (h < -ln 2, i.e. a < 0), exp(h) there.
   Vec<T> P = one + E;
   const auto low = h < T(-0.693);
-  if (any(low)) P = select<Vec<T>>(low, vexp<T>(h), P);
+  if (barron_any(low)) P = select<Vec<T>>(low, vexp<T>(h), P);
   const Vec<T> one_z = one + z;
   const Vec<T> Q = P / one_z;
   Vec<T> gx = u / one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
@@ -196,11 +223,11 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
     const auto near0 = p.a < one;
     const auto near2 = ~near0;  // also NaN alphas
     Vec<T> T1 = {};
-    if (any(near0)) {
+    if (barron_any(near0)) {
       const Vec<T> qs = (value - half * u2Q) / (p.a - T(2));
       T1 = qs;
     }
-    if (any(near2)) {
+    if (barron_any(near2)) {
       const Vec<T> em = vexpm1<T>(half * (p.a - T(2)) * L);
       const Vec<T> a_safe = select<Vec<T>>(near2, p.a, one);
       const Vec<T> qs = (abs<T>(em) - half * u2Q) / a_safe;  // Q = 1 + em, but accurate
@@ -213,7 +240,7 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
     // Small z: the terms cancel to O(z^3); the series is exact there.
     const Vec<T> m = abs<T>(fma(half, p.a, splat<T>(-2))) * T(1.0 / 3);  // |a/2 - 2| / 3
     const auto series = z * barron_max<T>(one, m) < T(0.25);
-    if (any(series)) {
+    if (barron_any(series)) {
       const Vec<T> zs = select<Vec<T>>(series, z, splat<T>(0));
       ga = select<Vec<T>>(series, barron_dalpha_series<T>(p.a, p.b, zs), ga);
     }
@@ -221,7 +248,7 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
 
   // Special alphas.
   const auto two = p.two;
-  if (any(two)) {
+  if (barron_any(two)) {
     value = select<Vec<T>>(two, half * u2, value);
     gx = select<Vec<T>>(two, u * p.inv_c, gx);
     // d/da is genuinely singular at a = 2 (log|a - 2| terms), except at u = 0 where rho = 0.
@@ -230,7 +257,7 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
     ga = select<Vec<T>>(two, select<Vec<T>>(u2 != u2, u2, sing), ga);
   }
   const auto infinite = p.ninf | p.pinf;
-  if (any(infinite)) {
+  if (barron_any(infinite)) {
     // -inf: 1 - exp(-u^2/2); +inf: exp(u^2/2) - 1.  d/dx = u/c exp(-+u^2/2), d/da = 0.
     const Vec<T> v = select<Vec<T>>(p.pinf, half * u2, -half * u2);
     const Vec<T> em = vexpm1<T>(v);
