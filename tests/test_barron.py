@@ -361,7 +361,7 @@ def test_log_partition_closed_forms():
     assert isinstance(losskit.barron_log_partition(1.0), float)
 
 
-@pytest.mark.parametrize("alpha", [0.3, 1.5, 1.99, 2.02, 2.7, 7.3, 33.3, 61.0])
+@pytest.mark.parametrize("alpha", [0.0007, 0.002, 0.02, 0.3, 1.5, 1.99, 2.02, 2.7, 7.3, 33.3, 61.0])
 def test_log_partition_vs_quadrature(alpha):
     assert abs(losskit.barron_log_partition(alpha) - float(mp_log_partition(alpha))) <= 1e-9
 

@@ -8,9 +8,9 @@ losskit::barron_log_partition.
 d logZ / d alpha = -E[d rho / d alpha] under the density exp(-rho) / Z, also by quadrature
 (the analytic d rho / d alpha, evaluated at 30 digits where its terms cancel harmlessly).
 
-Coordinates. On [0, LOW_MAX] logZ is smooth in alpha (its high derivatives are large near
-alpha ~ 0.1, where exp(-rho) has heavy tails), so a cubic Hermite spline in alpha itself with
-a fine uniform step is used there. Above, logZ has a logarithmic singularity at alpha = 2: near
+Coordinates. On [0, LOW_MAX] a cubic Hermite spline in alpha itself with a fine uniform step
+is used (with a 32x finer one on [0, NEAR0_MAX]: logZ is not analytic at alpha = 0, the edge
+of alpha >= 0, and its high derivatives grow like powers of 1/alpha there). Above, logZ has a logarithmic singularity at alpha = 2: near
 it logZ is a series in d^k log^j |d| (d = alpha - 2), which no polynomial in alpha
 interpolates. In s = log|d| (one table per side of 2, uniform knots) every term is smooth, so a
 cubic Hermite spline in s with exact slopes from the quadrature is accurate:
@@ -39,6 +39,10 @@ S_LO = -25.0              # first knot of each side: |alpha - 2| = exp(-25) ~ 1.
 S_HI_RIGHT = 12.0         # last knot on the right: alpha = 2 + exp(12) ~ 1.6e5
 LOW_MAX = 1.75            # alpha in [0, LOW_MAX]: the table in alpha
 LOW_STEP = 1.0 / 256
+# logZ is not analytic at alpha = 0 (Z is infinite for alpha < 0): its fourth derivative grows
+# like ~1/alpha^2 there, so [0, NEAR0_MAX] has a 32x finer table of its own.
+NEAR0_MAX = 1.0 / 16
+NEAR0_STEP = 1.0 / 8192
 S_HI_LEFT = math.log(2.0 - LOW_MAX)  # the left table reaches (at least) down to LOW_MAX
 S_SWITCH = 0.0            # from the first knot with s >= S_SWITCH on, knots hold logZ
 
@@ -142,7 +146,9 @@ def main(argv=None):
     sw_r = min(s for s in s_right if s >= S_SWITCH)
     tasks = [(-1, s, sw_l) for s in s_left] + [(+1, s, sw_r) for s in s_right]
     n_low = int(round(LOW_MAX / LOW_STEP))
+    n_near0 = int(round(NEAR0_MAX / NEAR0_STEP))
     with multiprocessing.Pool(args.jobs) as pool:
+        near0 = pool.map(low_knot, [k * NEAR0_STEP for k in range(n_near0 + 1)], chunksize=8)
         low = pool.map(low_knot, [k * LOW_STEP for k in range(n_low + 1)], chunksize=4)
         values = pool.map(knot, tasks, chunksize=8)
     left, right = values[: len(s_left)], values[len(s_left):]
@@ -161,6 +167,9 @@ def main(argv=None):
 
 namespace losskit::barron_partition {{
 
+inline constexpr double kNear0Step = {NEAR0_STEP!r};  // [0, kNear0Max]: finer knots in alpha
+inline constexpr int kNear0Count = {len(near0)};
+inline constexpr double kNear0Max = {NEAR0_MAX!r};
 inline constexpr double kLowStep = {LOW_STEP!r};  // [0, kLowMax]: knots in alpha itself
 inline constexpr int kLowCount = {len(low)};
 inline constexpr double kLowMax = {LOW_MAX!r};
@@ -177,6 +186,11 @@ inline constexpr double kLogZ2 = 0.91893853320467274178;  // log sqrt(2 pi)
 inline constexpr double kAlphaMax = {float(a_max)!r};  // 2 + exp(last right s)
 inline constexpr double kLogZInf = {F_inf!r};  // alpha -> +inf limit
 inline constexpr double kLogZMax = {F_max!r};  // at kAlphaMax
+
+// {{logZ, d logZ / d alpha}} per knot of [0, kNear0Max].
+inline constexpr double kNear0[kNear0Count][2] = {{
+{rows(near0)}
+}};
 
 // {{logZ, d logZ / d alpha}} per knot of [0, kLowMax].
 inline constexpr double kLow[kLowCount][2] = {{
@@ -195,7 +209,8 @@ inline constexpr double kRight[kRightCount][2] = {{
 """
     with open(args.out, "w") as f:
         f.write(text)
-    print(f"wrote {args.out}: {len(low)} + {len(left)} + {len(right)} knots", file=sys.stderr)
+    print(f"wrote {args.out}: {len(near0)} + {len(low)} + {len(left)} + {len(right)} knots",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

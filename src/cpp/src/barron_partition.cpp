@@ -1,7 +1,7 @@
 // log Z(alpha) of Barron's general robust loss, interpolated from the tables that
 // tools/gen_barron_partition.py computes by high-precision quadrature (see there for the
-// coordinates): cubic Hermite splines with exact slopes, in alpha on [0, kLowMax] and in
-// s = log|alpha - 2| above (one table per side of alpha = 2).
+// coordinates): cubic Hermite splines with exact slopes, in alpha on [0, kNear0Max] (finer)
+// and [kNear0Max, kLowMax], and in s = log|alpha - 2| above (one table per side of alpha = 2).
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -36,6 +36,15 @@ double log_partition(double alpha, double* grad) {
   if (d == 0) {  // d logZ / d alpha ~ c log|alpha - 2| with c > 0 near 2
     if (grad) *grad = -std::numeric_limits<double>::infinity();
     return tbl::kLogZ2;
+  }
+  if (alpha <= tbl::kNear0Max) {
+    int k = static_cast<int>(alpha / tbl::kNear0Step);
+    if (k > tbl::kNear0Count - 2) k = tbl::kNear0Count - 2;
+    double y, dy;
+    hermite(tbl::kNear0[k], tbl::kNear0[k + 1], tbl::kNear0Step, k * tbl::kNear0Step, alpha, y,
+            dy);
+    if (grad) *grad = dy;
+    return y;
   }
   if (alpha <= tbl::kLowMax) {
     int k = static_cast<int>(alpha / tbl::kLowStep);
