@@ -652,6 +652,14 @@ def main(argv: list[str] | None = None) -> int:
         "overhead": [],
         "cases": [],
     }
+    # OpenMP wait policy: with several OpenMP runtimes in one process (losskit's and the
+    # stream kernel's libgomp, torch's own libgomp) and other load on 2 cores, spinning
+    # idle workers make 2-thread timings jump by whole scheduler ticks; OMP_WAIT_POLICY=passive
+    # (set before starting Python) avoids that. Record what was in effect.
+    omp_env = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS") if k in os.environ}
+    results["environment"] = omp_env
+    results["header_note"] = ("OpenMP environment: " + (", ".join(f"{k}={v}" for k, v in omp_env.items()) or
+                                                        "default (OMP_WAIT_POLICY unset: idle workers spin)"))
 
     def shapes_of(lname):
         return [tuple(s) for s in shapes] if LOSSES[lname].kind == "ce" else [(n,) for n in sizes]

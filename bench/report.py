@@ -187,6 +187,8 @@ def _header(results: dict, markdown: bool) -> str:
         "no = new arrays every call (their page faults are part of the time). NumPy ufuncs run on one thread "
         "whatever the setting (its BLAS dot follows it).",
     ]
+    if results.get("header_note"):
+        lines.append(results["header_note"])
     load = m.get("loadavg_start")
     if load and m.get("cpus") and load[0] > 0.5 * m["cpus"]:
         lines.append(f"WARNING: load average {load[0]:.1f} on {m['cpus']} CPUs when the run started: other work "

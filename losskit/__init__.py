@@ -15,6 +15,7 @@ from __future__ import annotations
 import os as _os
 
 from . import _core, optim
+from ._barron import AdaptiveBarronLoss, BarronLoss, barron_log_partition
 from ._base import ElementwiseLoss, Loss, RowwiseLoss, available_losses, get_loss
 from ._classification import (
     BCELoss,
@@ -103,6 +104,9 @@ __all__ = [
     "EpsilonInsensitiveLoss",
     "GaussianNLLLoss",
     "PoissonNLLLoss",
+    "BarronLoss",
+    "AdaptiveBarronLoss",
+    "barron_log_partition",
     "get_num_threads",
     "set_num_threads",
     "get_isa",

@@ -21,10 +21,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     rows = []
     for name in _base.available_losses():
-        loss = _base.get_loss(name)
-        params = {k: v for k, v in loss.params.items() if k != "reduction"}
-        rows.append({"name": name, "class": type(loss).__name__, "params": params,
-                     "summary": _summary(type(loss))})
+        cls = _base._REGISTRY[name]
+        try:
+            loss = _base.get_loss(name)
+            # Trainable losses (adaptive_barron) hold arrays in .params and their settings in .config.
+            config = loss.params if isinstance(loss.params, dict) else loss.config
+        except TypeError:  # required constructor arguments (adaptive_barron: num_dims)
+            config = {}
+        params = {k: v for k, v in config.items() if k != "reduction"}
+        rows.append({"name": name, "class": cls.__name__, "params": params,
+                     "summary": _summary(cls)})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

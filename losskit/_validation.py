@@ -146,6 +146,21 @@ def _third_to_input_shape(name: str, third: np.ndarray, shape: tuple[int, ...]) 
     )
 
 
+def operand_to_input_shape(name: str, operand: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-element operand (e.g. barron's alpha) broadcast to the input's shape (NumPy rules;
+    the input's shape must not change) and made contiguous."""
+    if operand.shape == shape:
+        return operand
+    try:
+        if np.broadcast_shapes(operand.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{name} shape {operand.shape} does not broadcast to the input shape {shape}"
+        ) from None
+    return np.ascontiguousarray(np.broadcast_to(operand, shape))
+
+
 def _weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if weight.shape == shape:
         return weight
@@ -176,9 +191,19 @@ def elementwise_slow_path(
     sample_weight: Any,
     out: Any,
     out_third: Any,
+    fourth: Any = None,
+    out_fourth: Any = None,
 ) -> Any:
-    """Validate and convert the arguments of an elementwise loss call, then run the kernel."""
+    """Validate and convert the arguments of an elementwise loss call, then run the kernel.
+
+    Arity-4 kernels also take ``fourth`` and ``out_fourth``: ``third`` and ``fourth`` are both
+    None (the loss's parameters apply) or both given (broadcast to the input's shape); their
+    gradients have the input's shape.
+    """
     arity = kernel._arity
+    if arity == 4:
+        return _slow_path4(kernel, mode, input, target, third, sample_weight, out, out_third,
+                           fourth, out_fourth)
     if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not (arity == 3 and mode == VALUE_AND_GRADS):
         raise ValueError(f"unsupported mode {mode}")
     x = as_real_array("input", input)
@@ -304,3 +329,63 @@ def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_we
         return out
     out[...] = result[1]
     return result[0], out
+def _slow_path4(
+    kernel: Any,
+    mode: int,
+    input: Any,
+    target: Any,
+    third: Any,
+    sample_weight: Any,
+    out: Any,
+    out_third: Any,
+    fourth: Any,
+    out_fourth: Any,
+) -> Any:
+    """elementwise_slow_path for arity-4 kernels (optional per-element third and fourth)."""
+    if mode not in (VALUE, GRAD, VALUE_AND_GRAD, VALUE_AND_GRADS):
+        raise ValueError(f"unsupported mode {mode}")
+    names = getattr(kernel, "_operand_names", ("third", "fourth"))
+    x = as_real_array("input", input)
+    shape, dtype = x.shape, x.dtype
+    t = as_real_array("target", target, dtype)
+    if t.shape != shape:
+        raise ValueError(f"target shape {t.shape} does not match input shape {shape}")
+    if (third is None) != (fourth is None):
+        raise TypeError(f"{names[0]} and {names[1]} must be given together")
+    z3 = z4 = None
+    if third is not None:
+        z3 = operand_to_input_shape(names[0], as_real_array(names[0], third, dtype), shape)
+        z4 = operand_to_input_shape(names[1], as_real_array(names[1], fourth, dtype), shape)
+    w = None
+    if sample_weight is not None:
+        w = _weight_to_input_shape(as_real_array("sample_weight", sample_weight, dtype), shape)
+    reduction = kernel.reduction
+    if mode == VALUE and out is not None and reduction != "none":
+        raise ValueError(f"out is only used with reduction='none' (this loss has {reduction!r})")
+    if (out_third is not None or out_fourth is not None) and mode != VALUE_AND_GRADS:
+        raise ValueError("out buffers for the parameter gradients are only used by value_and_grads")
+    inputs = [a for a in (x, t, z3, z4, w) if a is not None]
+    users = []
+    buffers = []
+    for name, buf in (("out", out), (f"out for d_{names[0]}", out_third),
+                      (f"out for d_{names[1]}", out_fourth)):
+        if buf is not None:
+            buf = _check_out(name, buf, shape, dtype)
+        users.append(buf)
+        buffers.append(_writable_buffer(buf, inputs))
+    result = kernel._call_canonical4(mode, x, t, z3, w, buffers[0], buffers[1], z4, buffers[2])
+
+    def deliver(computed: np.ndarray, user: np.ndarray | None) -> np.ndarray:
+        if user is None or computed is user:
+            return computed
+        user[...] = computed
+        return user
+
+    if mode == VALUE:
+        return deliver(result, users[0]) if reduction == "none" else result
+    if mode == GRAD:
+        return deliver(result, users[0])
+    if mode == VALUE_AND_GRAD:
+        return result[0], deliver(result[1], users[0])
+    value, *grads = result
+    return (value, *(deliver(g, u) for g, u in zip(grads, users)))

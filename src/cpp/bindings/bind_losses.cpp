@@ -23,6 +23,7 @@ enum Mode : int {
   kGrad = 1,           // d/dinput
   kValueAndGrad = 2,   // (value, d/dinput)
   kValueAndGrads = 3,  // (value, d/dinput, d/dthird)   arity-3 losses
+                       // (value, d/dinput, d/dthird, d/dfourth)   arity-4 losses
 };
 
 Reduction reduction_from_name(const std::string& name) {
@@ -54,24 +55,33 @@ class ElementwiseKernel {
     for (std::size_t i = 0; i < params.size(); ++i) params_.values[i] = params[i];
   }
 
-  // mode, input, target, third, sample_weight, out, out_third; None where absent.
+  // mode, input, target, third, sample_weight, out, out_third (and for arity-4 losses fourth,
+  // out_fourth); None where absent.
   py::object call(int mode, py::handle input, py::handle target, py::handle third,
-                  py::handle weight, py::handle out, py::handle out_third) const {
-    switch (fast_dtype(mode, input, target, third, weight, out, out_third)) {
-      case Dtype::f32: return run<float>(mode, input, target, third, weight, out, out_third);
-      case Dtype::f64: return run<double>(mode, input, target, third, weight, out, out_third);
+                  py::handle weight, py::handle out, py::handle out_third,
+                  py::handle fourth = py::none(), py::handle out_fourth = py::none()) const {
+    const Operands ops{third, fourth, out_third, out_fourth};
+    switch (fast_dtype(mode, input, target, ops, weight, out)) {
+      case Dtype::f32: return run<float>(mode, input, target, ops, weight, out);
+      case Dtype::f64: return run<double>(mode, input, target, ops, weight, out);
       default: break;
     }
-    return slow_path()(py::cast(this, py::return_value_policy::reference), mode, input, target,
-                       third, weight, out, out_third);
+    const py::object self = py::cast(this, py::return_value_policy::reference);
+    if (arity_ == 4)
+      return slow_path()(self, mode, input, target, third, weight, out, out_third, fourth,
+                         out_fourth);
+    return slow_path()(self, mode, input, target, third, weight, out, out_third);
   }
 
   // The same, for arguments the slow path has made canonical.
   py::object call_canonical(int mode, py::handle input, py::handle target, py::handle third,
-                            py::handle weight, py::handle out, py::handle out_third) const {
-    switch (fast_dtype(mode, input, target, third, weight, out, out_third)) {
-      case Dtype::f32: return run<float>(mode, input, target, third, weight, out, out_third);
-      case Dtype::f64: return run<double>(mode, input, target, third, weight, out, out_third);
+                            py::handle weight, py::handle out, py::handle out_third,
+                            py::handle fourth = py::none(),
+                            py::handle out_fourth = py::none()) const {
+    const Operands ops{third, fourth, out_third, out_fourth};
+    switch (fast_dtype(mode, input, target, ops, weight, out)) {
+      case Dtype::f32: return run<float>(mode, input, target, ops, weight, out);
+      case Dtype::f64: return run<double>(mode, input, target, ops, weight, out);
       default: break;
     }
     throw std::runtime_error("losskit internal error: arguments are not canonical");
@@ -80,9 +90,15 @@ class ElementwiseKernel {
   int arity() const { return arity_; }
 
  private:
+  // The extra operands and their gradient buffers (None where absent).
+  struct Operands {
+    py::handle third, fourth, out_third, out_fourth;
+  };
+
   // The common dtype when every argument is canonical and consistent; Dtype::other otherwise.
-  Dtype fast_dtype(int mode, py::handle input, py::handle target, py::handle third,
-                   py::handle weight, py::handle out, py::handle out_third) const {
+  Dtype fast_dtype(int mode, py::handle input, py::handle target, const Operands& ops,
+                   py::handle weight, py::handle out) const {
+    const py::handle third = ops.third, out_third = ops.out_third;
     const Dtype t = canonical_dtype(input);
     if (t == Dtype::other) return t;
     auto matches = [&](py::handle h) { return canonical_dtype(h) == t && same_shape(h, input); };
@@ -95,9 +111,17 @@ class ElementwiseKernel {
       return true;
     };
     if (!matches(target)) return Dtype::other;
-    if (arity_ == 3 ? !matches(third) : !third.is_none()) return Dtype::other;
+    if (arity_ == 4) {  // both operands or neither
+      if (third.is_none() != ops.fourth.is_none()) return Dtype::other;
+      if (!third.is_none() && !(matches(third) && matches(ops.fourth))) return Dtype::other;
+      if (!ops.out_fourth.is_none() && (mode != kValueAndGrads || !optional_output(ops.out_fourth)))
+        return Dtype::other;
+    } else {
+      if (arity_ == 3 ? !matches(third) : !third.is_none()) return Dtype::other;
+      if (!ops.fourth.is_none() || !ops.out_fourth.is_none()) return Dtype::other;
+    }
     if (!weight.is_none() && !matches(weight)) return Dtype::other;
-    if (mode < kValue || mode > (arity_ == 3 ? kValueAndGrads : kValueAndGrad)) return Dtype::other;
+    if (mode < kValue || mode > (arity_ >= 3 ? kValueAndGrads : kValueAndGrad)) return Dtype::other;
     if (mode == kValue && !out.is_none() && reduction_ != Reduction::none) return Dtype::other;
     if (!optional_output(out)) return Dtype::other;
     if (!out_third.is_none() && (mode != kValueAndGrads || !optional_output(out_third)))
@@ -106,12 +130,14 @@ class ElementwiseKernel {
   }
 
   template <class T>
-  py::object run(int mode, py::handle input, py::handle target, py::handle third,
-                 py::handle weight, py::handle out, py::handle out_third) const {
+  py::object run(int mode, py::handle input, py::handle target, const Operands& ops,
+                 py::handle weight, py::handle out) const {
+    const py::handle third = ops.third;
     ElementwiseCall<T> c;
     c.input = data<T>(input);
     c.target = data<T>(target);
-    c.third = arity_ == 3 ? data<T>(third) : nullptr;
+    c.third = arity_ >= 3 && !third.is_none() ? data<T>(third) : nullptr;
+    c.fourth = arity_ == 4 && !ops.fourth.is_none() ? data<T>(ops.fourth) : nullptr;
     c.sample_weight = weight.is_none() ? nullptr : data<T>(weight);
     c.size = size_of(input);
     c.reduction = reduction_;
@@ -121,7 +147,7 @@ class ElementwiseKernel {
       return given.is_none() ? py::object(empty_like<T>(input))
                              : py::reinterpret_borrow<py::object>(given);
     };
-    py::object values, grad, grad_third;
+    py::object values, grad, grad_third, grad_fourth;
     if (mode != kGrad && reduction_ == Reduction::none) {
       values = output(mode == kValue ? out : py::none());
       c.value_out = data<T>(values);
@@ -131,8 +157,12 @@ class ElementwiseKernel {
       c.grad_out = data<T>(grad);
     }
     if (mode == kValueAndGrads) {
-      grad_third = output(out_third);
+      grad_third = output(ops.out_third);
       c.grad_third_out = data<T>(grad_third);
+      if (arity_ == 4) {
+        grad_fourth = output(ops.out_fourth);
+        c.grad_fourth_out = data<T>(grad_fourth);
+      }
     }
     ElementwiseResult r;
     if (c.size >= kReleaseGilMin) {
@@ -147,7 +177,9 @@ class ElementwiseKernel {
       case kValue: return value;
       case kGrad: return grad;
       case kValueAndGrad: return py::make_tuple(value, grad);
-      default: return py::make_tuple(value, grad, grad_third);
+      default:
+        if (arity_ == 4) return py::make_tuple(value, grad, grad_third, grad_fourth);
+        return py::make_tuple(value, grad, grad_third);
     }
   }
 
@@ -338,13 +370,41 @@ void bind_losses(py::module_& m) {
         return out;
       }, "{name: (arity, parameter names)} of every elementwise loss kernel.");
 
+  m.def("_barron_log_partition",
+        [](py::array_t<double, py::array::c_style> alpha, bool return_grad) -> py::object {
+          py::array_t<double> out(std::vector<py::ssize_t>(alpha.shape(), alpha.shape() + alpha.ndim()));
+          py::array_t<double> grad;
+          if (return_grad)
+            grad = py::array_t<double>(
+                std::vector<py::ssize_t>(alpha.shape(), alpha.shape() + alpha.ndim()));
+          barron_log_partition(alpha.data(), out.mutable_data(),
+                               return_grad ? grad.mutable_data() : nullptr,
+                               static_cast<std::size_t>(alpha.size()));
+          if (return_grad) return py::make_tuple(out, grad);
+          return std::move(out);
+        },
+        py::arg("alpha"), py::arg("return_grad"),
+        "log Z(alpha) of Barron's loss (and d/dalpha) for a C-contiguous float64 array.");
+
   py::class_<ElementwiseKernel>(m, "ElementwiseKernel", py::dynamic_attr())
       .def(py::init<const std::string&, const std::vector<double>&, const std::string&,
                     std::string>(),
            py::arg("name"), py::arg("params"), py::arg("reduction"), py::arg("third_name"))
-      .def("_call", &ElementwiseKernel::call,
+      .def("_call",
+           [](const ElementwiseKernel& k, int mode, py::handle input, py::handle target,
+              py::handle third, py::handle weight, py::handle out, py::handle out_third) {
+             return k.call(mode, input, target, third, weight, out, out_third);
+           },
            "_call(mode, input, target, third, sample_weight, out, out_third)")
-      .def("_call_canonical", &ElementwiseKernel::call_canonical)
+      .def("_call_canonical",
+           [](const ElementwiseKernel& k, int mode, py::handle input, py::handle target,
+              py::handle third, py::handle weight, py::handle out, py::handle out_third) {
+             return k.call_canonical(mode, input, target, third, weight, out, out_third);
+           })
+      // Arity-4 losses: the same with the fourth operand and its gradient buffer.
+      .def("_call4", &ElementwiseKernel::call,
+           "_call4(mode, input, target, third, sample_weight, out, out_third, fourth, out_fourth)")
+      .def("_call_canonical4", &ElementwiseKernel::call_canonical)
       .def_property_readonly("_arity", &ElementwiseKernel::arity);
 
   m.def("rowwise_losses", [] {

@@ -33,7 +33,11 @@ template <class Loss>
 struct ChecksInput<Loss, std::void_t<decltype(Loss::kChecksInput)>>
     : std::bool_constant<Loss::kChecksInput> {};
 
-template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
+// Arity-4 losses (loss_list.hpp) have two optional per-element operands and gradients for
+// both; the block reads the operands when kOperands, and asks the loss for those gradients
+// (template <bool kExtraGrads> eval(...)) only when kExtraGrads.
+template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
+          bool kExtraGrads = false>
 struct ElementwiseBlock {
   const Loss& loss;
   const ElementwiseCall<T>& c;
@@ -50,7 +54,13 @@ struct ElementwiseBlock {
     const Vec<T> x = ld(c.input), y = ld(c.target);
     if constexpr (ChecksInput<Loss>::value) bad_x |= Loss::input_invalid(x);
     Point<T> pt;
-    if constexpr (Loss::kArity == 3) {
+    if constexpr (Loss::kArity == 4) {
+      if constexpr (kOperands) {
+        pt = loss.template eval<kExtraGrads>(x, y, ld(c.third), ld(c.fourth));
+      } else {
+        pt = loss.template eval<kExtraGrads>(x, y);
+      }
+    } else if constexpr (Loss::kArity == 3) {
       const Vec<T> z = ld(c.third);
       bad_z |= Loss::third_invalid(z);
       pt = loss(x, y, z);
@@ -76,6 +86,10 @@ struct ElementwiseBlock {
       st(c.grad_out, pt.grad * s);
       if constexpr (Loss::kArity == 3) {
         if (c.grad_third_out) st(c.grad_third_out, pt.grad_third * s);
+      }
+      if constexpr (Loss::kArity == 4 && kExtraGrads) {
+        st(c.grad_third_out, pt.grad_third * s);
+        st(c.grad_fourth_out, pt.grad_fourth * s);
       }
     }
   }
@@ -151,19 +165,30 @@ template <class T> BlockSummary weight_sum(const T* w, std::size_t n) {
   return run_blocks(block, n, kBlock, threads_for(n, kParallelMinStreaming));
 }
 
-template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad>
+template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
+          bool kExtraGrads = false>
 BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
-  const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad> block{
+  const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad, kOperands, kExtraGrads> block{
       loss, c, grad_scale, c.compute_value && c.reduction != Reduction::none};
   return run_blocks(block, c.size, kBlock, threads_for(c.size, kParallelMinStreaming));
 }
 
-template <class Loss, class T, bool kWeighted>
+template <class Loss, class T, bool kWeighted, bool kOperands = false>
 BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
   const bool value = c.compute_value && (c.reduction != Reduction::none || c.value_out);
-  if (value && c.grad_out) return run_variant<Loss, T, kWeighted, true, true>(loss, c, grad_scale);
-  if (c.grad_out) return run_variant<Loss, T, kWeighted, false, true>(loss, c, grad_scale);
-  return run_variant<Loss, T, kWeighted, true, false>(loss, c, grad_scale);
+  if constexpr (Loss::kArity == 4) {
+    // Arity 4: both operands or neither; both extra gradients or neither (with grad_out).
+    if (!kOperands && c.third)
+      return run_weighted<Loss, T, kWeighted, true>(loss, c, grad_scale);
+    if (c.grad_out && c.grad_third_out && c.grad_fourth_out) {
+      if (value) return run_variant<Loss, T, kWeighted, true, true, kOperands, true>(loss, c, grad_scale);
+      return run_variant<Loss, T, kWeighted, false, true, kOperands, true>(loss, c, grad_scale);
+    }
+  }
+  if (value && c.grad_out)
+    return run_variant<Loss, T, kWeighted, true, true, kOperands>(loss, c, grad_scale);
+  if (c.grad_out) return run_variant<Loss, T, kWeighted, false, true, kOperands>(loss, c, grad_scale);
+  return run_variant<Loss, T, kWeighted, true, false, kOperands>(loss, c, grad_scale);
 }
 
 template <template <class> class LossTemplate, class T>

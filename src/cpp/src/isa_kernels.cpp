@@ -3,6 +3,7 @@
 #include "kernel_table.hpp"
 #include "elementwise.hpp"
 #include "losses/classification.hpp"
+#include "losses/barron.hpp"
 #include "losses/regression.hpp"
 #include "rowwise.hpp"
 #include "optim.hpp"
@@ -34,6 +35,7 @@ template <class T> using cross_entropy = CrossEntropyRows<T>;
 template <class T> using nll = NllRows<T>;
 template <class T> using multi_margin = MultiMarginRows<T>;
 template <class T> using multiclass_hinge = MulticlassHingeRows<T>;
+template <class T> using barron = BarronLoss<T>;
 
 // out[i] = f(x[i]) with the vector math functions (the hook the ULP tests use).
 template <class T, Vec<T> (*F)(Vec<T>)> void map_math(const T* x, T* out, std::size_t n) {

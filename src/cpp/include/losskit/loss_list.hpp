@@ -3,9 +3,11 @@
 //
 //   X(identifier, arity, "comma-separated parameter names, in LossParams order")
 //
-// arity 2: (input, target); arity 3: (input, target, third) where the loss may also have a
-// gradient with respect to the third argument. The per-point definitions are in
-// src/cpp/src/losses/ (regression.hpp, classification.hpp).
+// arity 2: (input, target); arity 3: (input, target, third) where the loss also has a gradient
+// with respect to the third argument; arity 4: (input, target[, third, fourth]) where third and
+// fourth are optional per-element values of the last two parameters, with gradients for both.
+// The per-point definitions are in src/cpp/src/losses/ (regression.hpp, classification.hpp,
+// barron.hpp).
 #pragma once
 
 #define LOSSKIT_ELEMENTWISE_LOSSES(X)                                   \
@@ -27,7 +29,8 @@
   X(hinge, 2, "margin")                                                 \
   X(squared_hinge, 2, "margin")                                         \
   X(modified_huber, 2, "")                                              \
-  X(perceptron, 2, "")
+  X(perceptron, 2, "")                                                  \
+  X(barron, 4, "alpha,scale")
 
 // Losses over rows of an (N, C) array with an integer label (or a probability row) per sample.
 //   X(identifier, "comma-separated parameter names, in LossParams order")

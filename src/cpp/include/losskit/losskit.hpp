@@ -30,7 +30,8 @@ inline constexpr int kNumElementwiseLosses = 0
 
 struct ElementwiseLossInfo {
   const char* name;        // registry name, e.g. "huber"
-  int arity;               // 2: (input, target); 3: (input, target, third)
+  int arity;               // 2: (input, target); 3: (input, target, third);
+                           // 4: (input, target[, third, fourth]), see ElementwiseCall
   const char* param_names; // comma-separated, in LossParams order
 };
 const ElementwiseLossInfo& info(ElementwiseLoss loss);
@@ -50,6 +51,9 @@ struct ElementwiseCall {
   const T* input = nullptr;
   const T* target = nullptr;
   const T* third = nullptr;          // arity-3 losses only (gaussian_nll: var or precision)
+  // Arity-4 losses: third and fourth are both null (the loss's last two parameters apply to
+  // every element) or both given (one value per element, e.g. barron's alpha and scale).
+  const T* fourth = nullptr;
   const T* sample_weight = nullptr;  // one weight per element, or nullptr
   std::size_t size = 0;
   Reduction reduction = Reduction::mean;
@@ -57,7 +61,9 @@ struct ElementwiseCall {
   bool compute_value = true;    // false: only gradients (the returned value is then 0)
   T* value_out = nullptr;       // reduction none: w * loss per element (optional)
   T* grad_out = nullptr;        // d(reduced value)/d input (optional; for none: of the sum)
-  T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3)
+  T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3 and 4)
+  T* grad_fourth_out = nullptr; // d(reduced value)/d fourth (optional, arity 4)
+  // (Arity 4: grad_third_out and grad_fourth_out are written together, with grad_out.)
 };
 
 // Why an evaluation refused its input: the argument and the first offending element.
@@ -116,6 +122,16 @@ struct RowwiseCall {
 // ignore_index are refused (BadArgument::target) before anything is written.
 ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params, const RowwiseCall<float>& call);
 ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params, const RowwiseCall<double>& call);
+// ---- Barron's general robust loss: log partition function -------------------------------
+// log Z(alpha), Z(alpha) = integral of exp(-rho(x, alpha, 1)) dx over the real line, for
+// alpha >= 0 (NaN gives NaN; alpha < 0 throws std::invalid_argument: Z is infinite there).
+// Interpolated from losskit's own quadrature table (tools/gen_barron_partition.py), |error|
+// < 1e-9 on [0, 64]. `grad` (optional) receives d logZ / d alpha: -inf at alpha = 2, where it
+// is genuinely singular. As alpha -> inf, logZ -> log of the integral of exp(1 - exp(x^2/2))
+// (0.70526...) like c / alpha; beyond the table (alpha > 2 + e^12) that asymptote is used.
+double barron_log_partition(double alpha, double* grad = nullptr);
+// Elementwise over n values; grad may be null. Throws before writing if any alpha < 0.
+void barron_log_partition(const double* alpha, double* out, double* grad, std::size_t n);
 
 // ---- vectorized math (the functions the kernels use), elementwise over arrays ---------------
 // Max error in ULP over the whole domain, measured by tests/test_vmath.py for every ISA:

@@ -1,0 +1,455 @@
+"""Barron's general and adaptive robust loss (J. T. Barron, "A General and Adaptive Robust Loss
+Function", CVPR 2019). The formulas live in C++ (src/cpp/src/losses/barron.hpp, and
+src/cpp/src/barron_partition.cpp for log Z); these classes hold parameters, validation and
+documentation."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._base import ElementwiseLoss, Loss
+from ._validation import (
+    GRAD,
+    VALUE,
+    VALUE_AND_GRAD,
+    VALUE_AND_GRADS,
+    _check_out,
+    _weight_to_input_shape,
+    as_real_array,
+    check_real,
+    check_reduction,
+    operand_to_input_shape,
+)
+
+__all__ = ["BarronLoss", "AdaptiveBarronLoss", "barron_log_partition"]
+
+_LOG_E_MINUS_1 = math.log(math.e - 1.0)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def _first_bad(name: str, array: np.ndarray, bad: np.ndarray, requirement: str) -> ValueError:
+    i = np.unravel_index(int(np.flatnonzero(bad)[0]), array.shape) if array.ndim else ()
+    where = f"{name}[{', '.join(map(str, i))}]" if array.ndim else name
+    return ValueError(f"{name} must be {requirement}, got {where} = {array[i].item()!r}")
+
+
+def _check_alpha(alpha: Any) -> float | np.ndarray:
+    if _is_scalar(alpha):
+        return check_real("alpha", float(alpha) if isinstance(alpha, np.ndarray) else alpha)
+    a = as_real_array("alpha", alpha, np.dtype(np.float64))
+    if np.isnan(a).any():
+        raise _first_bad("alpha", a, np.isnan(a), "a real number (+-inf allowed), not NaN")
+    a.flags.writeable = False
+    return a
+
+
+def _check_scale(scale: Any) -> float | np.ndarray:
+    if _is_scalar(scale):
+        s = check_real("scale", float(scale) if isinstance(scale, np.ndarray) else scale)
+        if not (s > 0 and math.isfinite(s)):
+            raise ValueError(f"scale must be positive and finite, got scale = {s!r}")
+        return s
+    c = as_real_array("scale", scale, np.dtype(np.float64))
+    bad = ~((c > 0) & np.isfinite(c))
+    if bad.any():
+        raise _first_bad("scale", c, bad, "positive and finite")
+    c.flags.writeable = False
+    return c
+
+
+class BarronLoss(ElementwiseLoss):
+    r"""Barron's general robust loss (CVPR 2019), of the residual r = input - target.
+
+    .. math::
+        \rho(r, \alpha, c) = \frac{|\alpha - 2|}{\alpha}
+            \left(\left(\frac{(r/c)^2}{|\alpha - 2|} + 1\right)^{\alpha/2} - 1\right)
+
+    One family for many classic losses, each an exact special case (with u = r/c):
+
+    * alpha = 2: L2, ``u^2 / 2``;   alpha = 1: pseudo-Huber / Charbonnier, ``sqrt(u^2 + 1) - 1``
+    * alpha = 0: Cauchy / Lorentzian, ``log(u^2 / 2 + 1)``
+    * alpha = -2: Geman-McClure, ``2 u^2 / (u^2 + 4)``
+    * alpha = -inf: Welsch / Leclerc, ``1 - exp(-u^2 / 2)``;  alpha = +inf: ``exp(u^2 / 2) - 1``
+
+    Smaller alpha is more robust (the gradient of outliers shrinks); ``scale`` (c > 0) is the
+    size of the quadratic bowl near 0. The loss is evaluated without cancellation
+    (log1p/expm1 forms and series, see docs/ARCHITECTURE.md), so value and gradients are
+    smooth and accurate *through* alpha = 0 and alpha = 2, in float32 and float64.
+
+    ``value_and_grads(input, target, sample_weight=None, out=None)`` returns
+    ``(value, d_input, d_alpha, d_scale)``: three arrays of the input's shape, scaled by the
+    reduction exactly as ``grad`` is (sum d_alpha over broadcast axes for the gradient of a
+    shared alpha). d rho / d alpha is +inf at exactly alpha = 2 (a genuine log singularity,
+    0 where r = 0) and 0 at alpha = +-inf.
+
+    Parameters
+    ----------
+    alpha : float or array_like
+        Shape parameter, any real number or +-inf; an array broadcasts to the input.
+    scale : float or array_like, > 0
+        Scale c; an array broadcasts to the input.
+    reduction : {"mean", "sum", "none"}
+    """
+
+    name = "barron"
+    _operand_names = ("alpha", "scale")
+
+    def __init__(self, alpha: Any = 1.0, scale: Any = 1.0, reduction: str = "mean") -> None:
+        a = _check_alpha(alpha)
+        c = _check_scale(scale)
+        self._arrays = isinstance(a, np.ndarray) or isinstance(c, np.ndarray)
+        if self._arrays:
+            # Both become per-element operands of the kernel (broadcast on each call).
+            self._alpha_op = np.asarray(a, dtype=np.float64)
+            self._scale_op = np.asarray(c, dtype=np.float64)
+            super().__init__(reduction, alpha=1.0, scale=1.0)
+        else:
+            self._alpha_op = self._scale_op = None
+            super().__init__(reduction, alpha=a, scale=c)
+        self._params = {"alpha": a, "scale": c}
+        self._cast: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def alpha(self) -> float | np.ndarray:
+        return self._params["alpha"]
+
+    @property
+    def scale(self) -> float | np.ndarray:
+        return self._params["scale"]
+
+    def _operands(self, input: Any) -> tuple[Any, Any]:
+        """alpha and scale as kernel operands for this input's dtype (None: scalar parameters)."""
+        if not self._arrays:
+            return None, None
+        dtype = getattr(input, "dtype", None)
+        dtype = np.dtype(np.float32) if dtype in (np.float32, np.float16) else np.dtype(np.float64)
+        ops = self._cast.get(dtype)
+        if ops is None:
+            ops = (self._alpha_op.astype(dtype), self._scale_op.astype(dtype))
+            self._cast[dtype] = ops
+        return ops
+
+    def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        a, c = self._operands(input)
+        return self._call4(VALUE, input, target, a, sample_weight, out, None, c, None)
+
+    def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        a, c = self._operands(input)
+        return self._call4(GRAD, input, target, a, sample_weight, out, None, c, None)
+
+    def value_and_grad(
+        self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        a, c = self._operands(input)
+        return self._call4(VALUE_AND_GRAD, input, target, a, sample_weight, out, None, c, None)
+
+    def value_and_grads(
+        self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """``(value, d_input, d_alpha, d_scale)`` in one pass; ``out`` is None or a triple of
+        buffers of the input's shape and dtype."""
+        a, c = self._operands(input)
+        o = (None, None, None) if out is None else tuple(out)
+        if len(o) != 3:
+            raise ValueError("out must be None or a triple (d_input, d_alpha, d_scale)")
+        return self._call4(VALUE_AND_GRADS, input, target, a, sample_weight, o[0], o[1], c, o[2])
+
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other) or self.reduction != other.reduction:  # type: ignore[attr-defined]
+            return False
+        return all(
+            np.array_equal(self._params[k], other._params[k])  # type: ignore[attr-defined]
+            for k in ("alpha", "scale")
+        )
+
+    def __hash__(self) -> int:
+        def key(v: Any) -> Any:
+            return (v.shape, v.tobytes()) if isinstance(v, np.ndarray) else v
+
+        return hash((type(self), self.reduction, key(self.alpha), key(self.scale)))
+
+
+def barron_log_partition(alpha: Any, return_grad: bool = False) -> Any:
+    r"""log Z(alpha) of Barron's general robust loss, for alpha >= 0.
+
+    .. math:: Z(\alpha) = \int_{-\infty}^{\infty} \exp(-\rho(x, \alpha, 1))\, dx
+
+    the normaliser that makes exp(-rho) / (c Z) a density (the adaptive loss's negative
+    log-likelihood is rho + log c + log Z). Closed forms: Z(0) = pi sqrt(2),
+    Z(1) = 2 e K_1(1), Z(2) = sqrt(2 pi). Computed by losskit itself: a cubic Hermite spline in
+    s = log|alpha - 2| through values and slopes from 30-digit quadrature
+    (tools/gen_barron_partition.py), absolute error below 1e-9 on [0, 64].
+
+    As alpha -> inf, log Z decreases to log of the integral of exp(1 - exp(x^2/2)) (0.7052603,
+    the alpha = +inf limit of rho) like c / alpha (c ~ 0.0977); beyond the table
+    (alpha > 2 + e^12 ~ 1.6e5) that asymptote, matched at the table's end, is returned.
+    d log Z / d alpha is -inf at exactly alpha = 2 (a genuine log singularity).
+
+    Parameters
+    ----------
+    alpha : float or array_like, >= 0
+    return_grad : bool
+        Also return d log Z / d alpha.
+
+    Returns
+    -------
+    float or ndarray (float64), or a pair of them with ``return_grad``.
+
+    Raises
+    ------
+    ValueError
+        If any alpha < 0 (Z is infinite there).
+    """
+    a = as_real_array("alpha", alpha, np.dtype(np.float64))
+    bad = a < 0
+    if bad.any():
+        raise _first_bad("alpha", a, bad, ">= 0 (Z(alpha) is infinite for alpha < 0)")
+    result = _core._barron_log_partition(a, bool(return_grad))
+    if a.ndim == 0:
+        if return_grad:
+            return float(result[0]), float(result[1])
+        return float(result)
+    return result
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+class AdaptiveBarronLoss(Loss):
+    r"""Barron's adaptive robust loss: the negative log-likelihood of the general loss's
+    density, with one alpha and one scale per dimension, learned with the model.
+
+    .. math::
+        \ell(x, y) = \rho(x - y, \alpha_d, c_d) + \log c_d + \log Z(\alpha_d)
+
+    per element of column d (inputs ``(N, num_dims)``; a 1-D input is one column when
+    ``num_dims == 1``). alpha and c are held as latent reals, mapped as in the paper's
+    reference code, so that plain gradient steps keep them in range:
+
+    .. math::
+        \alpha = \alpha_{lo} + (\alpha_{hi} - \alpha_{lo})\,\mathrm{sigmoid}(\ell_\alpha),
+        \qquad
+        c = c_{lo} + (c_{init} - c_{lo})\,\mathrm{softplus}(\ell_c + \log(e - 1))
+
+    ``params == [latent_alpha, latent_scale]`` (float64 arrays of shape (num_dims,), updated
+    in place by any optimizer); they start at 0, or latent_alpha at the latent of
+    ``alpha_init``. ``value_and_grad(input, target)`` returns ``(value, d_input)`` and stores
+    the gradients of the latents in ``param_grads`` (same order and shapes); ``grad`` does the
+    same and returns d_input. ``alpha_lo == alpha_hi`` fixes alpha (its gradient is 0).
+
+    Parameters
+    ----------
+    num_dims : int, >= 1
+    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi
+    alpha_init : float in (alpha_lo, alpha_hi), or None for the midpoint
+    scale_lo : float, > 0
+    scale_init : float, >= scale_lo
+    reduction : {"mean", "sum", "none"}
+    """
+
+    name = "adaptive_barron"
+
+    def __init__(
+        self,
+        num_dims: int,
+        alpha_lo: float = 0.001,
+        alpha_hi: float = 1.999,
+        alpha_init: float | None = None,
+        scale_lo: float = 1e-5,
+        scale_init: float = 1.0,
+        reduction: str = "mean",
+    ) -> None:
+        if isinstance(num_dims, (bool, np.bool_)) or not isinstance(num_dims, numbers.Integral):
+            raise TypeError(f"num_dims must be an integer, got {num_dims!r}")
+        if num_dims < 1:
+            raise ValueError(f"num_dims must be >= 1, got num_dims = {num_dims!r}")
+        lo, hi = check_real("alpha_lo", alpha_lo), check_real("alpha_hi", alpha_hi)
+        if not (0 <= lo and math.isfinite(lo)):
+            raise ValueError(f"alpha_lo must be finite and >= 0 (log Z needs alpha >= 0), "
+                             f"got alpha_lo = {lo!r}")
+        if not (lo <= hi and math.isfinite(hi)):
+            raise ValueError(f"alpha_hi must be finite and >= alpha_lo = {lo!r}, got alpha_hi = {hi!r}")
+        s_lo, s_init = check_real("scale_lo", scale_lo), check_real("scale_init", scale_init)
+        if not (s_lo > 0 and math.isfinite(s_lo)):
+            raise ValueError(f"scale_lo must be positive and finite, got scale_lo = {s_lo!r}")
+        if not (s_init >= s_lo and math.isfinite(s_init)):
+            raise ValueError(f"scale_init must be finite and >= scale_lo = {s_lo!r}, "
+                             f"got scale_init = {s_init!r}")
+        latent_alpha = 0.0
+        if alpha_init is not None:
+            a0 = check_real("alpha_init", alpha_init)
+            if lo == hi:
+                if a0 != lo:
+                    raise ValueError(f"alpha_init must equal alpha_lo = alpha_hi = {lo!r} "
+                                     f"(alpha is fixed), got alpha_init = {a0!r}")
+            elif not lo < a0 < hi:
+                raise ValueError(f"alpha_init must lie strictly between alpha_lo = {lo!r} and "
+                                 f"alpha_hi = {hi!r}, got alpha_init = {a0!r}")
+            else:
+                p = (a0 - lo) / (hi - lo)
+                latent_alpha = math.log(p) - math.log1p(-p)
+        self.reduction = check_reduction(reduction)
+        self.num_dims = int(num_dims)
+        self._config = {"num_dims": self.num_dims, "alpha_lo": lo, "alpha_hi": hi,
+                        "alpha_init": alpha_init, "scale_lo": s_lo, "scale_init": s_init}
+        self._latents = [np.full(self.num_dims, latent_alpha), np.zeros(self.num_dims)]
+        self.param_grads = [np.zeros(self.num_dims), np.zeros(self.num_dims)]
+        self._kernel = _core.ElementwiseKernel("barron", [1.0, 1.0], self.reduction, "alpha")
+
+    # ---- parameters ---------------------------------------------------------------------
+    @property
+    def params(self) -> list[np.ndarray]:  # type: ignore[override]
+        """``[latent_alpha, latent_scale]``: the trainable arrays (updated in place)."""
+        return self._latents
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (reduction included)."""
+        return dict(self._config, reduction=self.reduction)
+
+    def _alpha_and_slope(self) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self._config["alpha_lo"], self._config["alpha_hi"]
+        s = _sigmoid(self._latents[0])
+        return lo + (hi - lo) * s, (hi - lo) * s * (1.0 - s)
+
+    def _scale_and_slope(self) -> tuple[np.ndarray, np.ndarray]:
+        lo, init = self._config["scale_lo"], self._config["scale_init"]
+        v = self._latents[1] + _LOG_E_MINUS_1
+        return lo + (init - lo) * _softplus(v), (init - lo) * _sigmoid(v)
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """alpha per dimension (from the latent parameter)."""
+        return self._alpha_and_slope()[0]
+
+    @property
+    def scale(self) -> np.ndarray:
+        """scale per dimension (from the latent parameter)."""
+        return self._scale_and_slope()[0]
+
+    # ---- evaluation -----------------------------------------------------------------------
+    def _prepare(self, input: Any, target: Any, sample_weight: Any) -> tuple:
+        x = as_real_array("input", input)
+        shape = x.shape
+        if x.ndim == 2:
+            cols = shape[1]
+        elif x.ndim == 1 and self.num_dims == 1:
+            cols = 1
+        else:
+            raise ValueError(f"input must have shape (N, num_dims) = (N, {self.num_dims}), "
+                             f"got shape {shape}")
+        if cols != self.num_dims:
+            raise ValueError(f"input has {cols} columns (shape {shape}) but num_dims = "
+                             f"{self.num_dims}")
+        t = as_real_array("target", target, x.dtype)
+        if t.shape != shape:
+            raise ValueError(f"target shape {t.shape} does not match input shape {shape}")
+        w = None
+        if sample_weight is not None:
+            w = _weight_to_input_shape(as_real_array("sample_weight", sample_weight, x.dtype),
+                                       shape)
+            if (w < 0).any():
+                raise _first_bad("sample_weight", w, w < 0, "non-negative")
+        return x, t, w
+
+    def _evaluate(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any:
+        x, t, w = self._prepare(input, target, sample_weight)
+        shape, dtype = x.shape, x.dtype
+        alpha, d_alpha_latent = self._alpha_and_slope()
+        scale, d_scale_latent = self._scale_and_slope()
+        a_op = operand_to_input_shape("alpha", alpha.astype(dtype), shape)
+        c_op = operand_to_input_shape("scale", scale.astype(dtype), shape)
+        if out is not None:
+            out = _check_out("out", out, shape, dtype)
+            if not (out.flags.c_contiguous and out.flags.aligned):
+                raise ValueError("out must be C-contiguous")
+        log_z, dlog_z = barron_log_partition(alpha, return_grad=True)
+        const = np.log(scale) + log_z  # per dimension, float64
+        # The reduction's weight of each element (mean: w / sum(w); none: the sum's 1).
+        w64 = None if w is None else w.astype(np.float64).reshape(-1, self.num_dims)
+        n_rows = x.size // self.num_dims
+        colsum = np.full(self.num_dims, float(n_rows)) if w64 is None else w64.sum(axis=0)
+        factor = 1.0
+        if self.reduction == "mean":
+            total = float(colsum.sum())
+            factor = 1.0 / total if total != 0 else math.nan
+        col_weight = colsum * factor
+
+        if mode == VALUE:
+            v = self._kernel._call_canonical4(VALUE, x, t, a_op, w,
+                                              out if self.reduction == "none" else None,
+                                              None, c_op, None)
+            return self._add_constant(v, const, w, col_weight)
+        res = self._kernel._call_canonical4(VALUE_AND_GRADS, x, t, a_op, w, out, None, c_op, None)
+        v, g_input, g_alpha, g_scale = res
+        # d/dlatent = (sum over rows of d/dparam + the constant's part) * dparam/dlatent
+        ga = g_alpha.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
+        gc = g_scale.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            ga = (ga + col_weight * dlog_z) * d_alpha_latent
+            gc = (gc + col_weight / scale) * d_scale_latent
+        if self._config["alpha_lo"] == self._config["alpha_hi"]:
+            ga = np.zeros(self.num_dims)
+        self.param_grads[0][...] = ga
+        self.param_grads[1][...] = gc
+        value = self._add_constant(v, const, w, col_weight)
+        return g_input if mode == GRAD else (value, g_input)
+
+    def _add_constant(self, v: Any, const: np.ndarray, w: Any, col_weight: np.ndarray) -> Any:
+        if self.reduction == "none":
+            c = const.astype(v.dtype)
+            add = c if w is None else w * c
+            v += np.broadcast_to(add, v.shape) if v.ndim == 2 else add.reshape(v.shape)
+            return v
+        return float(v + np.dot(col_weight, const))
+
+    def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        """The (reduced) negative log-likelihood (does not touch ``param_grads``)."""
+        if out is not None and self.reduction != "none":
+            raise ValueError(f"out is only used with reduction='none' (this loss has "
+                             f"{self.reduction!r})")
+        return self._evaluate(VALUE, input, target, sample_weight, out)
+
+    def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        """d loss / d input; also stores the latent gradients in ``param_grads``."""
+        return self._evaluate(GRAD, input, target, sample_weight, out)
+
+    def value_and_grad(
+        self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """``(value, d_input)``; also stores the latent gradients in ``param_grads``."""
+        return self._evaluate(VALUE_AND_GRAD, input, target, sample_weight, out)
+
+    # ---- object protocol (params is the latent list here, not the configuration) ----------
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return (type(self) is type(other) and self.config == other.config  # type: ignore[attr-defined]
+                and all(np.array_equal(a, b) for a, b in zip(self.params, other.params)))  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (trainable) state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_adaptive, (self.config, [p.copy() for p in self.params]))
+
+
+def _rebuild_adaptive(config: dict[str, Any], latents: list[np.ndarray]) -> AdaptiveBarronLoss:
+    loss = AdaptiveBarronLoss(**config)
+    for p, v in zip(loss.params, latents):
+        p[...] = v
+    return loss

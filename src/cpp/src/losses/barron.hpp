@@ -1,0 +1,287 @@
+// Barron's general and adaptive robust loss (CVPR 2019): the per-point definition, with its
+// derivatives in the input, in alpha and in the scale. docs/ARCHITECTURE.md ("The Barron loss")
+// explains which form is used where and why.
+//
+//   rho(x, a, c) = b/a * ((z + 1)^(a/2) - 1),   u = x/c,  b = |a - 2|,  z = u^2 / b
+//
+// Per lane, with L = log1p(z), h = a L / 2, E = expm1(h)  (one log and one exp per element):
+//   rho          = (b/a) E                                  (products only: no cancellation)
+//   Q            = (1 + z)^(a/2 - 1) = e^h / (1 + z)   (e^h = 1 + E, or exp(h) for h < -ln 2)
+//   d rho / d x  = u Q / c,           d rho / d c = -u^2 Q / c = -u (d rho / d x)
+//   d rho / d a  = T1 + T2 + T3 with  T2 = (b L / 2 - rho) / a,  T3 = rho L / 2, and
+//                  T2 + T3 = (b / a^2)(h e^h - E) = (b L^2 / 4) phi3(h),
+//                  phi3(h) = (h e^h - e^h + 1) / h^2 (a Taylor series for |h| < 1/2): no 1/a
+//                  near a = 0, and no cancellation of the large L terms as h -> -inf,
+//                  T1 = (rho - u^2 Q / 2) / (a - 2)                   for a < 1 (fine near 0),
+//                     = (|em| - u^2 Q / 2) / a, em = expm1((a - 2) L / 2) = Q - 1   for a >= 1
+//                       (the same, rewritten without 1/(a - 2): fine near 2);
+//                  for small z the three terms cancel to O(z^3) and the binomial series
+//                  d rho / d a = b sum_{k>=3} h_k(a) z^k is used instead (see barron_dalpha_series).
+// Special lanes (masks; their general-branch operands are replaced by finite ones):
+//   a = 2:    u^2/2, d/dx = u/c, d/dc = -u^2/c, d/da = +inf (0 at x = 0): log singularity
+//   a = 0:    log1p(u^2/2)  (and |h| < kTinyH: rho = (b L / 2)(1 + h/2), no b/a)
+//   a = -inf: -expm1(-u^2/2);   a = +inf: expm1(u^2/2);   d/da = 0 at both
+// |u| > kHuge (u^2 or z could overflow): L = 2 log|u| - log b, and d/dx from
+// exp((a - 1) log|u| - (a - 2)/2 log b), so the value overflows to inf (or reaches its finite
+// limit b/|a| for a < 0) and the gradients keep their limits instead of becoming NaN.
+#pragma once
+
+#include <cmath>
+#include <limits>
+
+#include "losskit/losskit.hpp"
+#include "losses/point.hpp"
+#include "simd/vmath.hpp"
+
+namespace losskit::LOSSKIT_ISA {
+
+// Lane quantities that depend on alpha and the scale only (per call for scalar parameters,
+// per vector for array parameters).
+template <class T> struct BarronLanes {
+  Vec<T> a;         // alpha; 1 in special lanes (2, +-inf) so general-branch operands stay finite
+  Vec<T> b;         // |a - 2|
+  Vec<T> inv_b;     // 1 / b
+  Vec<T> b_over_a;  // b / a (unused where a = 0)
+  Vec<T> inv_c;     // 1 / scale
+  Mask<T> two, zero, ninf, pinf;
+};
+
+template <class T> struct BarronConstants;
+template <> struct BarronConstants<float> {
+  // u^2 <= 2^100 and b >= 2^-24 (the float nearest 2) keep z = u^2/b below 2^124 < max float.
+  static constexpr float kHuge = 1125899906842624.0f;  // 2^50
+  static constexpr float kTinyH = 1e-4f;  // h^2/6 < 2e-9: below float rounding
+  // The d/dalpha series: the ratio of its terms, |a/2 - k| z / (k + 1) for k >= 2, is at most
+  // z max(1, |a/2 - 2| / 3); used where that is < 1/4, the terms shrink at least 4x each,
+  // so 13 terms reach float precision. (The closed form above 1/4 cancels at most ~30x.)
+  static constexpr int kSeriesTerms = 13;
+  // phi3(h) = sum_k (k+1) h^k / (k+2)! for |h| < 1/2: 9 terms leave < 1e-8 relative.
+  static constexpr int kPhi3Terms = 9;
+};
+template <> struct BarronConstants<double> {
+  static constexpr double kHuge = 3.1217485503159922e144;  // 2^480; u^2/b < 2^1013
+  static constexpr double kTinyH = 1e-9;  // h^2/6 < 2e-19
+  static constexpr int kSeriesTerms = 28;
+  static constexpr int kPhi3Terms = 17;  // < 1e-17 relative
+};
+
+template <class T> LOSSKIT_INLINE BarronLanes<T> barron_lanes(Vec<T> a, Vec<T> c) {
+  BarronLanes<T> p;
+  const Vec<T> inf = splat<T>(std::numeric_limits<T>::infinity());
+  p.two = a == T(2);
+  p.ninf = a == -inf;
+  p.pinf = a == inf;
+  p.zero = a == T(0);
+  p.a = select<Vec<T>>(p.two | p.ninf | p.pinf, splat<T>(1), a);
+  p.b = abs<T>(p.a - T(2));
+  p.inv_b = T(1) / p.b;
+  p.b_over_a = p.b / p.a;
+  p.inv_c = T(1) / c;
+  return p;
+}
+
+// The same for scalar parameters, derived in double from alpha rounded to T (so that an array
+// of that alpha gives the same loss up to the rounding of 1/b, b/a and 1/c).
+template <class T> BarronLanes<T> barron_lanes(double alpha, double scale) {
+  const T a = T(alpha);
+  const double ad = double(a);
+  const bool special = ad == 2 || std::isinf(ad);
+  const double as = special ? 1.0 : ad;
+  const double b = std::fabs(as - 2);
+  BarronLanes<T> p;
+  p.a = splat<T>(T(as));
+  p.b = splat<T>(T(b));
+  p.inv_b = splat<T>(T(1 / b));
+  p.b_over_a = splat<T>(as != 0 ? T(b / as) : T(0));
+  p.inv_c = splat<T>(T(1 / double(T(scale))));
+  const Vec<T> av = splat<T>(a);
+  p.two = av == T(2);
+  p.ninf = av == -std::numeric_limits<T>::infinity();
+  p.pinf = av == std::numeric_limits<T>::infinity();
+  p.zero = av == T(0);
+  return p;
+}
+
+// Whether any lane of a comparison mask is set, in one test instruction (the generic any()
+// of vec.hpp reads the lanes one by one; these guards run once or more per vector).
+template <class M> LOSSKIT_INLINE bool barron_any(M m) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(M) == 64) {
+    __m512i v;
+    std::memcpy(&v, &m, 64);
+    return _mm512_test_epi64_mask(v, v) != 0;
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(M) == 32) {
+    __m256i v;
+    std::memcpy(&v, &m, 32);
+    return !_mm256_testz_si256(v, v);
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (sizeof(M) == 16) {
+    __m128i v;
+    std::memcpy(&v, &m, 16);
+    return _mm_movemask_epi8(v) != 0;
+  }
+#endif
+  return any(m);
+}
+
+// (k + 1) / (k + 2)! for k = 0..N: the Taylor coefficients of phi3.
+template <class T, int N> struct Phi3Coefficients {
+  T value[N + 1] = {};
+  constexpr Phi3Coefficients() {
+    double f = 2;  // (k + 2)!
+    for (int k = 0; k <= N; ++k) {
+      if (k > 0) f *= k + 2;
+      value[k] = T((k + 1) / f);
+    }
+  }
+};
+
+// phi3(h) = (h e^h - expm1(h)) / h^2 = 1/2 + h/3 + h^2/8 + ...  given p = e^h, e = expm1(h):
+// a Taylor series where the subtraction would cancel (|h| < 1/2), the closed form elsewhere
+// (cancellation at most ~8x there).
+template <class T> LOSSKIT_INLINE Vec<T> barron_phi3(Vec<T> h, Vec<T> p, Vec<T> e) {
+  constexpr int kTerms = BarronConstants<T>::kPhi3Terms;
+  constexpr Phi3Coefficients<T, kTerms> c{};
+  const auto small = abs<T>(h) < T(0.5);
+  const Vec<T> hs = select<Vec<T>>(small, splat<T>(1), h);
+  const Vec<T> closed = fma(h, p, -e) / (hs * hs);
+  if (!barron_any(small)) return closed;
+  return select<Vec<T>>(small, estrin<T, 0, kTerms>(c.value, h), closed);
+}
+
+// d rho / d a = b sum_{k>=3} h_k z^k for small z, from rho = b sum_k g_k(a) z^k with
+// g_k = binom(a/2, k) / a = (a - 2) G_k:  h_k = (2 - k) G_k + (a - 2) G_k',
+// G_2 = 1/8, G_{k+1} = G_k (a/2 - k) / (k + 1) (and its derivative in a).
+template <class T> LOSSKIT_INLINE Vec<T> barron_dalpha_series(Vec<T> a, Vec<T> b, Vec<T> z) {
+  constexpr int kTerms = BarronConstants<T>::kSeriesTerms;
+  const Vec<T> half_a = T(0.5) * a;
+  const Vec<T> d = a - T(2);
+  Vec<T> G = splat<T>(T(0.125)), dG = splat<T>(0), zk = z * z, sum = splat<T>(0);
+  for (int k = 2; k < 2 + kTerms; ++k) {
+    const T inv = T(1.0 / (k + 1));
+    const Vec<T> f = half_a - T(k);
+    dG = fma(dG, f, T(0.5) * G) * inv;
+    G = G * f * inv;
+    zk *= z;
+    sum = fma(fma(d, dG, T(1 - k) * G), zk, sum);  // h_{k+1} z^{k+1}
+  }
+  return b * sum;
+}
+
+template <class T> LOSSKIT_INLINE Vec<T> barron_max(Vec<T> x, Vec<T> y) {
+  return select<Vec<T>>(x > y, x, y);
+}
+
+template <class T, bool kAlphaGrad = true>
+LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
+  using C = BarronConstants<T>;
+  const Vec<T> one = splat<T>(1), half = splat<T>(T(0.5));
+  const Vec<T> u = r * p.inv_c;
+  const Vec<T> u2 = u * u;
+  const Vec<T> z = u2 * p.inv_b;
+  Vec<T> L = vlog1p<T>(z);
+  const auto huge = abs<T>(u) > C::kHuge;
+  Vec<T> log_u = {}, log_b = {};
+  const bool any_huge = barron_any(huge);
+  if (any_huge) {  // z = u^2/b may have overflowed: log1p(z) = log(z) to within 1/z
+    log_u = vlog<T>(abs<T>(u));
+    log_b = vlog<T>(p.b);
+    L = select<Vec<T>>(huge, T(2) * log_u - log_b, L);
+  }
+  const Vec<T> h = half * p.a * L;
+  const Vec<T> E = vexpm1<T>(h);
+  // |h| tiny (a near 0, or tiny u): E = h (1 + h/2) to within h^2/6, so rho = (b L / 2)(1 + h/2)
+  // without b/a (which overflows for subnormal a, and meets a subnormal E for tiny h).
+  const auto tiny_h = abs<T>(h) < C::kTinyH;
+  Vec<T> value = select<Vec<T>>(tiny_h, half * p.b * L * fma(half, h, one), p.b_over_a * E);
+  value = select<Vec<T>>(p.zero, L, value);
+  // P = e^h: 1 + E loses digits where E is near -1 (h < -ln 2, i.e. a < 0), exp(h) there.
+  Vec<T> P = one + E;
+  const auto low = h < T(-0.693);
+  if (barron_any(low)) P = select<Vec<T>>(low, vexp<T>(h), P);
+  const Vec<T> one_z = one + z;
+  const Vec<T> Q = P / one_z;
+  Vec<T> gx = u / one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
+  Vec<T> u2Q = u2 * Q;                   // for d/da
+  if (any_huge) {  // u Q = sign(u) exp((a - 1) log|u| - (a - 2)/2 log b)
+    const Vec<T> e1 = select<Vec<T>>(p.a == one, splat<T>(0), (p.a - one) * log_u);
+    const Vec<T> uq = copysign<T>(vexp<T>(e1 - half * (p.a - T(2)) * log_b), u);
+    gx = select<Vec<T>>(huge, uq * p.inv_c, gx);
+    u2Q = select<Vec<T>>(huge, abs<T>(u) * abs<T>(uq), u2Q);
+  }
+
+  Vec<T> ga = splat<T>(0);
+  if constexpr (kAlphaGrad) {
+    // T2 + T3 = (b/a^2)(h e^h - E) = (b L^2 / 4) phi3(h): no 1/a, and no cancellation of the
+    // large L terms when h -> -inf (a < 0, large z).
+    const Vec<T> T23 = (T(0.25) * p.b * L * L) * barron_phi3<T>(h, P, E);
+    const auto near0 = p.a < one;
+    const auto near2 = ~near0;  // also NaN alphas
+    Vec<T> T1 = {};
+    if (barron_any(near0)) {
+      const Vec<T> qs = (value - half * u2Q) / (p.a - T(2));
+      T1 = qs;
+    }
+    if (barron_any(near2)) {
+      const Vec<T> em = vexpm1<T>(half * (p.a - T(2)) * L);
+      const Vec<T> a_safe = select<Vec<T>>(near2, p.a, one);
+      const Vec<T> qs = (abs<T>(em) - half * u2Q) / a_safe;  // Q = 1 + em, but accurate
+      T1 = select<Vec<T>>(near2, qs, T1);
+    }
+    ga = T1 + T23;
+    // Where rho overflows its terms do too (inf - inf); rho increases with a, so d/da = +inf.
+    ga = select<Vec<T>>((ga != ga) & (value == std::numeric_limits<T>::infinity()),
+                        splat<T>(std::numeric_limits<T>::infinity()), ga);
+    // Small z: the terms cancel to O(z^3); the series is exact there.
+    const Vec<T> m = abs<T>(fma(half, p.a, splat<T>(-2))) * T(1.0 / 3);  // |a/2 - 2| / 3
+    const auto series = z * barron_max<T>(one, m) < T(0.25);
+    if (barron_any(series)) {
+      const Vec<T> zs = select<Vec<T>>(series, z, splat<T>(0));
+      ga = select<Vec<T>>(series, barron_dalpha_series<T>(p.a, p.b, zs), ga);
+    }
+  }
+
+  // Special alphas.
+  const auto two = p.two;
+  if (barron_any(two)) {
+    value = select<Vec<T>>(two, half * u2, value);
+    gx = select<Vec<T>>(two, u * p.inv_c, gx);
+    // d/da is genuinely singular at a = 2 (log|a - 2| terms), except at u = 0 where rho = 0.
+    const Vec<T> sing = select<Vec<T>>(u2 == T(0), splat<T>(0),
+                                       splat<T>(std::numeric_limits<T>::infinity()));
+    ga = select<Vec<T>>(two, select<Vec<T>>(u2 != u2, u2, sing), ga);
+  }
+  const auto infinite = p.ninf | p.pinf;
+  if (barron_any(infinite)) {
+    // -inf: 1 - exp(-u^2/2); +inf: exp(u^2/2) - 1.  d/dx = u/c exp(-+u^2/2), d/da = 0.
+    const Vec<T> v = select<Vec<T>>(p.pinf, half * u2, -half * u2);
+    const Vec<T> em = vexpm1<T>(v);
+    value = select<Vec<T>>(infinite, select<Vec<T>>(p.pinf, em, -em), value);
+    gx = select<Vec<T>>(infinite, u * vexp<T>(v) * p.inv_c, gx);
+    ga = select<Vec<T>>(infinite, select<Vec<T>>(u != u, u, splat<T>(0)), ga);
+  }
+  return {value, gx, ga, -u * gx};  // d/dscale = -u^2 Q / c = -u (d/dx)
+}
+
+// The loss as the elementwise driver sees it: (input, target) with alpha and scale from the
+// parameters, or (input, target, alpha, scale) with both per element (arity 4).
+template <class T> struct BarronLoss {
+  static constexpr int kArity = 4;
+  BarronLanes<T> lanes;
+  explicit BarronLoss(const LossParams& prm) : lanes(barron_lanes<T>(prm.values[0], prm.values[1])) {}
+  // kExtraGrads: also d/dalpha (grad_third) and d/dscale (grad_fourth).
+  template <bool kExtraGrads> LOSSKIT_INLINE Point<T> eval(Vec<T> x, Vec<T> y) const {
+    return barron_point<T, kExtraGrads>(x - y, lanes);
+  }
+  template <bool kExtraGrads>
+  LOSSKIT_INLINE Point<T> eval(Vec<T> x, Vec<T> y, Vec<T> alpha, Vec<T> scale) const {
+    return barron_point<T, kExtraGrads>(x - y, barron_lanes<T>(alpha, scale));
+  }
+};
+
+}  // namespace losskit::LOSSKIT_ISA
