@@ -16,6 +16,7 @@ import os as _os
 
 from . import _core, optim
 from ._base import ElementwiseLoss, Loss, RowwiseLoss, available_losses, get_loss
+from ._estimators import LinearClassifier, LinearRegressor
 from ._classification import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -122,4 +123,6 @@ __all__ = [
     "numerical_gradient",
     "gradcheck",
     "GradcheckResult",
+    "LinearRegressor",
+    "LinearClassifier",
 ]

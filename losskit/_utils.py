@@ -352,6 +352,12 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
         raise ValueError(f"X must be 1-D or 2-D, got shape {X.shape}")
     if not (X.flags.c_contiguous and X.flags.aligned) or X.dtype.hasobject:
         raise ValueError("X must be a C-contiguous array of a plain dtype (np.ascontiguousarray)")
+    if X.dtype.names is None and X.dtype.subdtype is None:
+        canonical = np.dtype(X.dtype.str)
+        if X.dtype is not canonical and X.dtype == canonical:
+            # an equal but distinct dtype object (unpickled, or a memmap's): the kernel
+            # compares dtypes by identity, so view X through the canonical one (no copy)
+            X = X.view(canonical)
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
         raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
