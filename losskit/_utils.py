@@ -337,6 +337,17 @@ class MinibatchSampler:
         )
 
 
+def _canonical_dtype_view(a: np.ndarray) -> np.ndarray:
+    """``a`` viewed through NumPy's canonical dtype object when it holds an equal but distinct
+    one (an unpickled array's, a memmap's): the kernel compares dtypes by identity."""
+    dt = a.dtype
+    if dt.names is None and dt.subdtype is None:
+        canonical = np.dtype(dt.str)
+        if dt is not canonical and dt == canonical:
+            return a.view(canonical)
+    return a
+
+
 def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.ndarray:
     """Rows of ``X`` at ``indices`` into ``out``: ``out[i] = X[indices[i]]``.
 
@@ -352,12 +363,7 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
         raise ValueError(f"X must be 1-D or 2-D, got shape {X.shape}")
     if not (X.flags.c_contiguous and X.flags.aligned) or X.dtype.hasobject:
         raise ValueError("X must be a C-contiguous array of a plain dtype (np.ascontiguousarray)")
-    if X.dtype.names is None and X.dtype.subdtype is None:
-        canonical = np.dtype(X.dtype.str)
-        if X.dtype is not canonical and X.dtype == canonical:
-            # an equal but distinct dtype object (unpickled, or a memmap's): the kernel
-            # compares dtypes by identity, so view X through the canonical one (no copy)
-            X = X.view(canonical)
+    X = _canonical_dtype_view(X)
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
         raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
@@ -378,7 +384,7 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
             )
         if not out.flags.writeable or not (out.flags.c_contiguous and out.flags.aligned):
             raise ValueError("out must be a writable C-contiguous array")
-    bad = _core._gather(X, idx, out)
+    bad = _core._gather(X, idx, _canonical_dtype_view(out))
     if bad >= 0:
         raise ValueError(
             f"indices[{bad}] = {int(idx[bad])} is out of range for X with {X.shape[0]} rows"
