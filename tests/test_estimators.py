@@ -148,6 +148,7 @@ def test_same_random_state_same_model_and_no_growth_of_buffers():
     a = losskit.LinearClassifier(random_state=7, epochs=5).fit(X, y)
     b = losskit.LinearClassifier(random_state=7, epochs=5).fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.coef_.shape == (3, 4) and np.shares_memory(a.coef_, a._trainer.W)
     # one buffer set per batch length: the full batches and the last, shorter one
     assert sorted(a._trainer._buffers) == [333 % 32, 32]
 
