@@ -16,7 +16,6 @@ import os as _os
 
 from . import _core, optim
 from ._base import ElementwiseLoss, Loss, RowwiseLoss, available_losses, get_loss
-from ._estimators import LinearClassifier, LinearRegressor
 from ._classification import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -64,6 +63,16 @@ set_num_threads = _core.set_num_threads
 get_isa = _core.get_isa
 set_isa = _core.set_isa
 available_isas = _core.available_isas
+
+
+def __getattr__(name: str) -> object:
+    # the estimators import scikit-learn (when installed) to inherit its base classes: load
+    # them on first use so that `import losskit` stays light
+    if name in ("LinearRegressor", "LinearClassifier"):
+        from . import _estimators
+
+        return getattr(_estimators, name)
+    raise AttributeError(f"module 'losskit' has no attribute {name!r}")
 
 
 def get_include() -> str:

@@ -39,6 +39,17 @@ FORMULAS: dict[str, tuple[str, str]] = {
 }
 
 ROWWISE = ("cross_entropy", "nll", "multi_margin", "multiclass_hinge")
+
+# what the estimators accept (see losskit/_estimators.py)
+ROWWISE_CLASSIFICATION = ("cross_entropy", "multi_margin", "multiclass_hinge")
+MARGIN_LOSSES = ("hinge", "squared_hinge", "modified_huber", "perceptron", "soft_margin")
+LOGIT_LOSSES = ("bce_with_logits",)
+CLASSIFICATION_LOSSES = ROWWISE_CLASSIFICATION + MARGIN_LOSSES + LOGIT_LOSSES
+PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modified_huber")
+# losses that need probabilities / log-probabilities or a third argument: no linear model
+NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
+PENALTIES = ("l2", "l1", "elasticnet", "none")
 MARGIN = ("hinge", "squared_hinge", "modified_huber", "perceptron", "soft_margin")
 PROBABILISTIC = ("cross_entropy", "nll", "bce_with_logits", "bce", "soft_margin", "gaussian_nll",
                  "poisson_nll", "adaptive_barron", "kl_div")

@@ -236,7 +236,7 @@ def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _is_classification(task: str, loss: str | None, y: np.ndarray) -> bool:
-    from ._estimators import CLASSIFICATION_LOSSES
+    from ._catalog import CLASSIFICATION_LOSSES
 
     if task != "auto":
         return task == "classification"
@@ -273,11 +273,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
               verbose=0 if args.json else 1)
     est_cls = LinearClassifier if classify else LinearRegressor
     model = est_cls(loss if loss is not None else est_cls().loss, **kw)
+    shown = est_cls(model.loss, **dict(kw, verbose=0))
     start = time.perf_counter()
     model.fit(Xs[train], y[train])
     elapsed = time.perf_counter() - start
     result: dict[str, Any] = {"data": desc, "task": "classification" if classify else "regression",
-                              "model": repr(model), "n_train": int(len(train)),
+                              "model": repr(shown), "n_train": int(len(train)),
                               "n_test": int(len(test)), "n_features": int(X.shape[1]),
                               "epochs": model.n_iter_, "steps": model.t_,
                               "fit_seconds": round(elapsed, 4),
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # the harness parses its own options
         return cmd_bench(argv[1:])
-    from ._estimators import OPTIMIZERS, PENALTIES
+    from ._catalog import OPTIMIZERS, PENALTIES
 
     parser = argparse.ArgumentParser(prog="losskit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

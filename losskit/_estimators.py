@@ -132,16 +132,16 @@ class _available_if:
 
 
 # ---- losses, penalties and optimizers by name -----------------------------------------------
-ROWWISE_CLASSIFICATION = ("cross_entropy", "multi_margin", "multiclass_hinge")
-MARGIN_LOSSES = ("hinge", "squared_hinge", "modified_huber", "perceptron", "soft_margin")
-LOGIT_LOSSES = ("bce_with_logits",)
-CLASSIFICATION_LOSSES = ROWWISE_CLASSIFICATION + MARGIN_LOSSES + LOGIT_LOSSES
-PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modified_huber")
-# losses that need probabilities / log-probabilities or a third argument: no linear model
-NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
-PENALTIES = ("l2", "l1", "elasticnet", "none")
+from ._catalog import (  # noqa: E402  (names shared with the command line)
+    CLASSIFICATION_LOSSES,
+    LOGIT_LOSSES,
+    MARGIN_LOSSES,
+    NOT_FOR_REGRESSION,
+    OPTIMIZERS,
+    PENALTIES,
+    PROBABILISTIC_LOSSES,
+    ROWWISE_CLASSIFICATION,
+)
 
 
 def _make_optimizer(name: Any, params: list[np.ndarray], lr: Any, extra: dict[str, Any]) -> Any:
