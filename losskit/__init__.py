@@ -66,6 +66,16 @@ set_isa = _core.set_isa
 available_isas = _core.available_isas
 
 
+def __getattr__(name: str) -> object:
+    # the estimators import scikit-learn (when installed) to inherit its base classes: load
+    # them on first use so that `import losskit` stays light
+    if name in ("LinearRegressor", "LinearClassifier"):
+        from . import _estimators
+
+        return getattr(_estimators, name)
+    raise AttributeError(f"module 'losskit' has no attribute {name!r}")
+
+
 def get_include() -> str:
     """The directory of losskit's C++ headers (``#include <losskit/losskit.hpp>``)."""
     return _os.path.join(_os.path.dirname(__file__), "include")
@@ -126,4 +136,6 @@ __all__ = [
     "numerical_gradient",
     "gradcheck",
     "GradcheckResult",
+    "LinearRegressor",
+    "LinearClassifier",
 ]

@@ -259,9 +259,15 @@ void bind_optim(py::module_& m) {
   m.def("_gather",
         [](const py::array& X, const py::array& indices, py::array out) -> std::int64_t {
           constexpr int kC = py::array::c_style;
+          // Equivalent dtypes, not identical objects (memmaps and unpickled arrays hold equal
+          // but distinct dtype objects).
+          const auto& api = py::detail::npy_api::get();
+          auto same = [&](const py::dtype& a, const py::dtype& b) {
+            return api.PyArray_EquivTypes_(a.ptr(), b.ptr());
+          };
           if (!(X.flags() & kC) || !(out.flags() & kC) || !(indices.flags() & kC) ||
-              !out.writeable() || !indices.dtype().is(py::dtype::of<std::int64_t>()) ||
-              !X.dtype().is(out.dtype()) || X.ndim() < 1)
+              !out.writeable() || !same(indices.dtype(), py::dtype::of<std::int64_t>()) ||
+              !same(X.dtype(), out.dtype()) || X.ndim() < 1)
             throw std::invalid_argument("gather: arguments are not canonical (use losskit.gather)");
           const std::size_t rows = std::size_t(X.shape(0));
           const std::size_t row_bytes = rows ? std::size_t(X.nbytes()) / rows : 0;

@@ -1,0 +1,174 @@
+"""The `losskit` command, run as `python -m losskit ...` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import losskit
+
+
+def run(*args, check=True):
+    """`python -m losskit ARGS` in a fresh interpreter."""
+    cmd = [sys.executable, "-m", "losskit", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_list_json():
+    rows = json.loads(run("list", "--json").stdout)
+    names = [r["name"] for r in rows]
+    assert names == losskit.available_losses()
+    by = {r["name"]: r for r in rows}
+    assert by["huber"]["params"] == {"delta": 1.0}
+    assert by["huber"]["formula"]
+    p = by["huber"]["properties"]
+    assert p["task"] == "regression" and p["convex"] and p["smooth"] and p["bounded_gradient"]
+    assert not by["mse"]["properties"]["bounded_gradient"]
+    assert not by["l1"]["properties"]["smooth"]
+    assert by["cross_entropy"]["properties"]["probabilistic"]
+    text = run("list").stdout
+    assert "HuberLoss(delta=1.0)" in text and "bounded gradient" in text
+
+
+def test_gradcheck_all_and_json():
+    out = run("gradcheck").stdout
+    assert f"{len(losskit.available_losses())}/{len(losskit.available_losses())} losses pass" in out
+    data = json.loads(run("gradcheck", "huber", "gaussian_nll", "cross_entropy", "--json").stdout)
+    assert data["passed"]
+    assert [r["name"] for r in data["losses"]] == ["huber", "gaussian_nll", "cross_entropy"]
+    assert all(r["max_rel_error"] < 1e-6 for r in data["losses"])
+    assert "third" in data["losses"][1]
+
+
+def call(capsys, *args):
+    """The command in this process (for the cases that need no fresh interpreter)."""
+    from losskit._cli import main
+
+    try:
+        rc = main(list(args))
+    except SystemExit as exc:  # argparse errors
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_gradcheck_fails_loudly_on_a_wrong_gradient(capsys, monkeypatch):
+    orig = losskit.HuberLoss.grad
+    monkeypatch.setattr(losskit.HuberLoss, "grad", lambda self, *a, **k: 1.5 * orig(self, *a, **k))
+    rc, out, _ = call(capsys, "gradcheck", "huber", "mse")
+    assert rc == 1
+    assert "FAIL" in out and "1/2 losses pass" in out
+
+
+def test_unknown_names(capsys):
+    rc, _, err = call(capsys, "gradcheck", "hubber")
+    assert rc == 2 and "unknown loss 'hubber'; available losses: " in err
+    listed = err.split("available losses: ", 1)[1].split()
+    assert {n.rstrip(",") for n in listed} == set(losskit.available_losses())
+    rc, _, err = call(capsys, "fit", "line", "--optimizer", "adamx")
+    assert rc == 2 and "nesterov" in err
+    rc, _, err = call(capsys, "fit", "nothing.npy")
+    assert rc == 2 and "no such file" in err
+    rc, _, err = call(capsys, "fit", "mnist")
+    assert rc == 2 and "built-in data sets: line, digits" in err
+    rc, _, err = call(capsys, "fit", "line", "--loss", "hubber")
+    assert rc == 2 and "unknown loss 'hubber'" in err
+
+
+def test_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "huber.png"
+    r = run("plot", "huber", "delta=0.5", "-o", str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote" in r.stdout
+    for name in ("cross_entropy", "hinge", "gaussian_nll"):
+        rc, _, _ = call(capsys, "plot", name, "-o", str(tmp_path / f"{name}.png"))
+        assert rc == 0 and (tmp_path / f"{name}.png").exists()
+
+
+def test_plot_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    rc, _, err = call(capsys, "plot", "huber", "-o", str(tmp_path / "x.png"))
+    assert rc == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'losskit[plot]'" in lines[0]
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_fit_builtin_line_and_model_file(tmp_path):
+    model = tmp_path / "m.npz"
+    r = run("fit", "line", "--loss", "huber", "--loss-param", "delta=0.05", "--epochs", "50",
+            "--batch-size", "64", "--penalty", "none", "-o", str(model), "--json")
+    res = json.loads(r.stdout)
+    assert res["task"] == "regression" and res["epochs"] == 50
+    assert abs(res["slope"] - 0.7) < 0.03 and abs(res["intercept"] - 0.15) < 0.03
+    with np.load(model) as z:
+        assert z["coef"].shape == (1,) and len(z["loss_curve"]) == 50
+        assert json.loads(str(z["meta"]))["slope"] == res["slope"]
+
+
+def test_fit_files(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    rc, out, _ = call(capsys, "fit", str(tmp_path / "d.npz"), "--json", "--optimizer",
+                      "nesterov", "--lr", "0.05")
+    res = json.loads(out)
+    assert res["task"] == "classification" and res["test_accuracy"] > 0.9
+    table = np.column_stack([X, 2 * X[:, 0] + 1])
+    np.save(tmp_path / "t.npy", table)
+    with open(tmp_path / "t.csv", "w") as f:
+        f.write("a,b,c,target\n")
+        np.savetxt(f, table, delimiter=",")
+    for name in ("t.npy", "t.csv"):
+        rc, out, _ = call(capsys, "fit", str(tmp_path / name), "--json", "--epochs", "40",
+                          "--lr", "0.05")
+        res = json.loads(out)
+        assert res["task"] == "regression" and res["test_r2"] > 0.99
+    text = run("fit", str(tmp_path / "t.csv"), "--epochs", "2").stdout
+    assert "test_r2" in text and "trained 2 epochs" in text
+
+
+def test_demo(tmp_path):
+    r = run("demo", "--quick", "--out-dir", str(tmp_path))
+    out = r.stdout
+    assert "truth" in out and "MSELoss" in out and "HuberLoss(delta=0.05)" in out
+    for method in ("random search", "random local search", "full-batch gradient descent",
+                   "minibatch SGD", "momentum", "Nesterov", "Adam"):
+        assert method in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.strip().startswith(("MSELoss", "HuberLoss", "L1Loss"))}
+    assert float(rows["MSELoss"][3]) > 0.03  # the |error| column
+    assert float(rows["HuberLoss(delta=0.05)"][3]) < 0.03
+    assert float(rows["L1Loss"][3]) < 0.03
+    assert r.stderr == ""  # no progress bar when stderr is not a terminal
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "install matplotlib" in out
+    else:
+        assert (tmp_path / "losskit-demo-regression.png").exists()
+        assert (tmp_path / "losskit-demo-ladder.png").exists()
+
+
+def test_progress_bar_draws_only_on_a_terminal():
+    import io
+
+    from losskit._progress import Progress
+
+    quiet = io.StringIO()
+    with Progress(3, "x", file=quiet) as bar:
+        bar.update(3, loss=0.5)
+    assert quiet.getvalue() == ""
+    loud = io.StringIO()
+    with Progress(3, "x", file=loud, enabled=True) as bar:
+        bar.update(3, loss=0.5)
+    assert "[" in loud.getvalue() and "3/3" in loud.getvalue() and "loss 0.5" in loud.getvalue()
