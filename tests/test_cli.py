@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,10 +13,15 @@ import pytest
 import losskit
 
 
+# Subprocesses start outside the source tree: from the repository root, `python -m losskit`
+# would import the uncompiled source package instead of the installed one.
+NEUTRAL_CWD = tempfile.gettempdir()
+
+
 def run(*args, check=True):
     """`python -m losskit ARGS` in a fresh interpreter."""
     cmd = [sys.executable, "-m", "losskit", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=NEUTRAL_CWD)
     if check:
         assert r.returncode == 0, r.stderr
     return r

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
@@ -338,8 +339,9 @@ print("ok")
 
 def test_estimators_without_sklearn():
     env = dict(os.environ)
+    # Outside the source tree, so that the installed package is the one imported.
     r = subprocess.run([sys.executable, "-c", NO_SKLEARN], capture_output=True, text=True,
-                       env=env, timeout=120)
+                       env=env, timeout=120, cwd=tempfile.gettempdir())
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "ok"
     assert "LinearClassifier(" in r.stdout and "optimizer='momentum'" in r.stdout
