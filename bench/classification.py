@@ -45,6 +45,7 @@ import numpy as np
 
 from . import impls as impls_mod
 from . import report, stream, timing
+from . import run as run_mod
 from .impls import Impl, Unavailable
 from .workloads import alloc
 
@@ -589,37 +590,10 @@ def main(argv: list[str] | None = None) -> int:
     losses = args.losses or list(LOSSES)
     dtypes = args.dtypes or ["float32", "float64"]
     threads_list = args.threads or [default_threads()]
-    names = args.impls or list(CONTENDERS)
-    if args.repeats is not None and args.repeats < 1:
-        parser.print_usage(sys.stderr)
-        print("losskit bench: error: --repeats must be >= 1", file=sys.stderr)
-        return 2
-    st = timing.Settings(
-        min_rounds=args.repeats or (3 if args.quick else 7),
-        max_rounds=max(args.repeats or 0, 9 if args.quick else 51),
-        budget_s=args.budget if args.budget is not None else (0.03 if args.quick else 0.4),
-        min_sample_s=5e-4 if args.quick else 2e-3,
-    )
-    gap_s = max(0.0, args.gap_ms) / 1e3
-    for path in (args.json, args.markdown if args.markdown != "-" else None):
-        if path:
-            try:
-                with open(path, "a"):
-                    pass
-            except OSError as exc:
-                print(f"losskit bench: error: cannot write {path}: {exc}", file=sys.stderr)
-                return 2
-
-    if any(IMPLS[n][0] == "losskit" for n in names):
-        impls_mod.get_module("losskit")
-    if any(n.startswith("torch") for n in names):
-        impls_mod.get_module("torch")
-
-    stream_kernel, stream_msg = (None, "disabled (--no-stream)")
-    if not args.no_stream:
-        stream_kernel, stream_msg = stream.build(args.cc)
-        if stream_kernel is None:
-            print(f"note: {stream_msg}", file=sys.stderr)
+    setup = run_mod.setup_run(parser, args, IMPLS, CONTENDERS)
+    if isinstance(setup, int):
+        return setup
+    names, st, gap_s, stream_kernel, stream_msg = setup
 
     results = {
         "schema": "losskit-bench/1",

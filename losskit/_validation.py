@@ -172,6 +172,14 @@ def _weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.nda
     raise ValueError(f"sample_weight shape {weight.shape} must be {expected}")
 
 
+def _deliver(computed: np.ndarray, user: np.ndarray | None) -> np.ndarray:
+    """`computed`, copied into the user's `out` buffer when the kernel could not write it."""
+    if user is None or computed is user:
+        return computed
+    user[...] = computed
+    return user
+
+
 def _sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The gradient of an argument broadcast to grad's shape (by _third_to_input_shape),
     summed back to the argument's `shape`."""
@@ -243,22 +251,16 @@ def elementwise_slow_path(
 
     # Copy results into user buffers the kernel could not write directly, and sum d/dthird
     # over the axis a broadcast third argument was repeated along.
-    def deliver(computed: np.ndarray, user: np.ndarray | None) -> np.ndarray:
-        if user is None or computed is user:
-            return computed
-        user[...] = computed
-        return user
-
     if mode == VALUE:
-        return deliver(result, out) if reduction == "none" else result
+        return _deliver(result, out) if reduction == "none" else result
     if mode == GRAD:
-        return deliver(result, out)
+        return _deliver(result, out)
     if mode == VALUE_AND_GRAD:
-        return result[0], deliver(result[1], out)
+        return result[0], _deliver(result[1], out)
     value, grad, grad_third = result
     if z_given.shape != shape:
         grad_third = _sum_to_shape(grad_third, z_given.shape)
-    return value, deliver(grad, out), deliver(grad_third, out_third)
+    return value, _deliver(grad, out), _deliver(grad_third, out_third)
 
 
 def check_class_weight(weight: Any) -> tuple[float, ...] | None:
@@ -322,13 +324,11 @@ def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_we
     out_buffer = _writable_buffer(out, [a for a in (x, t, w) if a is not None])
 
     result = kernel._call_canonical(mode, x, t, w, out_buffer)
-    if out is None or out_buffer is out:
-        return result
     if mode == GRAD:
-        out[...] = result
-        return out
-    out[...] = result[1]
-    return result[0], out
+        return _deliver(result, out)
+    if mode == VALUE_AND_GRAD:
+        return result[0], _deliver(result[1], out)
+    return result
 def _slow_path4(
     kernel: Any,
     mode: int,
@@ -375,17 +375,11 @@ def _slow_path4(
         buffers.append(_writable_buffer(buf, inputs))
     result = kernel._call_canonical4(mode, x, t, z3, w, buffers[0], buffers[1], z4, buffers[2])
 
-    def deliver(computed: np.ndarray, user: np.ndarray | None) -> np.ndarray:
-        if user is None or computed is user:
-            return computed
-        user[...] = computed
-        return user
-
     if mode == VALUE:
-        return deliver(result, users[0]) if reduction == "none" else result
+        return _deliver(result, users[0]) if reduction == "none" else result
     if mode == GRAD:
-        return deliver(result, users[0])
+        return _deliver(result, users[0])
     if mode == VALUE_AND_GRAD:
-        return result[0], deliver(result[1], users[0])
+        return result[0], _deliver(result[1], users[0])
     value, *grads = result
-    return (value, *(deliver(g, u) for g, u in zip(grads, users)))
+    return (value, *(_deliver(g, u) for g, u in zip(grads, users)))
