@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import math
 import os
 import signal
 import sys
@@ -668,33 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if saved_threads:
             impls_mod.set_threads(None, saved_threads)
-    results["elapsed_s"] = time.perf_counter() - t_start
-    try:
-        results["machine"]["loadavg_end"] = list(os.getloadavg())
-    except (AttributeError, OSError):
-        pass
-    results["interrupted"] = interrupted
-
-    md = args.markdown
-    if md == "-":
-        print(report.render(results, markdown=True))
-    else:
-        print(report.render(results, markdown=False))
-        if md:
-            with open(md, "w") as fh:
-                fh.write(report.render(results, markdown=True) + "\n")
-            print(f"markdown written to {md}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report.jsonable(results), fh, indent=1, allow_nan=False)
-            fh.write("\n")
-        print(f"JSON written to {args.json}")
-
-    if interrupted:
-        return 130
-    bad = [c for c in results["cases"] for r in c["impls"].values()
-           if r["family"] == "losskit" and r["status"] in ("wrong", "error")]
-    return 1 if bad else 0
+    return run_mod.finish_run(args, results, t_start, interrupted)
 
 
 __all__ = ["main", "LOSSES", "IMPLS", "PEERS", "CONTENDERS", "build", "make_data", "Suite"]

@@ -312,6 +312,38 @@ def _requested_suite(argv: list[str] | None) -> str | None:
     return known.suite
 
 
+def finish_run(args: argparse.Namespace, results: dict, t_start: float, interrupted: bool) -> int:
+    """Stamp the results, print and write the reports; the exit status (130 if interrupted, 1 if
+    a losskit result was wrong or raised, else 0)."""
+    results["elapsed_s"] = time.perf_counter() - t_start
+    try:
+        results["machine"]["loadavg_end"] = list(os.getloadavg())
+    except (AttributeError, OSError):
+        pass
+    results["interrupted"] = interrupted
+
+    md = args.markdown
+    if md == "-":
+        print(report.render(results, markdown=True))
+    else:
+        print(report.render(results, markdown=False))
+        if md:
+            with open(md, "w") as fh:
+                fh.write(report.render(results, markdown=True) + "\n")
+            print(f"markdown written to {md}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report.jsonable(results), fh, indent=1, allow_nan=False)
+            fh.write("\n")
+        print(f"JSON written to {args.json}")
+
+    if interrupted:
+        return 130
+    bad = [c for c in results["cases"] + results.get("overhead", [])
+           for r in c["impls"].values() if r["family"] == "losskit" and r["status"] in ("wrong", "error")]
+    return 1 if bad else 0
+
+
 def setup_run(parser: argparse.ArgumentParser, args: argparse.Namespace, impls: dict,
               contenders) -> tuple | int:
     """Checks and settings every suite shares: (contender names, timing settings, gap in s,
@@ -445,30 +477,4 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if saved_threads:
             impls_mod.set_threads(None, saved_threads)
-    results["elapsed_s"] = time.perf_counter() - t_start
-    try:
-        results["machine"]["loadavg_end"] = list(os.getloadavg())
-    except (AttributeError, OSError):
-        pass
-    results["interrupted"] = interrupted
-
-    md = args.markdown
-    if md == "-":
-        print(report.render(results, markdown=True))
-    else:
-        print(report.render(results, markdown=False))
-        if md:
-            with open(md, "w") as fh:
-                fh.write(report.render(results, markdown=True) + "\n")
-            print(f"markdown written to {md}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report.jsonable(results), fh, indent=1, allow_nan=False)
-            fh.write("\n")
-        print(f"JSON written to {args.json}")
-
-    if interrupted:
-        return 130
-    bad = [c for c in results["cases"] + results["overhead"]
-           for r in c["impls"].values() if r["family"] == "losskit" and r["status"] in ("wrong", "error")]
-    return 1 if bad else 0
+    return finish_run(args, results, t_start, interrupted)
