@@ -280,8 +280,13 @@ template <> struct Accumulator<float> {
   Half lo = {}, hi = {};
   LOSSKIT_INLINE void add(Vec<float> v) {
 #if LOSSKIT_F32_BYTES == 64
-    lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), Half);
-    hi += __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), Half);
+    // Spelled with intrinsics: GCC lowers the generic shuffle + convert to 10 instructions
+    // (through xmm halves) instead of 3, a tenth of a nanosecond per element.
+    // (Masked forms: GCC 12 warns about the unmasked ones' undefined pass-through operand.)
+    const __mmask8 all = __mmask8(-1);
+    lo += _mm512_maskz_cvtps_pd(all, __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7));
+    hi += _mm512_maskz_cvtps_pd(
+        all, _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(all, _mm512_castps_pd(v), 1)));
 #elif LOSSKIT_F32_BYTES == 32
     lo += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), Half);
     hi += __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), Half);
