@@ -12,6 +12,24 @@
 
 namespace losskit::LOSSKIT_ISA {
 
+// 1/k! for k = K0 .. K0 + N - 1, rounded once from double.
+template <class T, int K0, int N> struct InverseFactorials {
+  struct Table {
+    T value[N] = {};
+    constexpr T operator[](int i) const { return value[i]; }
+  };
+  static constexpr Table make() {
+    Table t{};
+    double f = 1;
+    for (int k = 1; k < K0 + N; ++k) {
+      f *= k;
+      if (k >= K0) t.value[k - K0] = T(1 / f);
+    }
+    return t;
+  }
+  static constexpr Table value = make();
+};
+
 template <class T> struct MathConstants;
 template <> struct MathConstants<float> {
   // Cody-Waite split of ln 2: n * kLn2Hi is exact for |n| < 2^15 (kLn2Hi has 9 significant bits).
@@ -26,9 +44,12 @@ template <> struct MathConstants<float> {
   // expm1: below -30, expm1(x) rounds to -1; above 2^40 the "- 1" is below half an ulp.
   static constexpr float kExpm1Lo = -30.0f;
   static constexpr int kExpm1DirectMaxN = 40;
-  // Taylor coefficients 1/k! for expm1 on |r| <= ln2/2; degree 7 leaves a truncation error
-  // of r^8/8! < 6e-9 relative (0.05 ulp).
-  static constexpr int kExpDegree = 7;
+  // expm1(r) = r + r^2 P(r) on |r| <= ln2/2: P of degree 4 fitted to the relative error of
+  // exp(r) (3.1e-9; tools/fit_float32_polynomials.py), two terms fewer than Taylor's.
+  static constexpr int kExpm1Terms = 5;
+  static constexpr float kExpm1Coeffs[kExpm1Terms] = {
+      0.4999999403953552f, 0.1666651964187622f, 0.041668400168418884f, 0.008368843235075474f,
+      0.0013814285630360246f};
   // log: log(1+f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f/(2+f), |s| <= 0.1716; R is the
   // minimax polynomial of FreeBSD's e_logf.c (Lg1..Lg4), error < 2^-25.
   static constexpr int kLogDegree = 4;
@@ -38,7 +59,7 @@ template <> struct MathConstants<float> {
   static constexpr float kLogLn2Lo = 9.0580006145e-06f;
   static constexpr float kSqrtHalf = 0.70710678118654752f;
   // log(1 + e) = e + e^2 R(e) on e in [0, 1]: R is a degree-7 polynomial fitted (Lawson's
-  // weighted least squares, tools/fit_log1p_unit.py) to relative error 3.3e-8; evaluated in
+  // weighted least squares, tools/fit_float32_polynomials.py) to relative error 3.3e-8; evaluated in
   // float32 with FMA the result is within 1.4 ulp, without the division of the log reduction.
   static constexpr float kLog1pUnitCoeffs[8] = {
       -0.49999648332595825f, 0.3332132399082184f,   -0.2485717236995697f,
@@ -57,8 +78,10 @@ template <> struct MathConstants<double> {
   static constexpr double kExpClamp = 1000.0;
   static constexpr double kExpm1Lo = -80.0;
   static constexpr int kExpm1DirectMaxN = 60;
-  // degree 13: truncation r^14/14! < 5e-18 relative (0.04 ulp) on |r| <= ln2/2.
-  static constexpr int kExpDegree = 13;
+  // Taylor coefficients 1/k!, k = 2..13: truncation r^14/14! < 5e-18 relative (0.04 ulp)
+  // on |r| <= ln2/2.
+  static constexpr int kExpm1Terms = 12;
+  static constexpr auto kExpm1Coeffs = InverseFactorials<double, 2, kExpm1Terms>::value;
   // FreeBSD/fdlibm e_log.c minimax coefficients Lg1..Lg7, error < 2^-58.45.
   static constexpr int kLogDegree = 7;
   static constexpr double kLogCoeffs[8] = {
@@ -85,17 +108,6 @@ LOSSKIT_INLINE void reduce_ln2(Vec<T> x, Vec<T>& n, Mask<T>& n_int, Vec<T>& r) {
   r = fma(-n, splat<T>(C::kLn2Lo), r);
 }
 
-// 1/k! for k = 0..N, rounded once from double.
-template <class T, int N> struct InverseFactorials {
-  T value[N + 1] = {};
-  constexpr InverseFactorials() {
-    double f = 1;
-    for (int k = 0; k <= N; ++k) {
-      if (k > 0) f *= k;
-      value[k] = T(1 / f);
-    }
-  }
-};
 
 // sum_i c[B + i] x^i for i < C, by Estrin's scheme: a tree of FMAs of depth ~log2(C) instead of
 // Horner's chain of C (the kernels are latency-bound otherwise). pow2x[k] holds x^(2^k).
@@ -122,11 +134,10 @@ LOSSKIT_INLINE Vec<T> estrin(const Coeffs& c, Vec<T> x) {
   return Estrin<T, B, C>::eval(c, pow2x);
 }
 
-// expm1(r) for |r| <= ~0.35: r + r^2 (1/2! + r/3! + ...), accurate relative to the result.
+// expm1(r) for |r| <= ~0.35: r + r^2 P(r), accurate relative to the result.
 template <class T> LOSSKIT_INLINE Vec<T> expm1_reduced(Vec<T> r) {
-  constexpr int kDegree = MathConstants<T>::kExpDegree;
-  constexpr InverseFactorials<T, kDegree> c{};
-  return fma(estrin<T, 2, kDegree - 1>(c.value, r), r * r, r);
+  using C = MathConstants<T>;
+  return fma(estrin<T, 0, C::kExpm1Terms>(C::kExpm1Coeffs, r), r * r, r);
 }
 
 // 2^n for integer n in [min_exponent, max_exponent] of T (normal range).
@@ -163,8 +174,7 @@ template <class T> LOSSKIT_INLINE Vec<T> scale_pow2(Vec<T> p, Vec<T> n, Mask<T> 
 template <class T> LOSSKIT_INLINE Vec<T> vexp(Vec<T> x) {
   using C = MathConstants<T>;
   const Vec<T> lim = splat<T>(C::kExpClamp);
-  Vec<T> xc = select<Vec<T>>(x > lim, lim, x);  // NaN compares false and passes through
-  xc = select<Vec<T>>(xc < -lim, -lim, xc);
+  const Vec<T> xc = min_or_second<T>(lim, max_or_second<T>(-lim, x));  // NaN passes through
   Vec<T> n, r;
   Mask<T> ni;
   reduce_ln2<T>(xc, n, ni, r);
@@ -174,8 +184,7 @@ template <class T> LOSSKIT_INLINE Vec<T> vexp(Vec<T> x) {
 template <class T> LOSSKIT_INLINE Vec<T> vexpm1(Vec<T> x) {
   using C = MathConstants<T>;
   const Vec<T> lim = splat<T>(C::kExpClamp);
-  Vec<T> xc = select<Vec<T>>(x > lim, lim, x);
-  xc = select<Vec<T>>(xc < splat<T>(C::kExpm1Lo), splat<T>(C::kExpm1Lo), xc);
+  const Vec<T> xc = min_or_second<T>(lim, max_or_second<T>(splat<T>(C::kExpm1Lo), x));
   Vec<T> n, r;
   Mask<T> ni;
   reduce_ln2<T>(xc, n, ni, r);
