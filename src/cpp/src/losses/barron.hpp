@@ -184,7 +184,9 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   const Vec<T> u = r * p.inv_c;
   const Vec<T> u2 = u * u;
   const Vec<T> z = u2 * p.inv_b;
-  Vec<T> L = vlog1p<T>(z);
+  const Vec<T> one_z = one + z;
+  const Vec<T> inv_one_z = one / one_z;  // the one division (beyond the log's)
+  Vec<T> L = vlog1p_nonnegative<T>(z, one_z, inv_one_z);
   const auto huge = abs<T>(u) > C::kHuge;
   Vec<T> log_u = {}, log_b = {};
   const bool any_huge = barron_any(huge);
@@ -194,19 +196,19 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
     L = select<Vec<T>>(huge, T(2) * log_u - log_b, L);
   }
   const Vec<T> h = half * p.a * L;
-  const Vec<T> E = vexpm1<T>(h);
+  // E = expm1(h) and P = e^h from one reduction (1 + E would lose digits where E is near -1).
+  const ExpPair<T> exp_h = vexp_pair<T>(h);
+  const Vec<T> E = exp_h.expm1, P = exp_h.exp;
   // |h| tiny (a near 0, or tiny u): E = h (1 + h/2) to within h^2/6, so rho = (b L / 2)(1 + h/2)
   // without b/a (which overflows for subnormal a, and meets a subnormal E for tiny h).
   const auto tiny_h = abs<T>(h) < C::kTinyH;
-  Vec<T> value = select<Vec<T>>(tiny_h, half * p.b * L * fma(half, h, one), p.b_over_a * E);
-  value = select<Vec<T>>(p.zero, L, value);
-  // P = e^h: 1 + E loses digits where E is near -1 (h < -ln 2, i.e. a < 0), exp(h) there.
-  Vec<T> P = one + E;
-  const auto low = h < T(-0.693);
-  if (barron_any(low)) P = select<Vec<T>>(low, vexp<T>(h), P);
-  const Vec<T> one_z = one + z;
-  const Vec<T> Q = P / one_z;
-  Vec<T> gx = u / one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
+  Vec<T> value = p.b_over_a * E;
+  if (barron_any(tiny_h | p.zero)) {  // rare lanes: skip the blends when there are none
+    value = select<Vec<T>>(tiny_h, half * p.b * L * fma(half, h, one), value);
+    value = select<Vec<T>>(p.zero, L, value);
+  }
+  const Vec<T> Q = P * inv_one_z;
+  Vec<T> gx = u * inv_one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
   Vec<T> u2Q = u2 * Q;                   // for d/da
   if (any_huge) {  // u Q = sign(u) exp((a - 1) log|u| - (a - 2)/2 log b)
     const Vec<T> e1 = select<Vec<T>>(p.a == one, splat<T>(0), (p.a - one) * log_u);

@@ -41,8 +41,7 @@ template <> struct MathConstants<float> {
   // exp(x) is +inf above ~88.72 and 0 below ~-103.97; clamping to +-150 keeps n in range for
   // the two-step scaling while still overflowing / underflowing through the arithmetic.
   static constexpr float kExpClamp = 150.0f;
-  // expm1: below -30, expm1(x) rounds to -1; above 2^40 the "- 1" is below half an ulp.
-  static constexpr float kExpm1Lo = -30.0f;
+  // expm1: above 2^40 the "- 1" is below half an ulp.
   static constexpr int kExpm1DirectMaxN = 40;
   // expm1(r) = r + r^2 P(r) on |r| <= ln2/2: P of degree 4 fitted to the relative error of
   // exp(r) (3.1e-9; tools/fit_float32_polynomials.py), two terms fewer than Taylor's.
@@ -76,7 +75,6 @@ template <> struct MathConstants<double> {
   static constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
   // exp(x) is +inf above ~709.78 and 0 below ~-745.13.
   static constexpr double kExpClamp = 1000.0;
-  static constexpr double kExpm1Lo = -80.0;
   static constexpr int kExpm1DirectMaxN = 60;
   // Taylor coefficients 1/k!, k = 2..13: truncation r^14/14! < 5e-18 relative (0.04 ulp)
   // on |r| <= ln2/2.
@@ -137,6 +135,12 @@ LOSSKIT_INLINE Vec<T> estrin(const Coeffs& c, Vec<T> x) {
 // expm1(r) for |r| <= ~0.35: r + r^2 P(r), accurate relative to the result.
 template <class T> LOSSKIT_INLINE Vec<T> expm1_reduced(Vec<T> r) {
   using C = MathConstants<T>;
+  if constexpr (C::kExpm1Terms <= 5) {
+    // Horner: as short a chain as Estrin's for five terms, without the r^4 product.
+    Vec<T> p = splat<T>(C::kExpm1Coeffs[C::kExpm1Terms - 1]);
+    for (int k = C::kExpm1Terms - 2; k >= 0; --k) p = fma(p, r, splat<T>(C::kExpm1Coeffs[k]));
+    return fma(p, r * r, r);
+  }
   return fma(estrin<T, 0, C::kExpm1Terms>(C::kExpm1Coeffs, r), r * r, r);
 }
 
@@ -181,26 +185,31 @@ template <class T> LOSSKIT_INLINE Vec<T> vexp(Vec<T> x) {
   return scale_pow2<T>(splat<T>(1) + expm1_reduced<T>(r), n, ni);
 }
 
-template <class T> LOSSKIT_INLINE Vec<T> vexpm1(Vec<T> x) {
+// exp(x) and expm1(x) from one reduction (the Barron loss needs both).
+template <class T> struct ExpPair {
+  Vec<T> exp, expm1;
+};
+template <class T> LOSSKIT_INLINE ExpPair<T> vexp_pair(Vec<T> x) {
   using C = MathConstants<T>;
   const Vec<T> lim = splat<T>(C::kExpClamp);
-  const Vec<T> xc = min_or_second<T>(lim, max_or_second<T>(splat<T>(C::kExpm1Lo), x));
+  const Vec<T> xc = min_or_second<T>(lim, max_or_second<T>(-lim, x));  // NaN passes through
   Vec<T> n, r;
   Mask<T> ni;
   reduce_ln2<T>(xc, n, ni, r);
   const Vec<T> em = expm1_reduced<T>(r);
+  const Vec<T> one = splat<T>(1);
+  const Vec<T> e = scale_pow2<T>(one + em, n, ni);
   // n <= max: 2^n (1 + em) - 1 = fma(2^n, em, 2^n - 1), where 2^n - 1 is exact or the result
-  // is so close to -1 that its rounding is below half an ulp.
-  // (Lane choices compare n as T: 64-bit integer compares are missing before SSE4.2/AVX-512.)
-  const auto large_n = n > T(C::kExpm1DirectMaxN);
-  const Mask<T> n_direct = large_n ? Mask<T>{} + C::kExpm1DirectMaxN : ni;
-  const Vec<T> s = pow2<T>(n_direct);
-  const Vec<T> direct = fma(s, em, s - splat<T>(1));
-  // Larger n: exp(x) - 1 rounds to exp(x).
-  const Vec<T> large = scale_pow2<T>(splat<T>(1) + em, n, ni);
-  const Vec<T> y = select<Vec<T>>(large_n, large, direct);
-  return select<Vec<T>>(x == splat<T>(0), x, y);  // keeps the sign of -0
+  // is so close to -1 that its rounding is below half an ulp. Larger n: exp(x) - 1 rounds to
+  // exp(x). (Lane choices compare n as T: 64-bit integer compares are missing before
+  // SSE4.2/AVX-512.)
+  const Vec<T> s = scale_pow2<T>(one, n, ni);
+  const Vec<T> direct = fma(s, em, s - one);
+  const Vec<T> m1 = select<Vec<T>>(n > T(C::kExpm1DirectMaxN), e, direct);
+  return {e, select<Vec<T>>(x == splat<T>(0), x, m1)};  // keeps the sign of -0
 }
+
+template <class T> LOSSKIT_INLINE Vec<T> vexpm1(Vec<T> x) { return vexp_pair<T>(x).expm1; }
 
 // log(m 2^k) for m = 1 + f in [sqrt(1/2), sqrt(2)), with `correction` (an additive term already
 // divided by the argument, for log1p) folded in before the final sum.
@@ -217,6 +226,29 @@ LOSSKIT_INLINE Vec<T> log_kernel(Vec<T> f, Vec<T> k, Vec<T> correction) {
 
 // Splits positive finite normal x into m in [sqrt(1/2), sqrt(2)) and exponent k (as T).
 template <class T> LOSSKIT_INLINE void split_exponent(Vec<T> x, Vec<T>& m, Vec<T>& k) {
+#if defined(__AVX512F__)
+  // vgetmant / vgetexp: m in [1, 2) and k in two instructions. (Masked forms: GCC 12 warns
+  // about the unmasked intrinsics' undefined pass-through operand.)
+  if constexpr (sizeof(Vec<T>) == 64 && sizeof(T) == 4) {
+    m = _mm512_maskz_getmant_ps(__mmask16(-1), x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    k = _mm512_maskz_getexp_ps(__mmask16(-1), x);
+  } else if constexpr (sizeof(Vec<T>) == 64) {
+    m = _mm512_maskz_getmant_pd(__mmask8(-1), x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    k = _mm512_maskz_getexp_pd(__mmask8(-1), x);
+  } else if constexpr (sizeof(Vec<T>) == 32 && sizeof(T) == 4) {
+    m = _mm256_maskz_getmant_ps(__mmask8(-1), x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    k = _mm256_maskz_getexp_ps(__mmask8(-1), x);
+  } else if constexpr (sizeof(Vec<T>) == 32) {
+    m = _mm256_maskz_getmant_pd(__mmask8(-1), x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    k = _mm256_maskz_getexp_pd(__mmask8(-1), x);
+  } else if constexpr (sizeof(T) == 4) {
+    m = _mm_maskz_getmant_ps(__mmask8(-1), x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    k = _mm_maskz_getexp_ps(__mmask8(-1), x);
+  } else {
+    m = _mm_maskz_getmant_pd(__mmask8(-1), x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    k = _mm_maskz_getexp_pd(__mmask8(-1), x);
+  }
+#else
   using Tr = VecTraits<T>;
   using B = typename Tr::bits;
   constexpr B kMantissaMask = (B(1) << Tr::kMantissaBits) - 1;
@@ -228,6 +260,7 @@ template <class T> LOSSKIT_INLINE void split_exponent(Vec<T> x, Vec<T>& m, Vec<T
   // 2^p + 2^(p-1) + e has e in its low mantissa bits for |e| < 2^(p-1), p = mantissa bits.
   const Vec<T> offset = splat<T>(T(B(3) << (Tr::kMantissaBits - 1)));
   k = from_bits<T>(as_bits<T>(offset) + e) - offset;
+#endif
   const auto hi = m > splat<T>(T(2) * MathConstants<T>::kSqrtHalf);
   m = select<Vec<T>>(hi, m * T(0.5), m);
   k = select<Vec<T>>(hi, k + T(1), k);
@@ -249,22 +282,37 @@ template <class T> LOSSKIT_INLINE Vec<T> vlog(Vec<T> x) {
   return select<Vec<T>>(x < zero, splat<T>(__builtin_nan("")), select<Vec<T>>(x != x, x, y));
 }
 
+// log1p(x) for u = 1 + x (x rounded) positive and finite, given inv_u = 1 / u: the rounding
+// error of 1 + x, divided by u, is added back.
+template <class T> LOSSKIT_INLINE Vec<T> log1p_finite(Vec<T> x, Vec<T> u, Vec<T> inv_u) {
+  const Vec<T> one = splat<T>(1);
+  // The rounding error of 1 + x, exactly: u - x is exact for x >= 1 (Sterbenz), u - 1 below.
+  const Vec<T> err = select<Vec<T>>(u >= splat<T>(2), one - (u - x), x - (u - one));
+  Vec<T> m, k;
+  split_exponent<T>(u, m, k);
+  return log_kernel<T>(m - one, k, err * inv_u);
+}
+
 template <class T> LOSSKIT_INLINE Vec<T> vlog1p(Vec<T> x) {
   const Vec<T> one = splat<T>(1);
   const Vec<T> inf = splat<T>(__builtin_inf());
   const Vec<T> u = one + x;
-  // The rounding error of 1 + x, exactly: u - x is exact for x >= 1 (Sterbenz), u - 1 below.
-  const Vec<T> err = select<Vec<T>>(u >= splat<T>(2), one - (u - x), x - (u - one));
   // Lanes with u <= 0 or non-finite are overwritten below; keep their arithmetic harmless.
   const auto regular = (u > splat<T>(0)) & (u < inf);
   const Vec<T> us = select<Vec<T>>(regular, u, one);
-  Vec<T> m, k;
-  split_exponent<T>(us, m, k);
-  Vec<T> y = log_kernel<T>(m - one, k, err / us);
+  Vec<T> y = log1p_finite<T>(x, us, one / us);
   y = select<Vec<T>>(u == splat<T>(0), -inf, y);
   y = select<Vec<T>>(x == inf, inf, y);
   y = select<Vec<T>>(x == splat<T>(0), x, y);  // keeps the sign of -0
   return select<Vec<T>>(x < -one, splat<T>(__builtin_nan("")), select<Vec<T>>(x != x, x, y));
+}
+
+// log1p(z) for z >= 0 (or +inf, NaN), given u = 1 + z and inv_u = 1 / u, which the caller
+// needs too: no division of its own beyond the log reduction's. Accuracy as vlog1p.
+template <class T> LOSSKIT_INLINE Vec<T> vlog1p_nonnegative(Vec<T> z, Vec<T> u, Vec<T> inv_u) {
+  const auto finite = u < splat<T>(__builtin_inf());  // NaN compares false
+  const Vec<T> one = splat<T>(1);
+  return select<Vec<T>>(finite, log1p_finite<T>(z, select<Vec<T>>(finite, u, one), inv_u), u);
 }
 
 // log(1 + e) and 1 / (1 + e) for e in [0, 1] (no special values): the logistic losses need
