@@ -87,26 +87,28 @@ template <class T> struct PseudoHuberLoss {
 };
 
 // log(cosh(r)), exact from |r| = 0 to the overflow threshold;  d/dx = tanh(r).
-// One expm1 and one log1p per lane, on an argument chosen per lane (a = |r|):
-//   a <= 2:  e = expm1(a);    cosh(a) - 1 = e^2 / (2 (1 + e)), value = log1p(of that),
-//            tanh(a) = e (e + 2) / (e (e + 2) + 2)            (all terms positive)
-//   a >  2:  m = expm1(-2a);  value = a + log1p(m / 2)         (= a - log 2 + log1p(e^-2a)),
-//            tanh(a) = -m / (2 + m)
-// The cutoff 2 keeps the small branch free of overflow (e^2 ~ 41) and the large branch free of
-// cancellation (a + log1p(m/2) >= 1.3 when a > 2); at |r| = 1e30 the value is |r| - log 2.
+// One exp reduction (vexp_pair) and one log1p on [0, 1] (vlog1p_unit) per lane, on an argument
+// chosen per lane (a = |r|):
+//   a <= 1.3:  e = expm1(a);  value = log1p(e^2 / (2 (1 + e)))   (= log1p(cosh(a) - 1), the
+//              argument <= 0.97),  tanh(a) = e (e + 2) / (e (e + 2) + 2)
+//   a >  1.3:  p = exp(-2a), m = expm1(-2a);  value = (a - log 2) + log1p(p),
+//              tanh(a) = -m / (2 + m)
+// All terms are positive (no cancellation); the small branch cannot overflow. At |r| = 1e30
+// the value is |r| - log 2.
 template <class T> struct LogCoshLoss {
   static constexpr int kArity = 2;
   explicit LogCoshLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
     const Vec<T> a = abs<T>(r);
-    const auto small = a <= T(2);
-    const Vec<T> e = vexpm1<T>(select<Vec<T>>(small, a, T(-2) * a));
+    const auto small = a <= T(1.3);
+    const ExpPair<T> ep = vexp_pair<T>(select<Vec<T>>(small, a, T(-2) * a));
+    const Vec<T> e = ep.expm1;
     const Vec<T> e_e2 = e * (e + T(2));
     // One division each for the log1p argument and for tanh: select numerators/denominators.
-    const Vec<T> l = vlog1p<T>(select<Vec<T>>(small, e * e, e) /
-                               select<Vec<T>>(small, T(2) * (T(1) + e), splat<T>(2)));
-    const Vec<T> value = select<Vec<T>>(small, l, a + l);
+    const Vec<T> l = vlog1p_unit<T>(select<Vec<T>>(small, e * e, ep.exp) /
+                                    select<Vec<T>>(small, T(2) * (T(1) + e), splat<T>(1))).log1p;
+    const Vec<T> value = select<Vec<T>>(small, l, (a - T(0.69314718055994530942)) + l);
     const Vec<T> tanh_a = select<Vec<T>>(small, e_e2, -e) / (select<Vec<T>>(small, e_e2, e) + T(2));
     return {value, copysign<T>(tanh_a, r)};
   }
