@@ -198,34 +198,35 @@ template <class T> struct CrossEntropyRows {
   // kLanes rows. Max, exp, sum, log and gradient are then plain lane-wise arithmetic (no
   // horizontal reductions, one vector log per tile) and the gradient tile is transposed back.
   // Per element the arithmetic is scan() and finish()'s, except that a row's exponentials are
-  // summed class by class in order.
+  // summed class by class in order, and the rows' values in float64 lanes (a fixed order too).
   LOSSKIT_INLINE double short_rows(std::size_t r0, std::size_t r1, T grad_scale) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     constexpr std::size_t G = kLanes<T>;
     const Vec<T> ninf = splat<T>(-std::numeric_limits<T>::infinity());
-    double total = 0;
+    const Vec<T> lane = lane_indices<T>(std::make_index_sequence<G>());
+    const Vec<T> class_weights = c.class_weight ? load_row<T>(c.class_weight, 0, C) : Vec<T>{};
+    Accumulator<T> total;
     for (std::size_t g0 = r0; g0 < r1; g0 += G) {
       const std::size_t gn = r1 - g0 < G ? r1 - g0 : G;
-      // Per row: its label (as T; -1 when ignored), k w_y (the gradient's scale) and s w_y.
-      alignas(sizeof(Vec<T>)) T label[G] = {}, scaled_weight[G] = {}, weight[G] = {};
+      // Rows past the block are zeros (harmless arithmetic, masked out below). A label as T
+      // compares with the ignore_index as T without confusion: valid labels are below 16.
       Vec<T> tile[G];
+      alignas(sizeof(Vec<T>)) T label[G];
       for (std::size_t j = 0; j < G; ++j) {
-        const std::size_t r = g0 + j;
-        label[j] = T(-1);
-        if (j >= gn) {
-          tile[j] = splat<T>(0);
-          continue;
-        }
-        tile[j] = load_row<T>(c.input + r * C, 0, C);
-        if (ctx.ignored(r)) continue;
-        const std::int64_t y = c.labels[r];
-        label[j] = T(y);
-        weight[j] = ctx.sample_weight(r) * ctx.label_weight(y);
-        scaled_weight[j] = grad_scale * ctx.sample_weight(r) * ctx.label_weight(y);
+        tile[j] = j < gn ? load_row<T>(c.input + (g0 + j) * C, 0, C) : splat<T>(0);
+        label[j] = j < gn ? T(c.labels[g0 + j]) : T(-1);
       }
       transpose_tile<T>(tile);
       const Vec<T> labels = load<T>(label);
+      const auto counted = (lane < T(gn)) & (labels != T(c.ignore_index));
+      // Per row: s w_y (the value's weight) and k s w_y (the gradient's), 0 where not counted.
+      const Vec<T> sw = c.sample_weight ? load_row<T>(c.sample_weight + g0, 0, gn) : splat<T>(1);
+      const Vec<T> wy = c.class_weight
+          ? __builtin_shuffle(class_weights, __builtin_convertvector(labels, Mask<T>))
+          : splat<T>(1);
+      const Vec<T> weight = select<Vec<T>>(counted, sw * wy, splat<T>(0));
+      const Vec<T> scaled = select<Vec<T>>(counted, (grad_scale * sw) * wy, splat<T>(0));
       // The class loops run over all kLanes vectors, unrolled, with a test against C: the tile
       // stays in registers (a loop to the run-time C would keep it in memory).
       Vec<T> m = ninf, label_logit = splat<T>(0);
@@ -242,8 +243,8 @@ template <class T> struct CrossEntropyRows {
         tile[k] = vexp<T>(tile[k] - m);
         sum += tile[k];
       }
-      const Vec<T> scaled = load<T>(scaled_weight);
-      const Vec<T> values = load<T>(weight) * (vlog<T>(sum) - (label_logit - m));
+      const Vec<T> values = select<Vec<T>>(counted, weight * (vlog<T>(sum) - (label_logit - m)),
+                                           splat<T>(0));
       if (c.grad_out) {
         const Vec<T> scale = scaled / sum;
 #pragma GCC unroll 16
@@ -254,13 +255,10 @@ template <class T> struct CrossEntropyRows {
         transpose_tile<T>(tile);
         for (std::size_t j = 0; j < gn; ++j) store_row<T>(c.grad_out + (g0 + j) * C, 0, C, tile[j]);
       }
-      for (std::size_t j = 0; j < gn; ++j) {
-        const T value = labels[j] < T(0) ? T(0) : values[j];  // ignored rows: 0
-        if (c.value_out) c.value_out[g0 + j] = value;
-        total += double(value);
-      }
+      if (c.value_out) store_row<T>(c.value_out + g0, 0, gn, values);
+      total.add(values);
     }
-    return total;
+    return total.sum();
   }
 
   LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
