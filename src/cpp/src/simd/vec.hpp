@@ -145,37 +145,30 @@ LOSSKIT_INLINE Vec<double> sqrt(Vec<double> v) {
 // a > b ? a : b and a < b ? a : b: b when either is NaN (the x86 rule), one instruction each
 // (GCC compiles the conditional form to a compare and a blend). min(hi, max(lo, x)) clamps x
 // and keeps a NaN x. (512-bit: the masked forms, as for sqrt.)
-template <class T> LOSSKIT_INLINE Vec<T> max_or_second(Vec<T> a, Vec<T> b) {
+template <bool kMax, class T> LOSSKIT_INLINE Vec<T> extreme_or_second(Vec<T> a, Vec<T> b) {
 #if defined(__SSE2__)
-  if constexpr (sizeof(Vec<T>) == 64) {
-    if constexpr (sizeof(T) == 4) return _mm512_maskz_max_ps(__mmask16(-1), a, b);
-    else return _mm512_maskz_max_pd(__mmask8(-1), a, b);
+  if constexpr (sizeof(Vec<T>) == 64 && sizeof(T) == 4) {
+    return kMax ? _mm512_maskz_max_ps(__mmask16(-1), a, b) : _mm512_maskz_min_ps(__mmask16(-1), a, b);
+  } else if constexpr (sizeof(Vec<T>) == 64) {
+    return kMax ? _mm512_maskz_max_pd(__mmask8(-1), a, b) : _mm512_maskz_min_pd(__mmask8(-1), a, b);
+  } else if constexpr (sizeof(Vec<T>) == 32 && sizeof(T) == 4) {
+    return kMax ? _mm256_max_ps(a, b) : _mm256_min_ps(a, b);
   } else if constexpr (sizeof(Vec<T>) == 32) {
-    if constexpr (sizeof(T) == 4) return _mm256_max_ps(a, b);
-    else return _mm256_max_pd(a, b);
+    return kMax ? _mm256_max_pd(a, b) : _mm256_min_pd(a, b);
+  } else if constexpr (sizeof(T) == 4) {
+    return kMax ? _mm_max_ps(a, b) : _mm_min_ps(a, b);
   } else {
-    if constexpr (sizeof(T) == 4) return _mm_max_ps(a, b);
-    else return _mm_max_pd(a, b);
+    return kMax ? _mm_max_pd(a, b) : _mm_min_pd(a, b);
   }
 #else
-  return a > b ? a : b;
+  return (kMax ? a > b : a < b) ? a : b;
 #endif
 }
+template <class T> LOSSKIT_INLINE Vec<T> max_or_second(Vec<T> a, Vec<T> b) {
+  return extreme_or_second<true, T>(a, b);
+}
 template <class T> LOSSKIT_INLINE Vec<T> min_or_second(Vec<T> a, Vec<T> b) {
-#if defined(__SSE2__)
-  if constexpr (sizeof(Vec<T>) == 64) {
-    if constexpr (sizeof(T) == 4) return _mm512_maskz_min_ps(__mmask16(-1), a, b);
-    else return _mm512_maskz_min_pd(__mmask8(-1), a, b);
-  } else if constexpr (sizeof(Vec<T>) == 32) {
-    if constexpr (sizeof(T) == 4) return _mm256_min_ps(a, b);
-    else return _mm256_min_pd(a, b);
-  } else {
-    if constexpr (sizeof(T) == 4) return _mm_min_ps(a, b);
-    else return _mm_min_pd(a, b);
-  }
-#else
-  return a < b ? a : b;
-#endif
+  return extreme_or_second<false, T>(a, b);
 }
 
 template <class T> LOSSKIT_INLINE Vec<T> load(const T* p) {
