@@ -4,9 +4,10 @@
 //
 //   rho(x, a, c) = b/a * ((z + 1)^(a/2) - 1),   u = x/c,  b = |a - 2|,  z = u^2 / b
 //
-// Per lane, with L = log1p(z), h = a L / 2, E = expm1(h)  (one log and one exp per element):
+// Per lane, with L = log1p(z), h = a L / 2, E = expm1(h) and e^h from the same reduction
+// (vexp_pair), and one reciprocal 1 / (1 + z) shared by the log's correction term and Q:
 //   rho          = (b/a) E                                  (products only: no cancellation)
-//   Q            = (1 + z)^(a/2 - 1) = e^h / (1 + z)   (e^h = 1 + E, or exp(h) for h < -ln 2)
+//   Q            = (1 + z)^(a/2 - 1) = e^h / (1 + z)
 //   d rho / d x  = u Q / c,           d rho / d c = -u^2 Q / c = -u (d rho / d x)
 //   d rho / d a  = T1 + T2 + T3 with  T2 = (b L / 2 - rho) / a,  T3 = rho L / 2, and
 //                  T2 + T3 = (b / a^2)(h e^h - E) = (b L^2 / 4) phi3(h),
