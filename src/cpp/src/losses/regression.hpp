@@ -69,6 +69,7 @@ template <class T> struct SmoothL1Loss {
 // so b = min(a, 1/a) in [0, 1] never squares past the range, even for |r| near the max float.
 template <class T> struct PseudoHuberLoss {
   static constexpr int kArity = 2;
+  static constexpr bool kComputeBound = true;
   T delta, inv_delta;
   explicit PseudoHuberLoss(const LossParams& p)
       : delta(T(p.values[0])), inv_delta(T(1 / p.values[0])) {}
@@ -97,6 +98,7 @@ template <class T> struct PseudoHuberLoss {
 // the value is |r| - log 2.
 template <class T> struct LogCoshLoss {
   static constexpr int kArity = 2;
+  static constexpr bool kComputeBound = true;
   explicit LogCoshLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
@@ -156,6 +158,7 @@ template <class T> struct EpsilonInsensitiveLoss {
 // A negative var (or beta) is refused, as PyTorch refuses it.
 template <class T> struct GaussianNllLoss {
   static constexpr int kArity = 3;
+  static constexpr bool kComputeBound = true;
   T constant, eps, inv_eps;
   bool precision;
   explicit GaussianNllLoss(const LossParams& p)
@@ -183,6 +186,7 @@ template <class T> struct GaussianNllLoss {
 //         0 for y <= 1.
 template <class T> struct PoissonNllLoss {
   static constexpr int kArity = 2;
+  static constexpr bool kComputeBound = true;
   bool log_input, full;
   T eps;
   explicit PoissonNllLoss(const LossParams& p)
