@@ -438,14 +438,20 @@ def _machine() -> dict:
 
 
 def _list() -> None:
+    """The workloads by suite, then the contenders of each group of workloads that shares them."""
     for suite, names in SUITES.items():
         print(f"suite {suite}:")
         for name in names:
-            w = WORKLOADS[name]
-            print(f"  {name:20s} {w.description}")
-            for cname, c in w.contenders.items():
-                print(f"      {cname:16s} [{c.family}] {c.description}")
-    print("bandwidth kernels (contender 'stream'): " + "; ".join(f"{k}: {v}" for k, v in stream.SHAPES.items()))
+            print(f"  {name:20s} {WORKLOADS[name].description}")
+    groups: dict[tuple, list[str]] = {}
+    for w in WORKLOADS.values():
+        groups.setdefault(tuple(w.contenders.items()), []).append(w.name)
+    for contenders, names in groups.items():
+        print(f"contenders of {', '.join(names)}:")
+        for cname, c in contenders:
+            print(f"  {cname:16s} [{c.family} worker{', out=' if c.uses_out else ''}] {c.description}")
+    print("stream (every workload with a byte count): the bandwidth kernel of the same shape; "
+          + "; ".join(f"{k}: {v}" for k, v in stream.SHAPES.items()))
 
 
 def _check_outputs(args: argparse.Namespace) -> str:
