@@ -180,8 +180,10 @@ def _header(results: dict, markdown: bool) -> str:
     cfg = results["config"]
     libs = []
     stream_txt = "not run" if not cfg.get("stream") else "not started"
-    for key, hello in results.get("libraries", {}).items():
-        family = hello.get("family", key.split()[0])
+    for hello in results.get("libraries", []):
+        family = hello["family"]
+        if hello["forced_isa"]:
+            continue  # the per-ISA table's workers
         if family == "stream":
             stream_txt = hello.get("stream") or hello.get("error", "?")
             continue

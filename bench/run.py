@@ -6,7 +6,8 @@ tables they feed:
 ``overhead``  every loss and optimizer at N = 16 (per-call cost), no bandwidth kernel;
 ``sizes``     every workload over its sizes, at the main thread count, next to the
               same-shape bandwidth kernel;
-``threads``   the largest float32 case of every workload at the other thread counts;
+``threads``   the largest float32 case of every workload at the other thread counts
+              (losskit and the best peer of the sizes table);
 ``isa``       losskit alone at a cache-resident size on one thread, once per instruction set.
 
 For each case the coordinator makes the inputs and the float64 NumPy reference once, in
@@ -225,9 +226,8 @@ def _losskit_entry(w: Workload) -> str | None:
 
 
 def plan(args: argparse.Namespace, workloads: list[Workload], names: list[str], threads: int) -> list[Case]:
-    """The cases of the overhead, sizes and threads tables, in order: all cases of one loss
-    and dtype in a row (one torch.compile compilation serves them all), one thread count
-    after the other (each count has its own workers)."""
+    """The cases of the overhead and sizes tables, in order: all cases of one loss and dtype in
+    a row (one torch.compile compilation serves them all)."""
     tables = args.tables or list(TABLES)
     cases = []
     for w in workloads:
@@ -240,20 +240,32 @@ def plan(args: argparse.Namespace, workloads: list[Workload], names: list[str], 
             if "sizes" in tables:
                 for shape in w.shapes(args.sizes, args.shapes, args.quick):
                     cases.append(Case("sizes", w.name, shape, dtype, threads, entries, stream_on))
-    if "threads" in tables:
-        for t in [t for t in (args.scaling or scaling_counts(threads)) if t != threads]:
-            for w in workloads:
-                dtype = "float32" if "float32" in w.dtypes else w.dtypes[0]
-                if args.dtypes and dtype not in args.dtypes:
-                    continue
-                shape = max(w.shapes(args.sizes, args.shapes, args.quick), key=w.elements)
-                cases.append(Case("threads", w.name, shape, dtype, t, _entries(w, names),
-                                  not args.no_stream and w.stream_shape is not None))
+    return cases
+
+
+def plan_threads(args: argparse.Namespace, workloads: list[Workload], names: list[str], threads: int,
+                 measured: list[dict]) -> list[Case]:
+    """The cases of the thread-scaling table: the largest float32 case of every workload at
+    the other thread counts (each count has its own workers), with the contenders the table
+    shows: losskit's fastest and the best peer of that case in the sizes table (every
+    contender when the sizes table did not measure it), and the kernel."""
+    cases = []
+    for t in [t for t in (args.scaling or scaling_counts(threads)) if t != threads]:
+        for w in workloads:
+            dtype = "float32" if "float32" in w.dtypes else w.dtypes[0]
+            if args.dtypes and dtype not in args.dtypes:
+                continue
+            shape = max(w.shapes(args.sizes, args.shapes, args.quick), key=w.elements)
+            main = next((c for c in measured if c["table"] == "sizes" and c["workload"] == w.name
+                         and c["dtype"] == dtype and c["shape"] == list(shape)), None)
+            shown = [n for n in (report.best_losskit(main), main["best_peer"]) if n] if main else names
+            cases.append(Case("threads", w.name, shape, dtype, t, _entries(w, shown),
+                              not args.no_stream and w.stream_shape is not None))
     return cases
 
 
 def plan_isa(args: argparse.Namespace, workloads: list[Workload], isas: list[str]) -> list[Case]:
-    """The cases of the per-ISA table: losskit alone, float32, one thread."""
+    """The cases of the per-ISA table: losskit alone, float32, one thread, once per ISA."""
     cases = []
     for w in workloads:
         shape, name = w.isa_shape(args.quick), _losskit_entry(w)
@@ -405,12 +417,19 @@ def _available_isas(pool: Pool) -> list[str]:
     return hellos[0].get("available_isas", [])
 
 
-def _run_in_turn(pool: Pool, case: Case, st: timing.Settings, args: argparse.Namespace, counter: str) -> dict:
+def _counted(cases: list[Case]) -> Iterator[Case]:
+    """The cases, with a progress line for each (on a terminal)."""
+    for i, case in enumerate(cases, 1):
+        _progress(f"[{case.table} {i}/{len(cases)}] {case.workload} {case.dtype} "
+                  f"{WORKLOADS[case.workload].label(case.shape)} threads={case.threads}")
+        yield case
+
+
+def _run_in_turn(pool: Pool, case: Case, st: timing.Settings, args: argparse.Namespace) -> dict:
     """Run one case with the settings of its thread count; the workers of another thread
     count are stopped first (each count has its own)."""
     pool.close(keep={k for k in pool.workers if k[1] == case.threads})
     w = WORKLOADS[case.workload]
-    _progress(f"{counter} {case.table}: {case.workload} {case.dtype} {w.label(case.shape)} threads={case.threads}")
     threaded = case.threads > 1
     settings = replace(
         st, budget_s=st.budget_s * case.budget_scale, settle=threaded,
@@ -518,22 +537,24 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     interrupted = False
     try:
-        cases = plan(args, workloads, names, threads)
-        for i, case in enumerate(cases, 1):
-            results["cases"].append(_run_in_turn(pool, case, st, args, f"[{i}/{len(cases)}]"))
-        if "isa" in (args.tables or TABLES):
+        tables = args.tables or TABLES
+        for case in _counted(plan(args, workloads, names, threads)):
+            results["cases"].append(_run_in_turn(pool, case, st, args))
+        if "threads" in tables:
+            for case in _counted(plan_threads(args, workloads, names, threads, results["cases"])):
+                results["cases"].append(_run_in_turn(pool, case, st, args))
+        if "isa" in tables:
             isas = args.isas or _available_isas(pool)
             results["config"]["isas"] = isas
-            cases = plan_isa(args, workloads, isas)
-            for i, case in enumerate(cases, 1):
-                results["cases"].append(_run_in_turn(pool, case, st, args, f"[isa {i}/{len(cases)}]"))
+            for case in _counted(plan_isa(args, workloads, isas)):
+                results["cases"].append(_run_in_turn(pool, case, st, args))
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: reporting what was measured", file=sys.stderr)
     finally:
         pool.close()
-    results["libraries"] = {f"{k[0]} threads={k[1]}" + (f" isa={k[2]}" if k[2] else ""): v
-                            for k, v in pool.hellos.items()}
+    results["libraries"] = [{"family": k[0], "threads": k[1], "forced_isa": k[2], **hello}
+                            for k, hello in pool.hellos.items()]
     return finish(args, results, t_start, interrupted)
 
 

@@ -9,9 +9,11 @@ bandwidth moves between 20 and 69 GB/s within minutes) hit every contender alike
 bandwidth kernel is one of the contenders and is also sampled right before the first and
 right after the last round.
 
-With worker threads, a sample of few (long) calls is preceded by one untimed call of the
-same contender (``settle``), so that the timed calls find its threads awake and its buffers in
-their steady state, as in a training loop, rather than the wake-up after the previous one.
+With worker threads, a sample of few calls shorter than :data:`SETTLE_MAX_S` is preceded by
+one untimed call of the same contender (``settle``), so that the timed calls find its threads
+awake and its buffers in their steady state, as in a training loop, rather than the wake-up
+after the previous one (up to a scheduler tick, 4 ms, on a busy machine: nothing next to a
+longer call, which is therefore not doubled).
 
 Rounds continue until ``min_rounds`` are done and the case has used its time ``budget_s``;
 while some contender's interquartile range is above 10% of its median, up to three times the
@@ -29,6 +31,7 @@ from typing import Any
 
 # Slow contenders (seconds per call) stop at this many rounds once the case used 5 budgets.
 SLOW_MIN_ROUNDS = 3
+SETTLE_MAX_S = 0.05
 
 
 @dataclass
@@ -39,16 +42,14 @@ class Settings:
     min_sample_s: float = 2e-3
     max_calls: int = 200_000
     gap_s: float = 0.0  # sleep before each sample (lets other runtimes' spinning threads settle)
-    # With worker threads: one untimed call before each sample of <= 4 calls, so the
-    # sample sees this contender's threads awake and its buffers in their steady
-    # state (as in a training loop) rather than the wake-up after the previous one.
-    settle: bool = False
+    settle: bool = False  # with worker threads: one untimed call before a short sample
 
 
 @dataclass
 class Timing:
     samples: list = field(default_factory=list)  # seconds per call
     calls: int = 1
+    estimate: float = math.nan  # seconds per call, from the calibration
     before: float = math.nan  # stream only: sample right before the first round
     after: float = math.nan  # and right after the last one
     error: str = ""
@@ -80,8 +81,8 @@ class Timing:
         return (hi - lo) / m if m and m == m else math.nan
 
 
-def calibrate(contender: Any, st: Settings) -> int:
-    """Calls per sample (also the warm-up).
+def calibrate(contender: Any, st: Settings) -> tuple[int, float]:
+    """Calls per sample and the estimated seconds per call (also the warm-up).
 
     The per-call time is the minimum of three single calls (robust to one slow call, e.g. a
     thread wake-up; one call is enough when it is long) and, for short calls, of a short
@@ -94,7 +95,7 @@ def calibrate(contender: Any, st: Settings) -> int:
     if k > 1:
         t = min(t, contender.sample(max(1, min(k, 1000)), False))
         k = math.ceil(st.min_sample_s / max(t, 1e-9))
-    return max(1, min(st.max_calls, k))
+    return max(1, min(st.max_calls, k)), t
 
 
 def measure(contenders: list, st: Settings, stream: Any = None) -> dict[str, Timing]:
@@ -106,7 +107,7 @@ def measure(contenders: list, st: Settings, stream: Any = None) -> dict[str, Tim
         tm = Timing()
         timings[c.name] = tm
         try:
-            tm.calls = calibrate(c, st)
+            tm.calls, tm.estimate = calibrate(c, st)
             live.append(c)
         except Exception as exc:
             tm.error = f"{type(exc).__name__}: {exc}"
@@ -116,7 +117,7 @@ def measure(contenders: list, st: Settings, stream: Any = None) -> dict[str, Tim
         if st.gap_s > 0:
             time.sleep(st.gap_s)
         try:
-            t = c.sample(tm.calls, st.settle and tm.calls <= 4)
+            t = c.sample(tm.calls, st.settle and tm.calls <= 4 and tm.estimate < SETTLE_MAX_S)
         except Exception as exc:
             tm.error = f"{type(exc).__name__}: {exc}"
             live.remove(c)
