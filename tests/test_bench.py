@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from losskit.bench import catalog, run, targets, worker
+from losskit.bench import catalog, report, run, targets, worker
 from losskit.bench.impls import Impl
 from losskit.bench.workload import Contender, Reference, Workload, alloc
 
@@ -92,16 +92,19 @@ def test_markdown_and_plot_are_written(every_workload):
     assert "Targets" in proc.stdout and "Time per call" in proc.stdout
 
 
-def test_overhead_scaling_and_isa_tables():
-    with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/run.json"
-        proc = bench(*TINY, "--workloads", "mse,adam", "--dtypes", "float32", "--sizes", "1000", "--threads", "2",
-                     "--scaling", "1", "--impls", "losskit[out],losskit,numpy[out],torch-fused", "--json", path)
-        assert proc.returncode == 0, proc.stderr
-        results = json.loads(open(path).read())
+def test_overhead_scaling_and_isa_tables(tmp_path):
+    path = tmp_path / "run.json"
+    proc = bench(*TINY, "--workloads", "mse,adam", "--dtypes", "float32", "--sizes", "1000", "--threads", "2",
+                 "--scaling", "1", "--impls", "losskit[out],losskit,numpy[out],torch-fused", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(path.read_text())
     tables = [(c["table"], c["workload"], c["threads"]) for c in results["cases"]]
     assert tables[:4] == [("overhead", "mse", 2), ("sizes", "mse", 2), ("overhead", "adam", 2), ("sizes", "adam", 2)]
     assert ("threads", "mse", 1) in tables and ("threads", "adam", 1) in tables
+    for scaled in (c for c in results["cases"] if c["table"] == "threads"):
+        main = next(c for c in results["cases"] if c["table"] == "sizes" and c["workload"] == scaled["workload"])
+        shown = {report.best_losskit(main), main["best_peer"], "stream"}
+        assert set(scaled["impls"]) == shown  # what the scaling table shows, nothing else
     isas = results["config"]["isas"]
     assert isas and isas[0] == "sse2"
     isa_cases = [c for c in results["cases"] if c["table"] == "isa"]
