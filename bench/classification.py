@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import LossSpec, LossWorkload
-from .workload import alloc
+from .losses import LossSpec, LossWorkload, tensors_like
+from .workload import alloc, touched_like
 
 CE_SHAPES = [(64, 10), (4096, 1000), (65536, 10)]
 QUICK_CE_SHAPES = [(64, 10), (256, 1000), (4096, 10)]
@@ -59,17 +59,6 @@ def _ce_dloss(x, y):
     p[np.arange(x.shape[0]), y] -= 1.0
     return p
 
-
-def _ce_np(x, y):
-    n = x.shape[0]
-    z = x - x.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    rows = np.arange(n)
-    v = -logp[rows, y].mean()
-    g = np.exp(logp)
-    g[rows, y] -= 1
-    g /= n
-    return float(v), g
 
 
 def _ce_np_out(x, y):
@@ -143,16 +132,10 @@ def _bce_dloss(x, y):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)) - y
 
 
-def _bce_np(x, y):
-    v = np.mean(np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x))))
-    g = (1 / (1 + np.exp(-x)) - y) / x.size
-    return float(v), g
-
 
 def _bce_np_out(x, y):
     n = x.size
-    t = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    t, g = touched_like(x, 2)
 
     def f():
         np.abs(x, out=t)
@@ -177,8 +160,7 @@ def _bce_np_out(x, y):
 
 def _bce_torch_out(torch, x, y):
     n = x.numel()
-    t = torch.zeros(n, dtype=x.dtype)
-    g = torch.zeros(n, dtype=x.dtype)
+    t, g = tensors_like(torch, x, 2)
 
     def f():
         torch.abs(x, out=t)
@@ -196,7 +178,7 @@ def _bce_torch_out(torch, x, y):
 CE = LossSpec(
     name="ce", suite="classification", cls="CrossEntropyLoss", params={},
     formula="softmax cross-entropy, (N, C) logits, int64 labels", make_data=make_ce_data,
-    loss=_ce_loss, dloss=_ce_dloss, numpy_idiomatic=_ce_np, numpy_out=_ce_np_out,
+    loss=_ce_loss, dloss=_ce_dloss, numpy_out=_ce_np_out,
     torch_loss=lambda torch, x, y: torch.nn.functional.cross_entropy(x, y), torch_out=_ce_torch_out,
     torch_functional="cross_entropy",
     sklearn=lambda sk, x: (sk.HalfMultinomialLoss(n_classes=x.shape[1]), 1.0),  # not halved
@@ -205,7 +187,7 @@ CE = LossSpec(
 BCE = LossSpec(
     name="bce_with_logits", suite="classification", cls="BCEWithLogitsLoss", params={},
     formula="max(x,0) - x y + log1p(exp(-|x|)), targets in {0, 1}", make_data=make_bce_data,
-    loss=_bce_loss, dloss=_bce_dloss, numpy_idiomatic=_bce_np, numpy_out=_bce_np_out,
+    loss=_bce_loss, dloss=_bce_dloss, numpy_out=_bce_np_out,
     torch_loss=lambda torch, x, y: torch.nn.functional.binary_cross_entropy_with_logits(x, y),
     torch_out=_bce_torch_out, torch_functional="binary_cross_entropy_with_logits",
     sklearn=lambda sk, x: (sk.HalfBinomialLoss(), 1.0),  # log1p(exp(x)) - y x: not halved

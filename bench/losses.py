@@ -3,12 +3,12 @@
 A spec holds the formulas (regression.py and classification.py define them):
 
 - ``loss(xp, x, y)``: the per-element (or per-sample) loss written with the array namespace
-  ``xp``: with NumPy on float64 data it is the reference value, with ``jax.numpy`` it is what
-  JAX differentiates;
-- ``dloss(x, y)``: its derivative (float64 NumPy, the gradient of the *sum*): the reference
-  gradient is ``dloss / N``;
+  ``xp``, and ``dloss(x, y)``: its derivative in NumPy (the gradient of the *sum*). On float64
+  data they are the reference (value ``mean(loss)``, gradient ``dloss / N``); on the input's
+  dtype they are the idiomatic NumPy contender (what a NumPy user writes: the loss and its
+  gradient as two expressions, temporaries and all); with ``jax.numpy``, ``loss`` is what JAX
+  differentiates. Both keep the input's dtype (Python scalars only, no float64 constants);
 - ``kinks(r)``: where the gradient is a set-valued subgradient (not compared), or None;
-- ``numpy_idiomatic(x, y)``: what a NumPy user writes (temporaries and all);
 - ``numpy_out(x, y)``: a factory of a closure that works in preallocated, warmed buffers;
 - ``torch_loss(torch, x, y)``: the loss as a scalar tensor (``torch.nn.functional`` where
   PyTorch has it), for autograd and ``torch.compile``;
@@ -36,7 +36,8 @@ from .workload import Contender, Reference, Workload, alloc
 CONTENDERS: dict[str, Contender] = {
     "losskit[out]": Contender("losskit", True, "loss.value_and_grad(x, y, out=g), g preallocated and reused"),
     "losskit": Contender("losskit", False, "loss.value_and_grad(x, y): a new gradient array every call"),
-    "numpy": Contender("numpy", False, "idiomatic NumPy (temporaries)"),
+    "numpy": Contender("numpy", False, "idiomatic NumPy: mean(loss(x, y)) and dloss(x, y) / N, the "
+                                       "reference's formulas in the input's dtype (temporaries and all)"),
     "numpy[out]": Contender("numpy", True, "NumPy ufuncs with out= into preallocated buffers"),
     "torch-autograd": Contender("torch", False, "torch.nn.functional loss (or composed torch ops) + backward(); "
                                                 "x.grad = None each call"),
@@ -47,7 +48,7 @@ CONTENDERS: dict[str, Contender] = {
     "sklearn": Contender("sklearn", True, "sklearn._loss: loss_gradient(loss_out=, gradient_out=, n_threads=), "
                                           "then the mean and the 1/N scaling"),
 }
-# torch.compile costs seconds per loss and dtype, more than a --quick run has.
+# A torch.compile compilation that takes longer is abandoned (and not tried again in the run).
 COMPILE_TIMEOUT_S = 120.0
 
 
@@ -61,7 +62,6 @@ class LossSpec:
     make_data: Callable  # (shape, dtype, seed) -> (x, y)
     loss: Callable
     dloss: Callable
-    numpy_idiomatic: Callable
     numpy_out: Callable
     torch_loss: Callable
     torch_out: Callable
@@ -115,9 +115,7 @@ class LossWorkload(Workload):
     def reference(self, inputs):
         x = inputs["x"].astype(np.float64)
         y = inputs["y"] if inputs["y"].dtype.kind in "iu" else inputs["y"].astype(np.float64)
-        n = x.shape[0]
-        value = float(np.mean(self.spec.loss(np, x, y)))
-        grad = np.asarray(self.spec.dloss(x, y), dtype=np.float64) / n
+        value, grad = _value_and_grad(self.spec, x, y)
         mask = None
         if self.spec.kinks is not None:
             kinks = self.spec.kinks(x - y)
@@ -132,8 +130,7 @@ class LossWorkload(Workload):
         x, y = inputs["x"], inputs["y"]
         spec = self.spec
         if name == "numpy":
-            f = spec.numpy_idiomatic
-            return Impl(lambda: f(x, y))
+            return Impl(lambda: _value_and_grad(spec, x, y))
         if name == "numpy[out]":
             return Impl(spec.numpy_out(x, y))
         if name in ("losskit", "losskit[out]"):
@@ -145,6 +142,16 @@ class LossWorkload(Workload):
         if name == "sklearn":
             return _sklearn(spec, x, y, threads)
         raise ValueError(f"unknown contender {name!r}")
+
+
+def _value_and_grad(spec: LossSpec, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The mean loss and its gradient from the spec's NumPy formulas, in x's dtype."""
+    return float(np.mean(spec.loss(np, x, y))), spec.dloss(x, y) / x.shape[0]
+
+
+def tensors_like(torch: Any, x: Any, count: int) -> list:
+    """``count`` zeroed (so already touched) tensors of ``x``'s shape and dtype."""
+    return [torch.zeros(x.shape, dtype=x.dtype) for _ in range(count)]
 
 
 def uses_buffer(buf: np.ndarray) -> Callable[[Any], str]:

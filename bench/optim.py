@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .impls import Impl, Unavailable, require
-from .workload import Contender, Reference, Workload, alloc
+from .workload import Contender, Reference, Workload, touched_like
 
 CHECK_STEPS = 3
 LR = 1e-3
@@ -46,7 +46,7 @@ def _adam_np(p, g):
 def _adam_np_out(p, g):
     """NumPy Adam with ufunc out= into preallocated buffers (PyTorch's order of operations)."""
     b1, b2 = BETAS
-    m, v, tmp = alloc(p.shape, p.dtype), alloc(p.shape, p.dtype), alloc(p.shape, p.dtype)
+    m, v, tmp = touched_like(p, 3)
     steps = [0]
 
     def step():
@@ -83,7 +83,7 @@ def _sgd_np(p, g):
 
 def _sgd_np_out(p, g):
     """NumPy Nesterov SGD with out= (a zero buffer makes the first step's buffer the gradient)."""
-    buf, tmp = alloc(p.shape, p.dtype), alloc(p.shape, p.dtype)
+    buf, tmp = touched_like(p, 2)
 
     def step():
         np.multiply(buf, MOMENTUM, out=buf)

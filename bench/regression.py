@@ -11,16 +11,10 @@ import math
 
 import numpy as np
 
-from .losses import LossSpec, LossWorkload
-from .workload import alloc
+from .losses import LossSpec, LossWorkload, tensors_like
+from .workload import alloc, touched_like
 
 LOG2 = math.log(2.0)
-
-
-def talloc(torch, n: int, dtype):
-    buf = torch.empty(n, dtype=dtype)
-    buf.zero_()
-    return buf
 
 
 def make_data(shape: tuple, dtype, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,10 +43,6 @@ def _mse_loss(xp, x, y):
     return r * r
 
 
-def _mse_np(x, y):
-    r = x - y
-    return float(np.mean(r * r)), (2.0 / r.size) * r
-
 
 def _mse_np_out(x, y):
     n = x.size
@@ -69,7 +59,7 @@ def _mse_np_out(x, y):
 
 def _mse_torch_out(torch, x, y):
     n = x.numel()
-    g = talloc(torch, n, x.dtype)
+    g = torch.zeros(n, dtype=x.dtype)
 
     def f():
         torch.sub(x, y, out=g)
@@ -99,18 +89,10 @@ def _huber_dloss(x, y, d, scale):
     return scale * np.clip(x - y, -d, d)
 
 
-def _huber_np(x, y, d, scale):
-    r = x - y
-    a = np.abs(r)
-    v = np.mean(np.where(a < d, 0.5 * r * r, d * (a - 0.5 * d)))
-    g = np.clip(r, -d, d) * (scale / r.size)
-    return float(v) * scale, g
-
 
 def _huber_np_out(x, y, d, scale):
     n = x.size
-    r = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    r, g = touched_like(x, 2)
 
     def f():
         np.subtract(x, y, out=r)
@@ -124,8 +106,7 @@ def _huber_np_out(x, y, d, scale):
 
 def _huber_torch_out(torch, x, y, d, scale):
     n = x.numel()
-    r = talloc(torch, n, x.dtype)
-    g = talloc(torch, n, x.dtype)
+    r, g = tensors_like(torch, x, 2)
 
     def f():
         torch.sub(x, y, out=r)
@@ -154,18 +135,10 @@ def _ph_dloss(x, y, d=PH_DELTA):
     return r / np.sqrt(1.0 + (r / d) ** 2)
 
 
-def _ph_np(x, y, d=PH_DELTA):
-    r = x - y
-    s = np.sqrt(1 + (r / d) ** 2)
-    v = d * d * np.mean(s - 1)
-    return float(v), r / s / r.size
-
 
 def _ph_np_out(x, y, d=PH_DELTA):
     n = x.size
-    r = alloc(n, x.dtype)
-    t = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    r, t, g = touched_like(x, 3)
 
     def f():
         np.subtract(x, y, out=r)
@@ -192,9 +165,7 @@ def _ph_torch(torch, x, y, d=PH_DELTA):
 
 def _ph_torch_out(torch, x, y, d=PH_DELTA):
     n = x.numel()
-    r = talloc(torch, n, x.dtype)
-    t = talloc(torch, n, x.dtype)
-    g = talloc(torch, n, x.dtype)
+    r, t, g = tensors_like(torch, x, 3)
 
     def f():
         torch.sub(x, y, out=r)
@@ -223,17 +194,10 @@ def _lc_dloss(x, y):
     return np.tanh(x - y)
 
 
-def _lc_np(x, y):
-    r = x - y
-    a = np.abs(r)
-    v = np.mean(a + np.log1p(np.exp(-2 * a)) - LOG2)  # a Python float keeps float32 float32
-    return float(v), np.tanh(r) / r.size
-
 
 def _lc_np_out(x, y):
     n = x.size
-    t = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    t, g = touched_like(x, 2)
 
     def f():
         np.subtract(x, y, out=g)
@@ -257,8 +221,7 @@ def _lc_torch(torch, x, y):
 
 def _lc_torch_out(torch, x, y):
     n = x.numel()
-    t = talloc(torch, n, x.dtype)
-    g = talloc(torch, n, x.dtype)
+    t, g = tensors_like(torch, x, 2)
 
     def f():
         torch.sub(x, y, out=g)
@@ -284,25 +247,17 @@ def _q_loss(xp, x, y, q=QUANTILE):
 
 
 def _q_dloss(x, y, q=QUANTILE):
-    return np.where(y - x > 0, -q, 1.0 - q)
+    return 0.5 * (np.sign(x - y) + (1.0 - 2.0 * q))  # -q below the target, 1 - q above
 
 
 def _q_kinks(r):
     return r == 0
 
 
-def _q_np(x, y, q=QUANTILE):
-    d = y - x
-    v = np.mean(np.maximum(q * d, (q - 1) * d))
-    t = x.dtype.type
-    g = np.where(d > 0, t(-q), t(1 - q)) / d.size
-    return float(v), g
-
 
 def _q_np_out(x, y, q=QUANTILE):
     n = x.size
-    r = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    r, g = touched_like(x, 2)
 
     def f():
         np.subtract(x, y, out=r)
@@ -324,8 +279,7 @@ def _q_torch(torch, x, y, q=QUANTILE):
 
 def _q_torch_out(torch, x, y, q=QUANTILE):
     n = x.numel()
-    r = talloc(torch, n, x.dtype)
-    g = talloc(torch, n, x.dtype)
+    r, g = tensors_like(torch, x, 2)
 
     def f():
         torch.sub(x, y, out=r)
@@ -358,18 +312,10 @@ def _eps_kinks(r, eps=EPSILON):
     return np.abs(np.abs(r) - eps) <= 1e-6 * eps
 
 
-def _eps_np(x, y, eps=EPSILON):
-    r = x - y
-    a = np.abs(r)
-    v = np.mean(np.maximum(a - eps, 0))
-    g = np.where(a > eps, np.sign(r), 0) / r.size
-    return float(v), g
-
 
 def _eps_np_out(x, y, eps=EPSILON):
     n = x.size
-    r = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    r, g = touched_like(x, 2)
 
     def f():
         np.subtract(x, y, out=r)
@@ -392,8 +338,7 @@ def _eps_torch(torch, x, y, eps=EPSILON):
 
 def _eps_torch_out(torch, x, y, eps=EPSILON):
     n = x.numel()
-    r = talloc(torch, n, x.dtype)
-    g = talloc(torch, n, x.dtype)
+    r, g = tensors_like(torch, x, 2)
 
     def f():
         torch.sub(x, y, out=r)
@@ -420,10 +365,6 @@ def _p_dloss(x, y):
     return np.exp(x) - y
 
 
-def _p_np(x, y):
-    e = np.exp(x)
-    return float(np.mean(e - y * x)), (e - y) / x.size
-
 
 def _p_np_out(x, y):
     n = x.size
@@ -445,7 +386,7 @@ def _p_torch(torch, x, y):
 
 def _p_torch_out(torch, x, y):
     n = x.numel()
-    g = talloc(torch, n, x.dtype)
+    g = torch.zeros(n, dtype=x.dtype)
 
     def f():
         torch.exp(x, out=g)
@@ -477,21 +418,11 @@ def _barron_dloss(x, y, a=BARRON_ALPHA, c=BARRON_SCALE):
     return r / (c * c) * np.exp((0.5 * a - 1.0) * np.log1p((r / c) ** 2 / abs(a - 2.0)))
 
 
-def _barron_np(x, y, a=BARRON_ALPHA, c=BARRON_SCALE):
-    b = abs(a - 2.0)
-    r = x - y
-    t = np.log1p((r / c) ** 2 / b)
-    v = np.mean(b / a * np.expm1(0.5 * a * t))
-    g = r / (c * c) * np.exp((0.5 * a - 1.0) * t) / r.size
-    return float(v), g
-
 
 def _barron_np_out(x, y, a=BARRON_ALPHA, c=BARRON_SCALE):
     n = x.size
     b = abs(a - 2.0)
-    r = alloc(n, x.dtype)
-    t = alloc(n, x.dtype)
-    g = alloc(n, x.dtype)
+    r, t, g = touched_like(x, 3)
 
     def f():
         np.subtract(x, y, out=r)
@@ -519,9 +450,7 @@ def _barron_torch(torch, x, y, a=BARRON_ALPHA, c=BARRON_SCALE):
 def _barron_torch_out(torch, x, y, a=BARRON_ALPHA, c=BARRON_SCALE):
     n = x.numel()
     b = abs(a - 2.0)
-    r = talloc(torch, n, x.dtype)
-    t = talloc(torch, n, x.dtype)
-    g = talloc(torch, n, x.dtype)
+    r, t, g = tensors_like(torch, x, 3)
 
     def f():
         torch.sub(x, y, out=r)
@@ -542,7 +471,6 @@ def _huber(d, scale, **kw):
     return dict(
         loss=lambda xp, x, y: _huber_loss(xp, x, y, d, scale),
         dloss=lambda x, y: _huber_dloss(x, y, d, scale),
-        numpy_idiomatic=lambda x, y: _huber_np(x, y, d, scale),
         numpy_out=lambda x, y: _huber_np_out(x, y, d, scale),
         torch_out=lambda torch, x, y: _huber_torch_out(torch, x, y, d, scale),
         # sklearn's HuberLoss is PyTorch's huber (0.5 r^2 inside); smooth_l1 divides it by beta
@@ -554,7 +482,7 @@ def _huber(d, scale, **kw):
 SPECS = [
     LossSpec(
         name="mse", suite="regression", cls="MSELoss", params={}, formula="(x-y)^2", make_data=make_data,
-        loss=_mse_loss, dloss=lambda x, y: 2.0 * (x - y), numpy_idiomatic=_mse_np, numpy_out=_mse_np_out,
+        loss=_mse_loss, dloss=lambda x, y: 2.0 * (x - y), numpy_out=_mse_np_out,
         torch_loss=lambda torch, x, y: torch.nn.functional.mse_loss(x, y), torch_out=_mse_torch_out,
         torch_functional="mse_loss",
         sklearn=lambda sk, x: (sk.HalfSquaredError(), 2.0),  # 0.5 r^2
@@ -574,38 +502,38 @@ SPECS = [
     LossSpec(
         name="pseudo_huber", suite="regression", cls="PseudoHuberLoss", params={"delta": PH_DELTA},
         formula=f"delta^2 (sqrt(1+(r/delta)^2) - 1), delta={PH_DELTA:g}", make_data=make_data,
-        loss=_ph_loss, dloss=_ph_dloss, numpy_idiomatic=_ph_np, numpy_out=_ph_np_out,
+        loss=_ph_loss, dloss=_ph_dloss, numpy_out=_ph_np_out,
         torch_loss=_ph_torch, torch_out=_ph_torch_out, torch_functional="",
     ),
     LossSpec(
         name="log_cosh", suite="regression", cls="LogCoshLoss", params={}, formula="log(cosh(r))",
-        make_data=make_data, loss=_lc_loss, dloss=_lc_dloss, numpy_idiomatic=_lc_np, numpy_out=_lc_np_out,
+        make_data=make_data, loss=_lc_loss, dloss=_lc_dloss, numpy_out=_lc_np_out,
         torch_loss=_lc_torch, torch_out=_lc_torch_out, torch_functional="",
     ),
     LossSpec(
         name="quantile", suite="regression", cls="QuantileLoss", params={"quantile": QUANTILE},
         formula=f"pinball, quantile={QUANTILE:g}", make_data=make_data,
-        loss=_q_loss, dloss=_q_dloss, numpy_idiomatic=_q_np, numpy_out=_q_np_out,
+        loss=_q_loss, dloss=_q_dloss, numpy_out=_q_np_out,
         torch_loss=_q_torch, torch_out=_q_torch_out, torch_functional="", kinks=_q_kinks,
         sklearn=lambda sk, x: (sk.PinballLoss(quantile=QUANTILE), 1.0),
     ),
     LossSpec(
         name="epsilon_insensitive", suite="regression", cls="EpsilonInsensitiveLoss",
         params={"epsilon": EPSILON}, formula=f"max(0, |r| - eps), eps={EPSILON:g}", make_data=make_data,
-        loss=_eps_loss, dloss=_eps_dloss, numpy_idiomatic=_eps_np, numpy_out=_eps_np_out,
+        loss=_eps_loss, dloss=_eps_dloss, numpy_out=_eps_np_out,
         torch_loss=_eps_torch, torch_out=_eps_torch_out, torch_functional="", kinks=_eps_kinks,
     ),
     LossSpec(
         name="poisson_nll", suite="regression", cls="PoissonNLLLoss", params={"log_input": True, "full": False},
         formula="exp(x) - y x (log_input=True, full=False)", make_data=make_poisson_data,
-        loss=_p_loss, dloss=_p_dloss, numpy_idiomatic=_p_np, numpy_out=_p_np_out,
+        loss=_p_loss, dloss=_p_dloss, numpy_out=_p_np_out,
         torch_loss=_p_torch, torch_out=_p_torch_out, torch_functional="poisson_nll_loss",
         sklearn=lambda sk, x: (sk.HalfPoissonLoss(), 1.0),  # exp(x) - y x: the same, despite "half"
     ),
     LossSpec(
         name="barron", suite="barron", cls="BarronLoss", params={"alpha": BARRON_ALPHA, "scale": BARRON_SCALE},
         formula=f"Barron's general loss, alpha={BARRON_ALPHA:g}, scale={BARRON_SCALE:g}", make_data=make_data,
-        loss=_barron_loss, dloss=_barron_dloss, numpy_idiomatic=_barron_np, numpy_out=_barron_np_out,
+        loss=_barron_loss, dloss=_barron_dloss, numpy_out=_barron_np_out,
         torch_loss=_barron_torch, torch_out=_barron_torch_out, torch_functional="",
     ),
 ]

@@ -156,6 +156,11 @@ def alloc(shape: Any, dtype: Any) -> np.ndarray:
     return buf
 
 
+def touched_like(a: np.ndarray, count: int) -> list[np.ndarray]:
+    """``count`` buffers of ``a``'s shape and dtype, pages touched."""
+    return [alloc(a.shape, a.dtype) for _ in range(count)]
+
+
 def fmt_n(n: int) -> str:
     """1e5 for powers of ten from 100 on, else the number."""
     k = round(math.log10(n)) if n > 0 else 0
