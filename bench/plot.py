@@ -1,7 +1,7 @@
 """The PNG of a run: time per call against size, one panel per workload, log-log.
 
 One line per contender over the size table's cases (float32 solid, float64 dashed, the
-same colour), the bandwidth kernel in black. Workloads measured at a single size are left
+same colour; losskit's lines thicker), the bandwidth kernel in black. Workloads measured at a single size are left
 out (a point says nothing about scaling; the tables have them). Needs matplotlib (imported
 here only, with a file-only backend); without it the run says so and writes nothing.
 """
@@ -29,8 +29,9 @@ def write(results: dict, path: str) -> dict:
     if not panels:
         return {"path": path, "written": False, "message": "plot not written: no workload was measured at two sizes"}
     names = list(dict.fromkeys(n for cs in panels.values() for c in cs for n in c["impls"]))
-    colors = {n: plt.cm.tab10(i % 10) for i, n in enumerate(n for n in names if n != "stream")}
+    colors = {n: plt.cm.tab20(i % 20) for i, n in enumerate(n for n in names if n != "stream")}
     colors["stream"] = "black"
+    losskit = {n for cs in panels.values() for c in cs for n, r in c["impls"].items() if r["family"] == "losskit"}
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
@@ -42,7 +43,7 @@ def write(results: dict, path: str) -> dict:
                                 if c["dtype"] == dtype and timed(c["impls"].get(name)))
                 if len(points) > 1:
                     ax.plot(*zip(*points), style, marker=".", color=colors[name],
-                            label=None if name in labelled else name)
+                            linewidth=2.2 if name in losskit else 1.0, label=None if name in labelled else name)
                     labelled.add(name)
         ax.set_xscale("log")
         ax.set_yscale("log")
