@@ -12,7 +12,20 @@ from .report import cases_of, timed
 
 
 def write(results: dict, path: str) -> dict:
-    """Draw the plot into ``path``: ``{"path", "written", "message"}``."""
+    """Draw the plot of a run.
+
+    Parameters
+    ----------
+    results : dict
+        The run, as :func:`bench.run.main` builds it.
+    path : str
+        The PNG to write.
+
+    Returns
+    -------
+    dict
+        ``path``, ``written`` (bool) and ``message`` (what was done, or why not).
+    """
     try:
         import matplotlib
 

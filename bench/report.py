@@ -127,6 +127,21 @@ def _groups(cases: list[dict]) -> list[list[dict]]:
 # ----------------------------------------------------------------------------- render
 
 def render(results: dict, markdown: bool = False) -> str:
+    """The report of a run.
+
+    Parameters
+    ----------
+    results : dict
+        The run, as :func:`bench.run.main` builds it.
+    markdown : bool
+        Markdown headings and tables instead of plain text.
+
+    Returns
+    -------
+    str
+        The header, every table measured, the problems and the targets.
+    """
+
     def h(level: int, text: str) -> str:
         if markdown:
             return f"{'#' * level} {text}"

@@ -39,7 +39,7 @@ from . import plot, report, stream, targets, timing
 from .catalog import SUITES, WORKLOADS
 from .impls import Unavailable
 from .worker import SETUP_TIMEOUT_S, Pool, Remote, WorkerFailed
-from .workload import Workload
+from .workload import STREAM_CONTENDER, Workload
 
 TABLES = ("overhead", "sizes", "threads", "isa")
 DTYPE_ALIASES = {
@@ -203,6 +203,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Case:
+    """One row of a table: a workload at one shape, dtype and thread count, and its columns
+    (``budget_scale``: the share of the time budget it gets)."""
+
     table: str
     workload: str
     shape: tuple
@@ -279,8 +282,20 @@ def plan_isa(args: argparse.Namespace, workloads: list[Workload], isas: list[str
 
 @contextlib.contextmanager
 def shared_arrays(arrays: dict[str, np.ndarray]) -> Iterator[tuple[str, dict]]:
-    """The arrays copied into one shared-memory block: (its name, key -> (offset, shape,
-    dtype)). Removed on exit."""
+    """Copy arrays into one shared-memory block, removed on exit.
+
+    Parameters
+    ----------
+    arrays : dict of str to ndarray
+        What the workers need, by key (``in.<input>``, ``ref.<field>``).
+
+    Yields
+    ------
+    name : str
+        The block's name, to attach to.
+    layout : dict
+        key -> (byte offset, shape, dtype string) of each array in the block.
+    """
     layout, offset = {}, 0
     for key, a in arrays.items():
         layout[key] = (offset, a.shape, a.dtype.str)
@@ -301,17 +316,33 @@ def _progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def _record(entry: Entry, w: Workload, status: str = "ok", message: str = "") -> dict:
-    if entry.label == "stream":
-        family, uses_out = "stream", True
-    else:
-        family, uses_out = entry.family, w.contenders[entry.contender].uses_out
-    return {"contender": entry.contender, "family": family, "uses_out": uses_out, "isa": entry.isa,
-            "status": status, "message": message, "value_err": None, "array_err": None}
+def _record(entry: Entry, w: Workload) -> dict:
+    """A column's record before its worker has checked it."""
+    contender = w.contenders.get(entry.contender, STREAM_CONTENDER)
+    return {"contender": entry.contender, "family": contender.family, "uses_out": contender.uses_out,
+            "isa": entry.isa, "status": "ok", "message": "", "value_err": None, "array_err": None}
 
 
 def run_case(pool: Pool, case: Case, st: timing.Settings, seed: int) -> dict:
-    """Check then time every contender of one case; the case's record."""
+    """Check, then time, every contender of one case.
+
+    Parameters
+    ----------
+    pool : Pool
+        The workers; those the case needs are started if they are not running.
+    case : Case
+        What to run.
+    st : timing.Settings
+        Rounds, budget and sample length.
+    seed : int
+        The data seed.
+
+    Returns
+    -------
+    dict
+        The case's record (see bench/README.md, "Output"): one entry per column under
+        ``impls`` with its status, errors and timings, the kernel's GB/s, the best peer.
+    """
     started = time.perf_counter()
     w = WORKLOADS[case.workload]
     entries = list(case.entries) + ([Entry("stream", "stream", "stream")] if case.with_stream else [])
@@ -486,6 +517,19 @@ def _check_outputs(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (``losskit bench``).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line options (default: ``sys.argv[1:]``); ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        0; 1 if a losskit contender was wrong or failed; 2 on a usage error; 130 if
+        interrupted (after reporting what was measured).
+    """
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
@@ -559,8 +603,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def finish(args: argparse.Namespace, results: dict, t_start: float, interrupted: bool) -> int:
-    """Evaluate the targets, print and write the reports; the exit status (130 if interrupted,
-    1 if a losskit contender was wrong or failed, else 0)."""
+    """Evaluate the targets, print and write the reports.
+
+    Returns
+    -------
+    int
+        The exit status: 130 if interrupted, 1 if a losskit contender was wrong or failed,
+        else 0.
+    """
     results["elapsed_s"] = time.perf_counter() - t_start
     with contextlib.suppress(AttributeError, OSError):
         results["machine"]["loadavg_end"] = list(os.getloadavg())

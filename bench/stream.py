@@ -135,8 +135,25 @@ class StreamKernel:
         return run
 
     def contender(self, shape: str, reads: list[np.ndarray], threads: int) -> tuple[Impl, Reference]:
-        """The bandwidth kernel on copies of ``reads`` as a contender, and the float64 result
-        its first call must give: (mean of t*t, the first output array)."""
+        """The bandwidth kernel as a contender.
+
+        Parameters
+        ----------
+        shape : str
+            One of :data:`SHAPES`.
+        reads : list of ndarray
+            The arrays it reads (copied; in-place shapes update copies of the first).
+        threads : int
+            Its OpenMP team size (one thread below :data:`PARALLEL_MIN` elements).
+
+        Returns
+        -------
+        impl : Impl
+            One call returns ``(mean of t*t, the first output array)``; ``batch(k)`` repeats it
+            k times in C.
+        ref : Reference
+            What its first call must return, in float64.
+        """
         n_reads, outs, in_place = _arity(shape)
         src = [np.ascontiguousarray(a).reshape(-1).copy() for a in reads[:n_reads]]
         # updated arrays start as copies of the first input; u = u/2 + a then tends to 2a
@@ -154,7 +171,20 @@ class StreamKernel:
 
 
 def build(cc: str | None = None) -> tuple[StreamKernel | None, str]:
-    """Compile and load the kernels: ``(kernel or None, message)``."""
+    """Compile and load the kernels.
+
+    Parameters
+    ----------
+    cc : str, optional
+        The C compiler (default ``cc``).
+
+    Returns
+    -------
+    kernel : StreamKernel or None
+        None when no compiler is found or every compile attempt failed.
+    message : str
+        The compiler and flags used, or why there is no kernel.
+    """
     compiler = cc or "cc"
     exe = shutil.which(compiler)
     if exe is None:

@@ -93,7 +93,20 @@ def _optimizer(results: dict) -> dict:
 
 
 def evaluate(results: dict) -> dict:
-    """``{"note": what was evaluated, "targets": one verdict per target}``."""
+    """Evaluate every target on a run's results.
+
+    Parameters
+    ----------
+    results : dict
+        The run (``config``, ``workloads``, ``cases``), as :func:`bench.run.main` builds it.
+
+    Returns
+    -------
+    dict
+        ``note``: what was evaluated; ``targets``: per target its ``id``, ``target``,
+        ``status`` (met, missed or not measured), ``summary``, ``checks`` (cases evaluated) and
+        ``misses`` (worst first, each with its ratio and by how much it missed).
+    """
     threads = results["config"]["threads"]
     note = f"evaluated on the {DTYPE} cases at {threads} thread(s)"
     if threads != THREADS:

@@ -99,7 +99,24 @@ def calibrate(contender: Any, st: Settings) -> tuple[int, float]:
 
 
 def measure(contenders: list, st: Settings, stream: Any = None) -> dict[str, Timing]:
-    """Interleaved samples for every contender (and the stream kernel)."""
+    """Time contenders in interleaved rounds.
+
+    Parameters
+    ----------
+    contenders : list
+        Objects with ``name`` and ``sample(calls, settle)``.
+    st : Settings
+        Rounds, budget, sample length, settle and gap.
+    stream : optional
+        The bandwidth kernel, sampled in every round and also right before the first and
+        right after the last.
+
+    Returns
+    -------
+    dict of str to Timing
+        Per contender name: its samples (seconds per call), calls per sample, and the error
+        that stopped it, if any.
+    """
     everyone = list(contenders) + ([stream] if stream is not None else [])
     timings: dict[str, Timing] = {}
     live: list = []

@@ -330,8 +330,15 @@ class Pool:
         atexit.register(self.close)
 
     def start(self, keys: list[tuple[str, int, str | None]]) -> None:
-        """Start the workers ``(family, threads, isa)`` not running yet, all at once (their
-        imports overlap), and wait for their reports."""
+        """Start the workers not running yet, all at once (their imports overlap), and wait
+        for their reports.
+
+        Parameters
+        ----------
+        keys : list of tuple
+            ``(family, threads, forced ISA or None)`` of each worker wanted. A family that
+            reported itself unavailable is not started again.
+        """
         fresh = []
         for key in keys:
             if key in self.workers and self.workers[key].alive:

@@ -94,11 +94,25 @@ def to_numpy(a: Any) -> np.ndarray:
 
 
 def check(result: Any, ref: Reference, dtype: Any) -> CheckResult:
-    """Compare a contender's ``(value, array)`` with the reference.
+    """Compare a contender's result with the reference.
 
-    The value (when the reference has one) is compared relatively; the array elementwise,
-    relatively plus an absolute part scaled by max|reference| (plus the rounding allowance
-    of a reference with an origin). The array must have the reference's shape and ``dtype``.
+    Parameters
+    ----------
+    result : tuple
+        ``(value, array)``: what the contender computed (the array may be a NumPy array, a
+        torch tensor or a JAX array).
+    ref : Reference
+        The float64 reference.
+    dtype : str or numpy.dtype
+        The case's dtype: the array must have it, and it picks the tolerances.
+
+    Returns
+    -------
+    CheckResult
+        ``ok`` when the value (if the reference has one) is within the relative tolerance and
+        every compared element within the relative tolerance plus an absolute part scaled by
+        max|reference| (plus the rounding allowance of a reference with an origin); the
+        measured errors either way.
     """
     dtype = np.dtype(dtype)
     tol = TOLERANCES[dtype]
