@@ -1,4 +1,4 @@
-"""What a benchmark workload is, the correctness gate, and the registry of all workloads.
+"""What a benchmark workload is, and the correctness gate (:mod:`.catalog` lists them all).
 
 A *workload* (one loss, one optimizer step, the minibatch gather, one training epoch) knows
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from .impls import Impl
 
-# The size axis of the loss and optimizer workloads (N elements).
+# The size axis of the elementwise losses (N elements).
 FULL_SIZES = [10**k for k in range(2, 8)]
 QUICK_SIZES = [10**3, 10**5]
 # The per-ISA table probes every workload at one size that fits in the caches, where the
@@ -37,13 +37,11 @@ OVERHEAD_N = 16
 
 @dataclass(frozen=True)
 class Contender:
+    """How a workload's contender runs (the builder is the workload's)."""
+
     family: str  # the worker that runs it: losskit, numpy, torch, jax, sklearn or stream
     uses_out: bool  # writes into preallocated, already-touched buffers
     description: str
-
-    @property
-    def is_peer(self) -> bool:
-        return self.family not in ("losskit", "stream")
 
 
 STREAM_CONTENDER = Contender("stream", True, "the same-shape bandwidth kernel (bench/stream.py)")
@@ -54,9 +52,9 @@ class Reference:
     """The float64 NumPy result a contender must reproduce: a scalar, an array, or both.
 
     ``mask`` marks the array elements that are compared (None: all). With an ``origin``
-    (an optimizer's starting parameters) ``array`` is the displacement from it, the
-    contender's array is compared as ``array - origin``, and each element may also be off by
-    ``rounding * |origin|`` (the rounding of the parameters to their dtype, step by step).
+    (an optimizer's starting parameters) ``array`` is the displacement from it: the
+    contender's array minus ``origin`` is compared with it, and each element may also be off
+    by ``rounding * |origin|`` (the rounding of the parameters to their dtype, step by step).
     """
 
     value: float | None = None
