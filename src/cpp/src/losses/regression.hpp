@@ -63,27 +63,27 @@ template <class T> struct SmoothL1Loss {
 };
 
 // delta^2 (sqrt(1 + (r/delta)^2) - 1);  d/dx = r / sqrt(1 + (r/delta)^2).
-// With a = |r|/delta the value is delta |r| * t(a) where, cancellation- and overflow-free,
-//   a <= 1:  t = a / (sqrt(1 + a^2) + 1)        (sqrt(1+a^2) - 1 = a^2 / (sqrt(1+a^2) + 1))
-//   a >  1:  t = 1 / (sqrt(1 + b^2) + b), b = 1/a (the same, divided through by a)
-// so b = min(a, 1/a) in [0, 1] never squares past the range, even for |r| near the max float.
+// With a = |r|/delta and root = sqrt(1 + a^2), cancellation-free:
+//   value = delta |r| a / (root + 1),   d/dx = r / root,
+// both from one division 1 / (root (root + 1)) (the kernel is bound by the divider and the
+// square root). a is capped at 2^60 so that a^2 stays finite in float32; past the cap
+// a / (root + 1) rounds to 1 and d/dx to sign(r) delta, which the cap's lanes take.
 template <class T> struct PseudoHuberLoss {
   static constexpr int kArity = 2;
   static constexpr bool kComputeBound = true;
+  static constexpr T kCap = T(1152921504606846976.0);  // 2^60
   T delta, inv_delta;
   explicit PseudoHuberLoss(const LossParams& p)
       : delta(T(p.values[0])), inv_delta(T(1 / p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
     const Vec<T> abs_r = abs<T>(r);
-    const Vec<T> a = abs_r * inv_delta;
-    const auto small = a <= T(1);
-    const Vec<T> b = select<Vec<T>>(small, a, T(1) / a);
-    const Vec<T> root = sqrt(fma(b, b, splat<T>(1)));
-    // One division per output: the branches differ only in numerator and denominator.
-    const Vec<T> t = select<Vec<T>>(small, a, splat<T>(1)) / (root + select<Vec<T>>(small, splat<T>(1), b));
-    const Vec<T> grad = select<Vec<T>>(small, r, copysign<T>(splat<T>(delta), r)) / root;
-    return {delta * abs_r * t, select<Vec<T>>(r != r, r, grad)};
+    const Vec<T> a = min_or_second<T>(splat<T>(kCap), abs_r * inv_delta);  // NaN passes
+    const Vec<T> root = sqrt(fma(a, a, splat<T>(1)));
+    const Vec<T> inv = T(1) / (root * (root + T(1)));
+    const Vec<T> grad = r * ((root + T(1)) * inv);
+    const Vec<T> capped = select<Vec<T>>(a == kCap, copysign<T>(splat<T>(delta), r), grad);
+    return {delta * abs_r * (a * (root * inv)), capped};
   }
 };
 
