@@ -1,7 +1,8 @@
 // A minimal test harness for losskit's C++ tests (no framework dependency: CI builds these
 // from a bare compiler and CMake). Test cases register themselves with LOSSKIT_TEST; the CHECK
 // macros record a failure (file:line, the expression and the values) and carry on; check_main.cpp
-// runs every case, or the ones named on the command line, and exits with status 1 on a failure.
+// runs every case, or those selected on the command line (by case name or by source file name
+// without extension, e.g. test_optim), and exits with status 1 on a failure.
 #pragma once
 
 #include <cmath>
@@ -15,6 +16,7 @@ namespace losskit_test {
 
 struct TestCase {
   const char* name;
+  const char* file;  // the source file, by which a group of cases is selected
   void (*run)();
 };
 inline std::vector<TestCase>& registry() {
@@ -22,7 +24,9 @@ inline std::vector<TestCase>& registry() {
   return cases;
 }
 struct Registration {
-  Registration(const char* name, void (*run)()) { registry().push_back({name, run}); }
+  Registration(const char* name, const char* file, void (*run)()) {
+    registry().push_back({name, file, run});
+  }
 };
 
 // Failures of the current case; only the first few are printed (a loop over many elements
@@ -78,7 +82,7 @@ inline std::string show(double v) {
 
 #define LOSSKIT_TEST(name)                                                          \
   static void name();                                                               \
-  static const losskit_test::Registration name##_registration(#name, &name);        \
+  static const losskit_test::Registration name##_registration(#name, __FILE__, &name); \
   static void name()
 
 #define CHECK(cond)                                                                 \

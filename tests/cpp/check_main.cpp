@@ -1,16 +1,31 @@
-// Runs the registered test cases (all, or those named as arguments) and reports each.
+// Runs the registered test cases (all, or those selected by the arguments: case names or
+// source file names without extension) and reports each.
 // Exit status: 0 all passed, 1 a failure, 77 (CTest's SKIP_RETURN_CODE) every case skipped.
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 
 #include "check.hpp"
+
+namespace {
+
+// "/path/test_optim.cpp" -> "test_optim"
+std::string file_stem(const char* path) {
+  std::string s(path);
+  const std::size_t slash = s.find_last_of('/');
+  if (slash != std::string::npos) s.erase(0, slash + 1);
+  return s.substr(0, s.find('.'));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   int failed = 0, ran = 0, skipped = 0;
   for (const losskit_test::TestCase& c : losskit_test::registry()) {
     bool selected = argc < 2;
-    for (int i = 1; i < argc; ++i) selected = selected || std::strcmp(argv[i], c.name) == 0;
+    for (int i = 1; i < argc; ++i)
+      selected = selected || argv[i] == std::string(c.name) || argv[i] == file_stem(c.file);
     if (!selected) continue;
     ++ran;
     losskit_test::failures().count = 0;

@@ -174,6 +174,7 @@ LOSSKIT_TEST(thread_count_setting) {
   CHECK(losskit::get_num_threads() == 3);
   CHECK_THROWS(losskit::set_num_threads(0), std::invalid_argument);
   CHECK_THROWS(losskit::set_num_threads(-2), std::invalid_argument);
+  CHECK_THROWS(losskit::set_num_threads(losskit::kMaxThreads + 1), std::invalid_argument);
   CHECK(losskit::get_num_threads() == 3);
   losskit::set_num_threads(previous);
 }
