@@ -5,8 +5,10 @@
 # (-fno-sanitize-recover=all; ASan halts on its first error), so passing means zero reports.
 #
 # The Python interpreter itself is not instrumented: the ASan runtime has to be loaded first
-# (LD_PRELOAD), and leak detection is off for that run only (CPython leaves objects alive at
-# exit by design, which LeakSanitizer would report); the C++ tests run with it on.
+# (LD_PRELOAD), with libstdc++ beside it (ASan's __cxa_throw interceptor binds to the C++
+# runtime present at start-up; python does not link it), and leak detection is off for that
+# run only (CPython leaves objects alive at exit by design, which LeakSanitizer would report);
+# the C++ tests run with it on.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${LOSSKIT_SANITIZER_BUILD:-$root/build/sanitizers}"
@@ -30,7 +32,7 @@ mkdir -p "$stage"
 cp -r "$root/losskit" "$stage/losskit"
 rm -f "$stage"/losskit/_core*.so
 cp "$build"/_core*.so "$stage/losskit/"
-export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so)"
+export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS=detect_leaks=0:strict_string_checks=1
 export PYTHONPATH="$stage"
 (cd / && python -c "import losskit, sys; sys.exit(not losskit.__file__.startswith('$stage'))")

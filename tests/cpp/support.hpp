@@ -58,7 +58,8 @@ template <class Fn> void for_each_thread_count(int max_threads, const Fn& fn) {
 }
 
 template <class T> bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  // (memcmp must not see the null data() of an empty vector, even for 0 bytes)
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 template <class T> const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }

@@ -122,10 +122,11 @@ template <class T> LOSSKIT_INLINE Vec<T> expm1_reduced(Vec<T> r) {
   return fma(estrin<T, 2, kDegree - 1>(c.value, r), r * r, r);
 }
 
-// 2^n for integer n in [min_exponent, max_exponent] of T (normal range).
+// 2^n for integer n in [min_exponent, max_exponent] of T (normal range; other lanes wrap).
 template <class T> LOSSKIT_INLINE Vec<T> pow2(Mask<T> n_int) {
   using Tr = VecTraits<T>;
-  return from_bits<T>((n_int + Tr::kExponentBias) << Tr::kMantissaBits);
+  using U = Unsigned<Mask<T>>;
+  return from_bits<T>(Mask<T>((U(n_int) + Tr::kExponentBias) << Tr::kMantissaBits));
 }
 
 template <class T> LOSSKIT_INLINE Vec<T> vexp(Vec<T> x) {
@@ -140,7 +141,7 @@ template <class T> LOSSKIT_INLINE Vec<T> vexp(Vec<T> x) {
   // rounds gradually into the subnormals, with a single rounding at the last step.
   const Mask<T> n1 = half_floor(ni);
   const Vec<T> p = splat<T>(1) + expm1_reduced<T>(r);
-  return (p * pow2<T>(n1)) * pow2<T>(ni - n1);
+  return (p * pow2<T>(n1)) * pow2<T>(wrapping_sub(ni, n1));
 }
 
 template <class T> LOSSKIT_INLINE Vec<T> vexpm1(Vec<T> x) {
@@ -161,7 +162,7 @@ template <class T> LOSSKIT_INLINE Vec<T> vexpm1(Vec<T> x) {
   const Vec<T> direct = fma(s, em, s - splat<T>(1));
   // Larger n: exp(x) - 1 rounds to exp(x).
   const Mask<T> n1 = half_floor(ni);
-  const Vec<T> large = ((splat<T>(1) + em) * pow2<T>(n1)) * pow2<T>(ni - n1);
+  const Vec<T> large = ((splat<T>(1) + em) * pow2<T>(n1)) * pow2<T>(wrapping_sub(ni, n1));
   const Vec<T> y = select<Vec<T>>(large_n, large, direct);
   return select<Vec<T>>(x == splat<T>(0), x, y);  // keeps the sign of -0
 }
