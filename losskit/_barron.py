@@ -249,6 +249,8 @@ class AdaptiveBarronLoss(Loss):
     ``alpha_init``. ``value_and_grad(input, target)`` returns ``(value, d_input)`` and stores
     the gradients of the latents in ``param_grads`` (same order and shapes); ``grad`` does the
     same and returns d_input. ``alpha_lo == alpha_hi`` fixes alpha (its gradient is 0).
+    Because calls store ``param_grads``, one instance is not for concurrent use by several
+    threads (the other losses hold no state and can be shared).
 
     Parameters
     ----------

@@ -275,6 +275,8 @@ class MinibatchSampler:
         0 <= seed < 2**64; None draws one from the operating system (``self.seed``).
 
     ``len(sampler)`` is the number of batches per epoch; each batch is an int64 array.
+    ``iter()`` advances the epoch, so a sampler is not for concurrent use by several threads
+    (``epoch_indices(epoch)`` is: it reads only the settings).
     """
 
     def __init__(

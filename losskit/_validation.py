@@ -95,7 +95,10 @@ def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.nd
     if kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     target = _kernel_dtype(array.dtype) if dtype is None else dtype
-    array = np.asarray(array, dtype=target, order="C")
+    # Values beyond the target dtype's range become +-inf, as IEEE arithmetic says (float64
+    # 1e308 cast to a float32 input's dtype): documented, so not warned about.
+    with np.errstate(over="ignore"):
+        array = np.asarray(array, dtype=target, order="C")
     if not array.flags.aligned:
         array = array.copy()
     return array

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._validation import check_bool, check_real
+from ._validation import as_real_array, check_bool, check_real
 
 __all__ = [
     "Optimizer",
@@ -146,6 +146,11 @@ class Optimizer:
     step_count : int
         Steps taken so far. A callable ``lr`` is called with it (the 0-based index of the
         step being taken).
+
+    Thread safety: one optimizer must not :meth:`step` from two threads at once (a step
+    updates the parameters, the state arrays, the state dicts and ``step_count`` in place, and
+    creates state lazily). Different optimizers over different arrays may step concurrently
+    from different threads: the kernels release the GIL, so such steps run in parallel.
     """
 
     _hyper_names: tuple[str, ...] = ()
@@ -543,9 +548,13 @@ class Schedule:
     def __call__(self, step: int) -> float:
         if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
             raise TypeError(f"step must be an integer, got {step!r}")
-        if step < 0:
-            raise ValueError(f"step must be non-negative, got {step}")
-        return float(self._fn(int(step)))
+        if not 0 <= step < 2**63:
+            raise ValueError(f"step must lie in [0, 2**63), got {step}")
+        # The formulas run in float64 scalars: a power that overflows gives inf (and one that
+        # underflows 0), as IEEE arithmetic says, not Python's OverflowError or
+        # ZeroDivisionError; the optimizer then refuses a non-finite lr by name.
+        with np.errstate(all="ignore"):
+            return float(self._fn(int(step)))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -572,7 +581,7 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
         raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
     gamma = _check_nonneg("gamma", gamma)
     return Schedule(
-        "step_decay", lambda step: lr * gamma ** (step // step_size),
+        "step_decay", lambda step: lr * np.float64(gamma) ** np.float64(step // step_size),
         lr=lr, step_size=int(step_size), gamma=gamma,
     )
 
@@ -581,7 +590,8 @@ def exponential_decay(lr: float, gamma: float) -> Schedule:
     """``lr(step) = lr * gamma ** step`` (PyTorch's ExponentialLR)."""
     lr = _check_nonneg("lr", lr)
     gamma = _check_nonneg("gamma", gamma)
-    return Schedule("exponential_decay", lambda step: lr * gamma**step, lr=lr, gamma=gamma)
+    return Schedule("exponential_decay", lambda step: lr * np.float64(gamma) ** np.float64(step),
+                    lr=lr, gamma=gamma)
 
 
 def cosine_decay(
@@ -625,7 +635,8 @@ def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
     lr = _check_nonneg("lr", lr)
     power_t = check_real("power_t", power_t)
     return Schedule(
-        "inverse_scaling", lambda step: lr / (step + 1) ** power_t, lr=lr, power_t=power_t
+        "inverse_scaling", lambda step: lr / np.float64(step + 1) ** power_t, lr=lr,
+        power_t=power_t
     )
 
 
@@ -669,7 +680,7 @@ class _DerivativeFree:
     def _start(self, f: Any, x0: Any, iters: Any) -> tuple[Any, np.ndarray, int]:
         if not callable(f):
             raise TypeError(f"f must be callable, got {type(f).__name__}")
-        x = np.array(x0, dtype=np.float64, order="C", copy=True)
+        x = np.array(as_real_array("x0", x0, np.dtype(np.float64)), copy=True)
         # PCG64 with uniform draws: integer arithmetic and one exact scaling, so the same
         # candidates on every machine.
         rng = np.random.Generator(np.random.PCG64(self.seed))

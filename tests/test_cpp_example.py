@@ -1,6 +1,7 @@
 """examples/cpp links losskit from C++ alone, through find_package(losskit CONFIG): built and
 run against the pip-installed wheel (losskit.get_cmake_dir()) and against a `cmake --install`
-of this repository."""
+of this repository. The installed public headers compile on their own, warning-free under
+-Wall -Wextra -Werror -pedantic, and open nothing of pybind11 or Python."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import losskit
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "cpp"
 CMAKE = shutil.which("cmake")
-pytestmark = pytest.mark.skipif(CMAKE is None, reason="cmake is not installed")
+CXX = shutil.which(os.environ.get("CXX", "c++"))
+needs_cmake = pytest.mark.skipif(CMAKE is None, reason="cmake is not installed")
+PUBLIC_HEADERS = sorted(p.name for p in (Path(losskit.get_include()) / "losskit").glob("*.hpp"))
 
 
 def cmake(*args: str, cwd: Path | None = None) -> None:
@@ -39,12 +42,14 @@ def max_weight_error(output: str) -> float:
     return float(output.strip().splitlines()[-1].rsplit("=", 1)[1])
 
 
+@needs_cmake
 def test_example_against_the_wheel(tmp_path):
     out = build_and_run_example(tmp_path / "build", f"-Dlosskit_DIR={losskit.get_cmake_dir()}")
     assert "mean Huber loss" in out
     assert max_weight_error(out) < 0.05
 
 
+@needs_cmake
 def test_example_against_a_cmake_install(tmp_path):
     prefix = tmp_path / "prefix"
     cmake("-S", str(ROOT), "-B", str(tmp_path / "lib"), "-DCMAKE_BUILD_TYPE=Release")
@@ -53,3 +58,22 @@ def test_example_against_a_cmake_install(tmp_path):
     assert (prefix / "include" / "losskit" / "losskit.hpp").is_file()
     out = build_and_run_example(tmp_path / "build", f"-DCMAKE_PREFIX_PATH={prefix}")
     assert max_weight_error(out) < 0.05
+
+
+def test_the_wheel_ships_the_public_headers():
+    assert PUBLIC_HEADERS == ["loss_list.hpp", "losskit.hpp", "optim.hpp"]
+
+
+@pytest.mark.skipif(CXX is None, reason="no C++ compiler")
+@pytest.mark.parametrize("header", PUBLIC_HEADERS)
+def test_public_header_compiles_alone_and_includes_no_python(header, tmp_path):
+    source = tmp_path / "only_this_header.cpp"
+    source.write_text(f"#include <losskit/{header}>\nint main() {{ return 0; }}\n")
+    # -H: every header the compiler opens, one per line on stderr ("." per nesting level)
+    r = subprocess.run([CXX, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                        "-fsyntax-only", "-H", "-I", losskit.get_include(), str(source)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-4000:]
+    opened = [line.lstrip(".").strip() for line in r.stderr.splitlines() if line.startswith(".")]
+    assert any(path.endswith(f"losskit/{header}") for path in opened)
+    assert [p for p in opened if "pybind11" in p or "Python.h" in p] == []

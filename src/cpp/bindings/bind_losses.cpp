@@ -165,12 +165,7 @@ class ElementwiseKernel {
       }
     }
     ElementwiseResult r;
-    if (c.size >= kReleaseGilMin) {
-      py::gil_scoped_release nogil;
-      r = evaluate(loss_, params_, c);
-    } else {
-      r = evaluate(loss_, params_, c);
-    }
+    run_kernel(c.size, [&] { r = evaluate(loss_, params_, c); });
     if (r.bad_argument != BadArgument::none) raise_bad_value<T>(r, input, weight, third);
     py::object value = reduction_ == Reduction::none ? values : py::float_(r.value);
     switch (mode) {
@@ -313,12 +308,7 @@ class RowwiseKernel {
       c.grad_out = data<T>(grad);
     }
     ElementwiseResult r;
-    if (c.rows * c.classes >= kReleaseGilMin) {
-      py::gil_scoped_release nogil;
-      r = evaluate(loss_, params_, c);
-    } else {
-      r = evaluate(loss_, params_, c);
-    }
+    run_kernel(c.rows * c.classes, [&] { r = evaluate(loss_, params_, c); });
     if (r.bad_argument == BadArgument::sample_weight) {
       std::ostringstream msg;
       msg << "sample_weight must be non-negative, got sample_weight[" << r.bad_index
@@ -377,9 +367,11 @@ void bind_losses(py::module_& m) {
           if (return_grad)
             grad = py::array_t<double>(
                 std::vector<py::ssize_t>(alpha.shape(), alpha.shape() + alpha.ndim()));
-          barron_log_partition(alpha.data(), out.mutable_data(),
-                               return_grad ? grad.mutable_data() : nullptr,
-                               static_cast<std::size_t>(alpha.size()));
+          const std::size_t n = static_cast<std::size_t>(alpha.size());
+          const double* a = alpha.data();
+          double* o = out.mutable_data();
+          double* g = return_grad ? grad.mutable_data() : nullptr;
+          run_kernel(n, [&] { barron_log_partition(a, o, g, n); });
           if (return_grad) return py::make_tuple(out, grad);
           return std::move(out);
         },

@@ -34,16 +34,6 @@ Dtype common_dtype(const char* what, py::handle param, std::initializer_list<py:
 
 template <class T> T* ptr(py::handle h) { return h.is_none() ? nullptr : data<T>(h); }
 
-// Runs fn() without the GIL when the work is large enough to pay for it.
-template <class Fn> void run(std::size_t n, const Fn& fn) {
-  if (n >= kReleaseGilMin) {
-    py::gil_scoped_release nogil;
-    fn();
-  } else {
-    fn();
-  }
-}
-
 NormType norm_from_code(int code) {
   switch (code) {
     case 1: return NormType::l1;
@@ -91,9 +81,9 @@ void bind_optim(py::module_& m) {
           const Dtype t = common_dtype("sgd", param, {grad, buf}, {buf});
           const std::size_t n = size_of(param);
           if (t == Dtype::f32)
-            run(n, [&] { sgd_step(o, data<float>(param), data<float>(grad), ptr<float>(buf), is_new, n); });
+            run_kernel(n, [&] { sgd_step(o, data<float>(param), data<float>(grad), ptr<float>(buf), is_new, n); });
           else
-            run(n, [&] { sgd_step(o, data<double>(param), data<double>(grad), ptr<double>(buf), is_new, n); });
+            run_kernel(n, [&] { sgd_step(o, data<double>(param), data<double>(grad), ptr<double>(buf), is_new, n); });
         },
         py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("is_new"),
         py::arg("lr"), py::arg("momentum"), py::arg("dampening"), py::arg("weight_decay"),
@@ -110,12 +100,12 @@ void bind_optim(py::module_& m) {
                                        {exp_avg, exp_avg_sq, max_exp_avg_sq});
           const std::size_t n = size_of(param);
           if (t == Dtype::f32)
-            run(n, [&] {
+            run_kernel(n, [&] {
               adam_step(o, step, data<float>(param), data<float>(grad), data<float>(exp_avg),
                         data<float>(exp_avg_sq), ptr<float>(max_exp_avg_sq), n);
             });
           else
-            run(n, [&] {
+            run_kernel(n, [&] {
               adam_step(o, step, data<double>(param), data<double>(grad), data<double>(exp_avg),
                         data<double>(exp_avg_sq), ptr<double>(max_exp_avg_sq), n);
             });
@@ -137,12 +127,12 @@ void bind_optim(py::module_& m) {
                                        {square_avg, grad_avg, buf});
           const std::size_t n = size_of(param);
           if (t == Dtype::f32)
-            run(n, [&] {
+            run_kernel(n, [&] {
               rmsprop_step(o, data<float>(param), data<float>(grad), data<float>(square_avg),
                            ptr<float>(grad_avg), ptr<float>(buf), n);
             });
           else
-            run(n, [&] {
+            run_kernel(n, [&] {
               rmsprop_step(o, data<double>(param), data<double>(grad), data<double>(square_avg),
                            ptr<double>(grad_avg), ptr<double>(buf), n);
             });
@@ -160,9 +150,9 @@ void bind_optim(py::module_& m) {
           const Dtype t = common_dtype("adagrad", param, {grad, sum}, {sum});
           const std::size_t n = size_of(param);
           if (t == Dtype::f32)
-            run(n, [&] { adagrad_step(o, step, data<float>(param), data<float>(grad), data<float>(sum), n); });
+            run_kernel(n, [&] { adagrad_step(o, step, data<float>(param), data<float>(grad), data<float>(sum), n); });
           else
-            run(n, [&] { adagrad_step(o, step, data<double>(param), data<double>(grad), data<double>(sum), n); });
+            run_kernel(n, [&] { adagrad_step(o, step, data<double>(param), data<double>(grad), data<double>(sum), n); });
         },
         py::arg("param"), py::arg("grad"), py::arg("sum"), py::arg("step"), py::arg("lr"),
         py::arg("lr_decay"), py::arg("weight_decay"), py::arg("eps"), py::arg("maximize"),
@@ -175,10 +165,10 @@ void bind_optim(py::module_& m) {
           double r = 0;
           if (list_dtype(arrays, false) == Dtype::f32) {
             const auto a = array_list<float>(arrays);
-            run(a.total, [&] { r = total_norm(type, a.ptrs.data(), a.sizes.data(), a.ptrs.size()); });
+            run_kernel(a.total, [&] { r = total_norm(type, a.ptrs.data(), a.sizes.data(), a.ptrs.size()); });
           } else {
             const auto a = array_list<double>(arrays);
-            run(a.total, [&] { r = total_norm(type, a.ptrs.data(), a.sizes.data(), a.ptrs.size()); });
+            run_kernel(a.total, [&] { r = total_norm(type, a.ptrs.data(), a.sizes.data(), a.ptrs.size()); });
           }
           return r;
         },
@@ -192,13 +182,13 @@ void bind_optim(py::module_& m) {
           double r = 0;
           if (list_dtype(arrays, true) == Dtype::f32) {
             const auto a = array_list<float>(arrays);
-            run(a.total, [&] {
+            run_kernel(a.total, [&] {
               r = clip_grad_norm(a.ptrs.data(), a.sizes.data(), a.ptrs.size(), max_norm, type,
                                  error_if_nonfinite);
             });
           } else {
             const auto a = array_list<double>(arrays);
-            run(a.total, [&] {
+            run_kernel(a.total, [&] {
               r = clip_grad_norm(a.ptrs.data(), a.sizes.data(), a.ptrs.size(), max_norm, type,
                                  error_if_nonfinite);
             });
@@ -213,12 +203,12 @@ void bind_optim(py::module_& m) {
           if (arrays.size() == 0) return;
           if (list_dtype(arrays, true) == Dtype::f32) {
             const auto a = array_list<float>(arrays);
-            run(a.total, [&] {
+            run_kernel(a.total, [&] {
               for (std::size_t k = 0; k < a.ptrs.size(); ++k) clip_grad_value(a.ptrs[k], a.sizes[k], clip_value);
             });
           } else {
             const auto a = array_list<double>(arrays);
-            run(a.total, [&] {
+            run_kernel(a.total, [&] {
               for (std::size_t k = 0; k < a.ptrs.size(); ++k) clip_grad_value(a.ptrs[k], a.sizes[k], clip_value);
             });
           }
@@ -235,9 +225,9 @@ void bind_optim(py::module_& m) {
           const std::size_t n = size_of(w);
           double r = 0;
           if (t == Dtype::f32)
-            run(n, [&] { r = penalty_value_and_grad(c, data<float>(w), ptr<float>(grad), n, want_value); });
+            run_kernel(n, [&] { r = penalty_value_and_grad(c, data<float>(w), ptr<float>(grad), n, want_value); });
           else
-            run(n, [&] { r = penalty_value_and_grad(c, data<double>(w), ptr<double>(grad), n, want_value); });
+            run_kernel(n, [&] { r = penalty_value_and_grad(c, data<double>(w), ptr<double>(grad), n, want_value); });
           return r;
         },
         py::arg("w"), py::arg("grad"), py::arg("l1"), py::arg("l2"), py::arg("want_value"),
@@ -250,8 +240,8 @@ void bind_optim(py::module_& m) {
             throw std::invalid_argument("prox: w must be a writeable canonical array");
           const PenaltyCoefficients c{l1, l2};
           const std::size_t n = size_of(w);
-          if (t == Dtype::f32) run(n, [&] { penalty_prox(c, step, data<float>(w), n); });
-          else run(n, [&] { penalty_prox(c, step, data<double>(w), n); });
+          if (t == Dtype::f32) run_kernel(n, [&] { penalty_prox(c, step, data<float>(w), n); });
+          else run_kernel(n, [&] { penalty_prox(c, step, data<double>(w), n); });
         },
         py::arg("w"), py::arg("l1"), py::arg("l2"), py::arg("step"),
         "The proximal operator of step * penalty, in place.");
@@ -278,7 +268,7 @@ void bind_optim(py::module_& m) {
           const void* x = X.data();
           const auto* idx = static_cast<const std::int64_t*>(indices.data());
           void* o = out.mutable_data();
-          run(count * row_bytes / 4, [&] { bad = gather_rows(x, rows, row_bytes, idx, count, o); });
+          run_kernel(count * row_bytes / 4, [&] { bad = gather_rows(x, rows, row_bytes, idx, count, o); });
           return bad == count ? -1 : std::int64_t(bad);
         },
         py::arg("X"), py::arg("indices"), py::arg("out"),
@@ -288,7 +278,7 @@ void bind_optim(py::module_& m) {
         [](std::uint64_t seed, std::uint64_t stream, std::size_t n) {
           py::array_t<std::int64_t> out(static_cast<py::ssize_t>(n));
           std::int64_t* p = out.mutable_data();
-          run(n, [&] { random_permutation(seed, stream, p, n); });
+          run_kernel(n, [&] { random_permutation(seed, stream, p, n); });
           return out;
         },
         py::arg("seed"), py::arg("stream"), py::arg("n"),
@@ -297,7 +287,7 @@ void bind_optim(py::module_& m) {
         [](std::uint64_t seed, std::uint64_t stream, std::uint64_t range, std::size_t count) {
           py::array_t<std::int64_t> out(static_cast<py::ssize_t>(count));
           std::int64_t* p = out.mutable_data();
-          run(count, [&] { random_indices(seed, stream, range, p, count); });
+          run_kernel(count, [&] { random_indices(seed, stream, range, p, count); });
           return out;
         },
         py::arg("seed"), py::arg("stream"), py::arg("range"), py::arg("count"),

@@ -29,7 +29,8 @@ MathFunction math_from_name(const std::string& name) {
 void bind_runtime(py::module_& m) {
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use above their size threshold.");
   m.def("set_num_threads", &set_num_threads, py::arg("n"),
-        "Set the threads the kernels use (n >= 1); results do not depend on it.");
+        "Set the threads the kernels use (1 <= n <= 1024: OpenMP would end the process if it "
+        "could not start them); results do not depend on it.");
   m.def("get_isa", [] { return std::string(isa_name(get_isa())); },
         "The instruction set the kernels run on: 'sse2', 'avx2' or 'avx512'.");
   m.def("set_isa", [](const std::string& name) { set_isa(isa_from_name(name)); }, py::arg("isa"),

@@ -19,6 +19,16 @@ void bind_optim(py::module_& m);
 // than the work.
 inline constexpr std::size_t kReleaseGilMin = 8192;
 
+// Runs fn() on n elements, without the GIL when there are enough of them to pay for it.
+template <class Fn> void run_kernel(std::size_t n, const Fn& fn) {
+  if (n >= kReleaseGilMin) {
+    py::gil_scoped_release nogil;
+    fn();
+  } else {
+    fn();
+  }
+}
+
 // The element type a kernel runs on.
 enum class Dtype { f32, f64, other };
 

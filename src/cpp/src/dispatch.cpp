@@ -1,4 +1,5 @@
 // Instruction-set selection (once, from the CPU and LOSSKIT_ISA) and the thread setting.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -73,7 +74,7 @@ Isa initial_isa() {
 
 int initial_threads() {
 #ifdef _OPENMP
-  return omp_get_max_threads();
+  return std::min(omp_get_max_threads(), kMaxThreads);
 #else
   return 1;
 #endif
@@ -120,7 +121,9 @@ const KernelTable& kernels() { return *active_table().load(std::memory_order_rel
 int get_num_threads() { return num_threads().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("num_threads must be in [1, " + std::to_string(kMaxThreads) +
+                                "], got " + std::to_string(n));
   num_threads().store(n);
 }
 

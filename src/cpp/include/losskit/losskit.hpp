@@ -147,8 +147,11 @@ bool isa_available(Isa isa);  // compiled in and supported by this CPU
 Isa get_isa();                // the best available, or LOSSKIT_ISA from the environment
 void set_isa(Isa isa);        // throws std::invalid_argument if not available
 
-// Threads used by kernels above their size threshold (OpenMP's default at start-up).
+// Threads used by kernels above their size threshold (OpenMP's default at start-up, at most
+// kMaxThreads). The bound exists because OpenMP (libgomp) ends the process when it cannot start
+// a thread: an absurd request must be refused, not attempted.
+inline constexpr int kMaxThreads = 1024;
 int get_num_threads();
-void set_num_threads(int n);  // throws std::invalid_argument if n < 1
+void set_num_threads(int n);  // throws std::invalid_argument unless 1 <= n <= kMaxThreads
 
 }  // namespace losskit

@@ -222,8 +222,10 @@ template <class T> struct CrossEntropyRows {
       const auto counted = (lane < T(gn)) & (labels != T(c.ignore_index));
       // Per row: s w_y (the value's weight) and k s w_y (the gradient's), 0 where not counted.
       const Vec<T> sw = c.sample_weight ? load_row<T>(c.sample_weight + g0, 0, gn) : splat<T>(1);
+      // (Clamped into [0, G) first: an ignore_index label converts to an integer too.)
+      const Vec<T> index = min_or_second<T>(splat<T>(T(G - 1)), max_or_second<T>(labels, splat<T>(0)));
       const Vec<T> wy = c.class_weight
-          ? __builtin_shuffle(class_weights, __builtin_convertvector(labels, Mask<T>))
+          ? __builtin_shuffle(class_weights, __builtin_convertvector(index, Mask<T>))
           : splat<T>(1);
       const Vec<T> weight = select<Vec<T>>(counted, sw * wy, splat<T>(0));
       const Vec<T> scaled = select<Vec<T>>(counted, (grad_scale * sw) * wy, splat<T>(0));

@@ -273,20 +273,26 @@ LOSSKIT_INLINE decltype(auto) with_flags(const F& f, bool flag, Rest... rest) {
   return with_flags([&](auto... c) { return f(std::false_type{}, c...); }, rest...);
 }
 
+// The unsigned integer vector of M's shape. Integer lane arithmetic that can overflow is done
+// there, where it wraps by definition: lanes that hold garbage (NaN's bits in a padding lane
+// or an unselected branch, whose results are discarded) must not make the arithmetic undefined.
+template <class M> struct UnsignedLanes {
+  typedef std::make_unsigned_t<std::remove_cv_t<std::remove_reference_t<decltype(M{}[0])>>> lane;
+  typedef lane type __attribute__((vector_size(sizeof(M))));
+};
+template <class M> using Unsigned = typename UnsignedLanes<M>::type;
+template <class M> LOSSKIT_INLINE M wrapping_sub(M a, M b) { return M(Unsigned<M>(a) - Unsigned<M>(b)); }
+
 // floor(n / 2) for integer lanes |n| < 2^29, with a logical shift on a biased value: AVX2 has
 // no 64-bit arithmetic shift, and GCC would emulate one lane by lane.
 template <class M> LOSSKIT_INLINE M half_floor(M n) {
-  typedef std::remove_cv_t<std::remove_reference_t<decltype(n[0])>> S;
-  typedef std::make_unsigned_t<S> U;
-  typedef U UM __attribute__((vector_size(sizeof(M))));
-  constexpr S kBias = S(1) << 30;
-  return M(UM(n + kBias) >> 1) - (kBias >> 1);
+  typedef Unsigned<M> UM;
+  constexpr auto kBias = typename UnsignedLanes<M>::lane(1) << 30;
+  return M(((UM(n) + kBias) >> 1) - (kBias >> 1));
 }
 // x >> shift for lanes known to be non-negative (a logical shift, native at every width).
 template <class M> LOSSKIT_INLINE M shift_right_nonnegative(M n, int shift) {
-  typedef std::make_unsigned_t<std::remove_cv_t<std::remove_reference_t<decltype(n[0])>>> U;
-  typedef U UM __attribute__((vector_size(sizeof(M))));
-  return M(UM(n) >> shift);
+  return M(Unsigned<M>(n) >> shift);
 }
 
 template <class M> LOSSKIT_INLINE bool any(M m) {

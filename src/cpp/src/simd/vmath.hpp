@@ -144,10 +144,11 @@ template <class T> LOSSKIT_INLINE Vec<T> expm1_reduced(Vec<T> r) {
   return fma(estrin<T, 0, C::kExpm1Terms>(C::kExpm1Coeffs, r), r * r, r);
 }
 
-// 2^n for integer n in [min_exponent, max_exponent] of T (normal range).
+// 2^n for integer n in [min_exponent, max_exponent] of T (normal range; other lanes wrap).
 template <class T> LOSSKIT_INLINE Vec<T> pow2(Mask<T> n_int) {
   using Tr = VecTraits<T>;
-  return from_bits<T>((n_int + Tr::kExponentBias) << Tr::kMantissaBits);
+  using U = Unsigned<Mask<T>>;
+  return from_bits<T>(Mask<T>((U(n_int) + Tr::kExponentBias) << Tr::kMantissaBits));
 }
 
 // p * 2^n for integer-valued n (given as T and as the integer ni), |n| < 2^12, rounded once:
@@ -171,7 +172,7 @@ template <class T> LOSSKIT_INLINE Vec<T> scale_pow2(Vec<T> p, Vec<T> n, Mask<T> 
   // 2^n in two factors, each a normal number, so that only the last product rounds.
   (void)n;
   const Mask<T> n1 = half_floor(ni);
-  return (p * pow2<T>(n1)) * pow2<T>(ni - n1);
+  return (p * pow2<T>(n1)) * pow2<T>(wrapping_sub(ni, n1));
 #endif
 }
 

@@ -1,0 +1,67 @@
+// Helpers shared by the C++ tests: reproducible data, and running a check on every available
+// instruction set or thread count (restoring the previous setting).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <losskit/losskit.hpp>
+
+namespace losskit_test {
+
+// Test data from a 64-bit LCG (Knuth's MMIX constants): the same numbers on every platform.
+class Lcg {
+ public:
+  explicit Lcg(std::uint64_t seed) : state_(seed) {}
+  double uniform(double lo, double hi) {
+    state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * double(state_ >> 11) * 0x1.0p-53;
+  }
+  std::int64_t below(std::int64_t n) { return std::int64_t(uniform(0, double(n))); }
+
+ private:
+  std::uint64_t state_;
+};
+
+// SplitMix64's output function (Steele, Lea & Flood 2014), written here independently of the
+// library's to check its generator.
+inline std::uint64_t splitmix64_mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+inline constexpr std::uint64_t kGoldenGamma = 0x9E3779B97F4A7C15ull;
+
+inline const losskit::Isa kAllIsas[] = {losskit::Isa::sse2, losskit::Isa::avx2, losskit::Isa::avx512};
+
+// fn() once per instruction set this build and CPU provide.
+template <class Fn> void for_each_isa(const Fn& fn) {
+  const losskit::Isa previous = losskit::get_isa();
+  for (losskit::Isa isa : kAllIsas) {
+    if (!losskit::isa_available(isa)) continue;
+    losskit::set_isa(isa);
+    fn(isa);
+  }
+  losskit::set_isa(previous);
+}
+
+// fn(threads) for threads = 1 .. max_threads.
+template <class Fn> void for_each_thread_count(int max_threads, const Fn& fn) {
+  const int previous = losskit::get_num_threads();
+  for (int t = 1; t <= max_threads; ++t) {
+    losskit::set_num_threads(t);
+    fn(t);
+  }
+  losskit::set_num_threads(previous);
+}
+
+template <class T> bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
+  // (memcmp must not see the null data() of an empty vector, even for 0 bytes)
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+template <class T> const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }
+
+}  // namespace losskit_test

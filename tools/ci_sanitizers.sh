@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# AddressSanitizer + UndefinedBehaviorSanitizer: builds the library, the C++ tests and the
+# Python module losskit._core instrumented (CMake option LOSSKIT_SANITIZE, -O1), runs the C++
+# tests, then a Python smoke suite against that module. Every report ends its process
+# (-fno-sanitize-recover=all; ASan halts on its first error), so passing means zero reports.
+#
+# The Python interpreter itself is not instrumented: the ASan runtime has to be loaded first
+# (LD_PRELOAD), with libstdc++ beside it (ASan's __cxa_throw interceptor binds to the C++
+# runtime present at start-up; python does not link it), and leak detection is off for that
+# run only (CPython leaves objects alive at exit by design, which LeakSanitizer would report);
+# the C++ tests run with it on.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${LOSSKIT_SANITIZER_BUILD:-$root/build/sanitizers}"
+cxx="${CXX:-c++}"
+pybind11_dir="$(cd / && python -m pybind11 --cmakedir)"
+generator=()
+if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_CXX_COMPILER="$cxx" \
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DLOSSKIT_SANITIZE=ON \
+  -DLOSSKIT_BUILD_TESTS=ON -DLOSSKIT_BUILD_PYTHON=ON -Dpybind11_DIR="$pybind11_dir"
+cmake --build "$build" -j "${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+(cd "$build" && ctest --output-on-failure)
+
+# The package with the instrumented module, outside the source tree.
+stage="$build/python"
+rm -rf "$stage"
+mkdir -p "$stage"
+cp -r "$root/losskit" "$stage/losskit"
+rm -f "$stage"/losskit/_core*.so
+cp "$build"/_core*.so "$stage/losskit/"
+export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
+export ASAN_OPTIONS=detect_leaks=0:strict_string_checks=1
+export PYTHONPATH="$stage"
+(cd / && python -c "import losskit, sys; sys.exit(not losskit.__file__.startswith('$stage'))")
+cd "$root"
+CI=true pytest -q -p no:cacheprovider tests/test_losses.py tests/test_rowwise.py \
+  tests/test_classification.py tests/test_barron.py tests/test_optim.py tests/test_utils.py \
+  tests/test_validation.py tests/test_fuzz.py tests/test_concurrency.py
