@@ -33,14 +33,6 @@ template <class Loss>
 struct ChecksInput<Loss, std::void_t<decltype(Loss::kChecksInput)>>
     : std::bool_constant<Loss::kChecksInput> {};
 
-// Losses with transcendental work per element (about a nanosecond: exp, log, divisions)
-// declare kComputeBound: they take a second thread from kParallelMinCompute elements, the
-// memory-bound rest from kParallelMinStreaming.
-template <class Loss, class = void> struct ComputeBound : std::false_type {};
-template <class Loss>
-struct ComputeBound<Loss, std::void_t<decltype(Loss::kComputeBound)>>
-    : std::bool_constant<Loss::kComputeBound> {};
-
 // Arity-4 losses (loss_list.hpp) have two optional per-element operands and gradients for
 // both; the block reads the operands when kOperands, and asks the loss for those gradients
 // (template <bool kExtraGrads> eval(...)) only when kExtraGrads.
@@ -200,9 +192,7 @@ template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOp
 BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
   const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad, kOperands, kExtraGrads> block{
       loss, c, grad_scale, c.compute_value && c.reduction != Reduction::none};
-  constexpr std::size_t kParallelMin =
-      ComputeBound<Loss>::value ? kParallelMinCompute : kParallelMinStreaming;
-  return run_blocks(block, c.size, kBlock, threads_for(c.size, kParallelMin));
+  return run_blocks(block, c.size, kBlock, threads_for(c.size, kParallelMinStreaming));
 }
 
 template <class Loss, class T, bool kWeighted, bool kOperands = false>

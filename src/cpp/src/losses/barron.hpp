@@ -275,7 +275,6 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
 // parameters, or (input, target, alpha, scale) with both per element (arity 4).
 template <class T> struct BarronLoss {
   static constexpr int kArity = 4;
-  static constexpr bool kComputeBound = true;
   BarronLanes<T> lanes;
   explicit BarronLoss(const LossParams& prm) : lanes(barron_lanes<T>(prm.values[0], prm.values[1])) {}
   // kExtraGrads: also d/dalpha (grad_third) and d/dscale (grad_fourth).

@@ -56,7 +56,6 @@ LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
 
 template <class T> struct BceWithLogitsLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   T pos_weight;
   explicit BceWithLogitsLoss(const LossParams& p) : pos_weight(T(p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -70,7 +69,6 @@ template <class T> struct BceWithLogitsLoss {
 // pos_weight along the last axis; the Python layer expands it.
 template <class T> struct BceWithLogitsWeightedLoss {
   static constexpr int kArity = 3;
-  static constexpr bool kComputeBound = true;
   explicit BceWithLogitsWeightedLoss(const LossParams&) {}
   // Any pos_weight is accepted (PyTorch checks none): a mask of no lanes.
   template <class V> static LOSSKIT_INLINE auto third_invalid(V z) { return z < z; }
@@ -85,7 +83,6 @@ template <class T> struct BceWithLogitsWeightedLoss {
 // The clamps keep p = 0 or 1 finite (no 0 * -inf).
 template <class T> struct BceLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   static constexpr bool kChecksInput = true;
   explicit BceLoss(const LossParams&) {}
   template <class V> static LOSSKIT_INLINE auto input_invalid(V p) { return (p < 0) | (p > 1); }
@@ -106,7 +103,6 @@ template <class T> struct BceLoss {
 //   log_target true:   e^y (y - x);                           d/dx = -e^y
 template <class T> struct KlDivLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   bool log_target;
   explicit KlDivLoss(const LossParams& p) : log_target(p.values[0] != 0) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -122,7 +118,6 @@ template <class T> struct KlDivLoss {
 // log(1 + exp(-y x));  d/dx = -y sigmoid(-y x).
 template <class T> struct SoftMarginLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   explicit SoftMarginLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Logistic<T> s = logistic<T>(y * x);

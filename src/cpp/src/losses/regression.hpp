@@ -70,7 +70,6 @@ template <class T> struct SmoothL1Loss {
 // a / (root + 1) rounds to 1 and d/dx to sign(r) delta, which the cap's lanes take.
 template <class T> struct PseudoHuberLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   static constexpr T kCap = T(1152921504606846976.0);  // 2^60
   T delta, inv_delta;
   explicit PseudoHuberLoss(const LossParams& p)
@@ -98,7 +97,6 @@ template <class T> struct PseudoHuberLoss {
 // the value is |r| - log 2.
 template <class T> struct LogCoshLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   explicit LogCoshLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
@@ -158,7 +156,6 @@ template <class T> struct EpsilonInsensitiveLoss {
 // A negative var (or beta) is refused, as PyTorch refuses it.
 template <class T> struct GaussianNllLoss {
   static constexpr int kArity = 3;
-  static constexpr bool kComputeBound = true;
   T constant, eps, inv_eps;
   bool precision;
   explicit GaussianNllLoss(const LossParams& p)
@@ -186,7 +183,6 @@ template <class T> struct GaussianNllLoss {
 //         0 for y <= 1.
 template <class T> struct PoissonNllLoss {
   static constexpr int kArity = 2;
-  static constexpr bool kComputeBound = true;
   bool log_input, full;
   T eps;
   explicit PoissonNllLoss(const LossParams& p)
