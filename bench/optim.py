@@ -1,164 +1,204 @@
-"""Optimizer steps and gather: losskit against torch.optim and NumPy, interleaved.
+"""Optimizer steps: Adam and Nesterov-momentum SGD on one parameter array of N elements.
 
-    python -m bench.optim                       # N = 1e6, 1e7; float32; 2 threads
-    python -m bench.optim --sizes 1e7 --threads 1,2 --rounds 15 --json out.json
+The gradient is fixed and preallocated; every contender updates its own copy of the
+parameters in place, from the same starting point, with PyTorch's update rules (SPEC
+section 5): Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8) and SGD (lr 1e-3, momentum 0.9,
+nesterov=True). The correctness gate runs :data:`CHECK_STEPS` steps from zero state (the
+first SGD step differs from the others) and compares the displacement of the parameters with
+the float64 NumPy reference; the timed steps that follow are steady-state steps.
 
-Workloads (float32, one parameter array of N elements, gradient fixed and preallocated):
-  adam      Adam step (lr 1e-3, default betas)         contenders: losskit, torch fused=True,
-  nesterov  SGD step, momentum 0.9, nesterov=True        torch foreach=True, torch default
-                                                         (foreach=False: the single-tensor loop)
-  gather    65536 random rows of a 1e6 x 64 table into a preallocated out
-            contenders: losskit.gather(out=), torch.index_select(out=), np.take(out=)
-
-Each round times one sample of every contender, the order rotated each round (the machine's
-bandwidth drifts), after one untimed warm-up call; a sample is k calls (k so that it lasts
->= 5 ms). Reported: median and min ms per call, and the ratio to losskit's median. Every
-contender works on its own copy of the parameters; states are warmed up (a few steps) before
-timing, so the steps measured are steady-state steps.
+Bytes: Adam reads the gradient and updates the parameters and two moments in place,
+7 * N * itemsize; SGD with momentum updates the parameters and one buffer, 5 * N * itemsize.
+Their bandwidth kernels have the same in-place shapes (stream.py: r1u3, r1u2).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import sys
-import time
+import math
 
 import numpy as np
 
+from .impls import Impl, Unavailable, require
+from .workload import Contender, Reference, Workload, touched_like
 
-def _timer(fn, min_s=5e-3):
-    fn()
-    k = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(k):
-            fn()
-        dt = time.perf_counter() - t0
-        if dt >= min_s or k >= 1 << 16:
-            return k
-        k *= 2
+CHECK_STEPS = 3
+LR = 1e-3
+BETAS = (0.9, 0.999)
+EPS = 1e-8
+MOMENTUM = 0.9
 
 
-def _measure(contenders, rounds):
-    ks = {name: _timer(fn) for name, fn in contenders.items()}
-    samples = {name: [] for name in contenders}
-    names = list(contenders)
-    for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            fn, k = contenders[name], ks[name]
-            fn()  # wake the threads of this contender
-            t0 = time.perf_counter()
-            for _ in range(k):
-                fn()
-            samples[name].append((time.perf_counter() - t0) / k)
-    return samples
+def _adam_np(p, g):
+    """Idiomatic NumPy Adam: new moment arrays every step, the parameters updated in place."""
+    b1, b2 = BETAS
+    m, v, t = np.zeros_like(p), np.zeros_like(p), 0
+
+    def step():
+        nonlocal p, m, v, t
+        t += 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p -= LR / (1 - b1**t) * m / (np.sqrt(v / (1 - b2**t)) + EPS)
+
+    return step
 
 
-def optimizer_contenders(kind, n, torch, losskit):
-    rng = np.random.default_rng(0)
-    p0 = rng.standard_normal(n).astype(np.float32)
-    g = (rng.standard_normal(n) * 1e-3).astype(np.float32)
-    out = {}
-    p = p0.copy()
-    if kind == "adam":
-        opt = losskit.optim.Adam([p], lr=1e-3)
-    else:
-        opt = losskit.optim.SGD([p], lr=1e-3, momentum=0.9, nesterov=True)
-    grads = [g]
-    out["losskit"] = lambda: opt.step(grads)
-    if torch is not None:
-        for label, flags in (
-            ("torch fused", {"fused": True}),
-            ("torch foreach", {"foreach": True}),
-            ("torch default", {"foreach": False}),
-        ):
-            t = torch.tensor(p0.copy())
-            t.grad = torch.tensor(g)
+def _adam_np_out(p, g):
+    """NumPy Adam with ufunc out= into preallocated buffers (PyTorch's order of operations)."""
+    b1, b2 = BETAS
+    m, v, tmp = touched_like(p, 3)
+    steps = [0]
+
+    def step():
+        steps[0] += 1
+        t = steps[0]
+        np.multiply(m, b1, out=m)
+        np.multiply(g, 1 - b1, out=tmp)
+        np.add(m, tmp, out=m)
+        np.multiply(v, b2, out=v)
+        np.multiply(g, g, out=tmp)
+        np.multiply(tmp, 1 - b2, out=tmp)
+        np.add(v, tmp, out=v)
+        np.sqrt(v, out=tmp)
+        np.multiply(tmp, 1 / math.sqrt(1 - b2**t), out=tmp)
+        np.add(tmp, EPS, out=tmp)  # denom
+        np.divide(m, tmp, out=tmp)
+        np.multiply(tmp, LR / (1 - b1**t), out=tmp)
+        np.subtract(p, tmp, out=p)
+
+    return step
+
+
+def _sgd_np(p, g):
+    """Idiomatic NumPy Nesterov SGD (the first step's buffer is the gradient itself)."""
+    buf = None
+
+    def step():
+        nonlocal p, buf
+        buf = g.copy() if buf is None else MOMENTUM * buf + g
+        p -= LR * (g + MOMENTUM * buf)
+
+    return step
+
+
+def _sgd_np_out(p, g):
+    """NumPy Nesterov SGD with out= (a zero buffer makes the first step's buffer the gradient)."""
+    buf, tmp = touched_like(p, 2)
+
+    def step():
+        np.multiply(buf, MOMENTUM, out=buf)
+        np.add(buf, g, out=buf)
+        np.multiply(buf, MOMENTUM, out=tmp)
+        np.add(tmp, g, out=tmp)
+        np.multiply(tmp, LR, out=tmp)
+        np.subtract(p, tmp, out=p)
+
+    return step
+
+
+def _adam_reference(p0, g, steps):
+    b1, b2 = BETAS
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    for t in range(1, steps + 1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p -= LR / (1 - b1**t) * m / (np.sqrt(v) / math.sqrt(1 - b2**t) + EPS)
+    return p
+
+
+def _sgd_reference(p0, g, steps):
+    p, buf = p0.copy(), None
+    for _ in range(steps):
+        buf = g.copy() if buf is None else MOMENTUM * buf + g
+        p -= LR * (g + MOMENTUM * buf)
+    return p
+
+
+class OptimizerWorkload(Workload):
+    """One optimizer step on N parameters."""
+
+    suite = "optim"
+    elementwise = False
+    check_calls = CHECK_STEPS
+
+    def __init__(self, name: str, description: str, stream_shape: str, bytes_per_element: int,
+                 numpy_idiomatic, numpy_out, reference):
+        self.name = name
+        self.description = description
+        self.stream_shape = stream_shape
+        self._bytes_per_element = bytes_per_element
+        self._numpy = {"numpy": numpy_idiomatic, "numpy[out]": numpy_out}
+        self._reference = reference
+        torch_call = "torch.optim.Adam(lr=1e-3" if name == "adam" else "torch.optim.SGD(lr=1e-3, momentum=0.9, nesterov=True"
+        lk_call = "losskit.optim.Adam([p], lr=1e-3)" if name == "adam" else \
+            "losskit.optim.SGD([p], lr=1e-3, momentum=0.9, nesterov=True)"
+        self.contenders = {
+            "losskit": Contender("losskit", True, f"{lk_call}.step(grads)"),
+            "numpy": Contender("numpy", False, "idiomatic NumPy (new state arrays every step)"),
+            "numpy[out]": Contender("numpy", True, "NumPy ufuncs with out= on preallocated state"),
+            "torch-fused": Contender("torch", True, f"{torch_call}, fused=True).step()"),
+            "torch-foreach": Contender("torch", True, f"{torch_call}, foreach=True).step()"),
+            "torch-default": Contender("torch", True, f"{torch_call}, foreach=False).step(): the "
+                                                      "per-tensor loop, PyTorch's default on CPU"),
+        }
+        self.bytes_model = f"{bytes_per_element} * N * itemsize (read the gradient, update the state in place)"
+
+    def shapes(self, sizes, shapes, quick):
+        return [(n,) for n in (sizes or ([10**5] if quick else [10**6, 10**7]))]
+
+    def bytes(self, shape, dtype):
+        return self._bytes_per_element * shape[0] * np.dtype(dtype).itemsize
+
+    def make_inputs(self, shape, dtype, seed):
+        rng = np.random.default_rng([seed, shape[0], np.dtype(dtype).itemsize, 4])
+        return {"p0": rng.standard_normal(shape[0]).astype(dtype), "g": rng.standard_normal(shape[0]).astype(dtype)}
+
+    def reference(self, inputs):
+        p0 = inputs["p0"].astype(np.float64)
+        p = self._reference(p0, inputs["g"].astype(np.float64), CHECK_STEPS)
+        # each step rounds the parameters to their dtype: up to half an ulp, <= eps |p|
+        rounding = 2 * CHECK_STEPS * float(np.finfo(inputs["p0"].dtype).eps)
+        return Reference(array=p - p0, origin=p0, rounding=rounding)
+
+    def stream_arrays(self, inputs):
+        return [inputs["g"]]
+
+    def build(self, name, inputs, threads):
+        p, g = inputs["p0"].copy(), inputs["g"]
+        if name in self._numpy:
+            return Impl(self._numpy[name](p, g), result=lambda: (None, p))
+        if name == "losskit":
+            optim = require("losskit").optim
+            opt = optim.Adam([p], lr=LR) if self.name == "adam" else \
+                optim.SGD([p], lr=LR, momentum=MOMENTUM, nesterov=True)
+            grads = [g]
+            return Impl(lambda: opt.step(grads), result=lambda: (None, p))
+        if name.startswith("torch-"):
+            torch = require("torch")
+            flags = {"torch-fused": {"fused": True}, "torch-foreach": {"foreach": True},
+                     "torch-default": {"foreach": False}}[name]
+            t = torch.from_numpy(p)
+            g_t = torch.from_numpy(g)
+            t.grad = g_t.clone()
             try:
-                if kind == "adam":
-                    topt = torch.optim.Adam([t], lr=1e-3, **flags)
-                else:
-                    topt = torch.optim.SGD([t], lr=1e-3, momentum=0.9, nesterov=True, **flags)
-                topt.step()
-            except Exception as exc:  # fused may be unavailable on some builds
-                print(f"  {label}: unavailable ({exc})", file=sys.stderr)
-                continue
-            out[label] = topt.step
-    for fn in out.values():
-        for _ in range(3):
-            fn()
-    return out
+                opt = torch.optim.Adam([t], lr=LR, **flags) if self.name == "adam" else \
+                    torch.optim.SGD([t], lr=LR, momentum=MOMENTUM, nesterov=True, **flags)
+            except (RuntimeError, ValueError) as exc:  # e.g. no fused kernel for this dtype
+                raise Unavailable(f"{type(exc).__name__}: {exc}") from None
+
+            def check_step():
+                # foreach Nesterov SGD adds the momentum into .grad in place: harmless in a
+                # training loop, which computes a new .grad every step, as this does here
+                t.grad.copy_(g_t)
+                opt.step()
+
+            return Impl(opt.step, check_call=check_step, result=lambda: (None, p))
+        raise ValueError(f"unknown contender {name!r}")
 
 
-def gather_contenders(torch, losskit, rows=1_000_000, cols=64, count=65536):
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((rows, cols), dtype=np.float32)
-    idx = rng.integers(0, rows, count)
-    out = {}
-    o1 = np.empty((count, cols), np.float32)
-    out["losskit"] = lambda: losskit.gather(X, idx, out=o1)
-    o2 = np.empty((count, cols), np.float32)
-    out["numpy take"] = lambda: np.take(X, idx, axis=0, out=o2)
-    if torch is not None:
-        tX, tidx = torch.from_numpy(X), torch.from_numpy(idx)
-        o3 = torch.empty((count, cols))
-        out["torch index_select"] = lambda: torch.index_select(tX, 0, tidx, out=o3)
-    for fn in out.values():
-        fn()
-    np.testing.assert_array_equal(o1, X[idx])
-    return out
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.optim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="1e6,1e7")
-    ap.add_argument("--threads", default="2")
-    ap.add_argument("--rounds", type=int, default=11)
-    ap.add_argument("--workloads", default="adam,nesterov,gather")
-    ap.add_argument("--json")
-    args = ap.parse_args(argv)
-    import losskit
-
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    print(f"losskit {losskit.__file__} isa={losskit.get_isa()}"
-          + (f"; torch {torch.__version__}" if torch else "; torch unavailable"))
-    sizes = [int(float(s)) for s in args.sizes.split(",")]
-    results = []
-    for threads in [int(t) for t in args.threads.split(",")]:
-        losskit.set_num_threads(threads)
-        if torch is not None:
-            torch.set_num_threads(threads)
-        for work in args.workloads.split(","):
-            cases = [None] if work == "gather" else sizes
-            for n in cases:
-                if work == "gather":
-                    contenders = gather_contenders(torch, losskit)
-                    label = "gather 65536 rows of 1e6x64"
-                else:
-                    contenders = optimizer_contenders(work, n, torch, losskit)
-                    label = f"{work} N={n:.0e}"
-                samples = _measure(contenders, args.rounds)
-                base = statistics.median(samples["losskit"])
-                print(f"\n{label}, float32, {threads} thread(s)")
-                for name, s in samples.items():
-                    med = statistics.median(s)
-                    print(f"  {name:20s} median {med * 1e3:8.3f} ms  min {min(s) * 1e3:8.3f} ms"
-                          f"  x{med / base:5.2f} of losskit")
-                    results.append({"workload": work, "n": n, "threads": threads,
-                                    "impl": name, "median_s": med, "min_s": min(s),
-                                    "samples_s": s})
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=1)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+WORKLOADS = [
+    OptimizerWorkload("adam", "Adam step (lr 1e-3, default betas) on N float parameters", "r1u3", 7,
+                      _adam_np, _adam_np_out, _adam_reference),
+    OptimizerWorkload("nesterov", "SGD step, momentum 0.9, nesterov=True, on N float parameters", "r1u2", 5,
+                      _sgd_np, _sgd_np_out, _sgd_reference),
+]

@@ -388,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--out-dir", default=".", help="where the PNG plots go")
     p_demo.add_argument("--no-plots", action="store_true")
     p_demo.add_argument("--quick", action="store_true", help="fewer iterations (for tests)")
-    sub.add_parser("bench", help="benchmark against NumPy/PyTorch (see `losskit bench --help`)")
+    sub.add_parser("bench", help="time every workload against NumPy, PyTorch, JAX, scikit-learn and the "
+                                 "memory bandwidth (see `losskit bench --help`)")
     args = parser.parse_args(argv)
     if args.command == "plot" and args.output is None:
         args.output = f"{args.loss}.png"

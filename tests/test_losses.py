@@ -1072,3 +1072,24 @@ def test_smooth_losses_accurate_over_the_whole_range(name, params, dtype, isa):
         assert not bad.any(), (
             f"{what}: {int(bad.sum())} points beyond 8 eps, e.g. r={r[bad][0]!r}: "
             f"got {got[bad][0]!r}, exact {exact[bad][0]!r}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_log_cosh_relative_accuracy_everywhere(dtype, restore_isa):
+    """log cosh r and tanh r element by element, relative to their own size, on every ISA:
+    |r| from 1e-20 (value r^2/2, no cancellation allowed) through the branch change at 1.3 to
+    1e30 (value |r| - log 2), against mpmath. Within 4 ulp."""
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(11)
+    mags = np.concatenate([np.logspace(-20, 30, 400), rng.uniform(1.2, 1.4, 100),
+                           rng.uniform(0, 5, 200)])
+    r = (mags * rng.choice([-1.0, 1.0], mags.size)).astype(dtype)
+    with mpmath.workdps(100):  # cosh(1e-20) = 1 + 5e-41: the log needs > 41 digits
+        exact_v = np.array([float(mpmath.log(mpmath.cosh(mpmath.mpf(float(v))))) for v in r])
+        exact_g = np.array([float(mpmath.tanh(mpmath.mpf(float(v)))) for v in r])
+    eps = np.finfo(dtype).eps
+    for isa in losskit.available_isas():
+        losskit.set_isa(isa)
+        v, g = losskit.LogCoshLoss(reduction="none").value_and_grad(r, np.zeros_like(r))
+        assert_close_scaled(v, exact_v, 4 * eps, scale=0.0, err_msg=f"value isa={isa}")
+        assert_close_scaled(g, exact_g, 4 * eps, scale=0.0, err_msg=f"grad isa={isa}")

@@ -26,27 +26,6 @@
 
 namespace losskit::LOSSKIT_ISA {
 
-// One vector of lanes [i, i + n) of every array: full or partial (masked) loads and stores.
-template <class T, bool kPartial> struct Lanes {
-  std::size_t i, n;
-  LOSSKIT_INLINE Vec<T> ld(const T* p) const {
-    if constexpr (kPartial) return load_partial<T>(p + i, n);
-    else return load<T>(p + i);
-  }
-  LOSSKIT_INLINE void st(T* p, Vec<T> v) const {
-    if constexpr (kPartial) store_partial<T>(p + i, n, v);
-    else store<T>(p + i, v);
-  }
-};
-
-// body(lanes) over [begin, end) in vectors, the tail as one partial vector.
-template <class T, class Body>
-LOSSKIT_INLINE void vectors(std::size_t begin, std::size_t end, const Body& body) {
-  std::size_t i = begin;
-  for (; i + kLanes<T> <= end; i += kLanes<T>) body(Lanes<T, false>{i, kLanes<T>});
-  if (i < end) body(Lanes<T, true>{i, end - i});
-}
-
 // body over [0, n): one thread below the streaming threshold, else kBlock blocks on the team.
 template <class T, class Body> void for_each_vector(std::size_t n, const Body& body) {
   const int threads = threads_for(n, kParallelMinStreaming);
@@ -67,16 +46,6 @@ struct Pair {
 template <class Block, class Combine>
 Pair reduce_blocks(std::size_t n, const Block& block, const Combine& combine) {
   return combine_blocks<Pair>(block, n, kBlock, threads_for(n, kParallelMinStreaming), combine);
-}
-
-// Calls f(std::bool_constant<b0>{}, std::bool_constant<b1>{}, ...) for runtime flags.
-template <class F> LOSSKIT_INLINE void with_flags(const F& f) { f(); }
-template <class F, class... Rest>
-LOSSKIT_INLINE void with_flags(const F& f, bool flag, Rest... rest) {
-  if (flag)
-    with_flags([&](auto... c) { f(std::true_type{}, c...); }, rest...);
-  else
-    with_flags([&](auto... c) { f(std::false_type{}, c...); }, rest...);
 }
 
 // -x where the mask holds the sign bit, x otherwise (maximize: exact negation).

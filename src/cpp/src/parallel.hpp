@@ -16,6 +16,8 @@ namespace losskit::LOSSKIT_ISA {
 // thread: forking a team costs a few microseconds, about what one core needs for this many
 // elements. Tuned with bench/ (see the issue notes).
 inline constexpr std::size_t kParallelMinStreaming = std::size_t(1) << 16;
+// The same for kernels that spend about a nanosecond per element (an exp, a log, a division).
+inline constexpr std::size_t kParallelMinCompute = std::size_t(1) << 13;
 
 inline int threads_for(std::size_t n, std::size_t parallel_min) {
 #ifdef _OPENMP

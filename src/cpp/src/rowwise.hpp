@@ -42,7 +42,10 @@ ElementwiseResult evaluate_rowwise(const LossParams& params, const RowwiseCall<T
   const R rows_loss(params, c);
   const std::size_t rows_per_block = C == 0 || C >= kRowBlockElements ? 1 : kRowBlockElements / C;
   auto block = [&](std::size_t r0, std::size_t r1) {
-    return BlockSummary{rows_loss.rows(r0, r1, T(scale)), false, false, false};
+    // A local copy (the call included, by value): the gradient stores may alias anything
+    // reachable from elsewhere, which would force reloads of every pointer per vector.
+    const R local = rows_loss;
+    return BlockSummary{local.rows(r0, r1, T(scale)), false, false, false};
   };
   const BlockSummary s = run_blocks(block, N, rows_per_block,
                                     threads_for(N * C, kParallelMinRowwise));

@@ -4,9 +4,10 @@
 //
 //   rho(x, a, c) = b/a * ((z + 1)^(a/2) - 1),   u = x/c,  b = |a - 2|,  z = u^2 / b
 //
-// Per lane, with L = log1p(z), h = a L / 2, E = expm1(h)  (one log and one exp per element):
+// Per lane, with L = log1p(z), h = a L / 2, E = expm1(h) and e^h from the same reduction
+// (vexp_pair), and one reciprocal 1 / (1 + z) shared by the log's correction term and Q:
 //   rho          = (b/a) E                                  (products only: no cancellation)
-//   Q            = (1 + z)^(a/2 - 1) = e^h / (1 + z)   (e^h = 1 + E, or exp(h) for h < -ln 2)
+//   Q            = (1 + z)^(a/2 - 1) = e^h / (1 + z)
 //   d rho / d x  = u Q / c,           d rho / d c = -u^2 Q / c = -u (d rho / d x)
 //   d rho / d a  = T1 + T2 + T3 with  T2 = (b L / 2 - rho) / a,  T3 = rho L / 2, and
 //                  T2 + T3 = (b / a^2)(h e^h - E) = (b L^2 / 4) phi3(h),
@@ -184,7 +185,9 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   const Vec<T> u = r * p.inv_c;
   const Vec<T> u2 = u * u;
   const Vec<T> z = u2 * p.inv_b;
-  Vec<T> L = vlog1p<T>(z);
+  const Vec<T> one_z = one + z;
+  const Vec<T> inv_one_z = one / one_z;  // the one division (beyond the log's)
+  Vec<T> L = vlog1p_nonnegative<T>(z, one_z, inv_one_z);
   const auto huge = abs<T>(u) > C::kHuge;
   Vec<T> log_u = {}, log_b = {};
   const bool any_huge = barron_any(huge);
@@ -194,19 +197,19 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
     L = select<Vec<T>>(huge, T(2) * log_u - log_b, L);
   }
   const Vec<T> h = half * p.a * L;
-  const Vec<T> E = vexpm1<T>(h);
+  // E = expm1(h) and P = e^h from one reduction (1 + E would lose digits where E is near -1).
+  const ExpPair<T> exp_h = vexp_pair<T>(h);
+  const Vec<T> E = exp_h.expm1, P = exp_h.exp;
   // |h| tiny (a near 0, or tiny u): E = h (1 + h/2) to within h^2/6, so rho = (b L / 2)(1 + h/2)
   // without b/a (which overflows for subnormal a, and meets a subnormal E for tiny h).
   const auto tiny_h = abs<T>(h) < C::kTinyH;
-  Vec<T> value = select<Vec<T>>(tiny_h, half * p.b * L * fma(half, h, one), p.b_over_a * E);
-  value = select<Vec<T>>(p.zero, L, value);
-  // P = e^h: 1 + E loses digits where E is near -1 (h < -ln 2, i.e. a < 0), exp(h) there.
-  Vec<T> P = one + E;
-  const auto low = h < T(-0.693);
-  if (barron_any(low)) P = select<Vec<T>>(low, vexp<T>(h), P);
-  const Vec<T> one_z = one + z;
-  const Vec<T> Q = P / one_z;
-  Vec<T> gx = u / one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
+  Vec<T> value = p.b_over_a * E;
+  if (barron_any(tiny_h | p.zero)) {  // rare lanes: skip the blends when there are none
+    value = select<Vec<T>>(tiny_h, half * p.b * L * fma(half, h, one), value);
+    value = select<Vec<T>>(p.zero, L, value);
+  }
+  const Vec<T> Q = P * inv_one_z;
+  Vec<T> gx = u * inv_one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
   Vec<T> u2Q = u2 * Q;                   // for d/da
   if (any_huge) {  // u Q = sign(u) exp((a - 1) log|u| - (a - 2)/2 log b)
     const Vec<T> e1 = select<Vec<T>>(p.a == one, splat<T>(0), (p.a - one) * log_u);
@@ -272,6 +275,7 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
 // parameters, or (input, target, alpha, scale) with both per element (arity 4).
 template <class T> struct BarronLoss {
   static constexpr int kArity = 4;
+  static constexpr bool kComputeBound = true;
   BarronLanes<T> lanes;
   explicit BarronLoss(const LossParams& prm) : lanes(barron_lanes<T>(prm.values[0], prm.values[1])) {}
   // kExtraGrads: also d/dalpha (grad_third) and d/dscale (grad_fourth).

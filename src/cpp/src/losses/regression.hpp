@@ -63,50 +63,54 @@ template <class T> struct SmoothL1Loss {
 };
 
 // delta^2 (sqrt(1 + (r/delta)^2) - 1);  d/dx = r / sqrt(1 + (r/delta)^2).
-// With a = |r|/delta the value is delta |r| * t(a) where, cancellation- and overflow-free,
-//   a <= 1:  t = a / (sqrt(1 + a^2) + 1)        (sqrt(1+a^2) - 1 = a^2 / (sqrt(1+a^2) + 1))
-//   a >  1:  t = 1 / (sqrt(1 + b^2) + b), b = 1/a (the same, divided through by a)
-// so b = min(a, 1/a) in [0, 1] never squares past the range, even for |r| near the max float.
+// With a = |r|/delta and root = sqrt(1 + a^2), cancellation-free:
+//   value = delta |r| a / (root + 1),   d/dx = r / root,
+// both from one division 1 / (root (root + 1)) (the kernel is bound by the divider and the
+// square root). a is capped at 2^60 so that a^2 stays finite in float32; past the cap
+// a / (root + 1) rounds to 1 and d/dx to sign(r) delta, which the cap's lanes take.
 template <class T> struct PseudoHuberLoss {
   static constexpr int kArity = 2;
+  static constexpr bool kComputeBound = true;
+  static constexpr T kCap = T(1152921504606846976.0);  // 2^60
   T delta, inv_delta;
   explicit PseudoHuberLoss(const LossParams& p)
       : delta(T(p.values[0])), inv_delta(T(1 / p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
     const Vec<T> abs_r = abs<T>(r);
-    const Vec<T> a = abs_r * inv_delta;
-    const auto small = a <= T(1);
-    const Vec<T> b = select<Vec<T>>(small, a, T(1) / a);
-    const Vec<T> root = sqrt(fma(b, b, splat<T>(1)));
-    // One division per output: the branches differ only in numerator and denominator.
-    const Vec<T> t = select<Vec<T>>(small, a, splat<T>(1)) / (root + select<Vec<T>>(small, splat<T>(1), b));
-    const Vec<T> grad = select<Vec<T>>(small, r, copysign<T>(splat<T>(delta), r)) / root;
-    return {delta * abs_r * t, select<Vec<T>>(r != r, r, grad)};
+    const Vec<T> a = min_or_second<T>(splat<T>(kCap), abs_r * inv_delta);  // NaN passes
+    const Vec<T> root = sqrt(fma(a, a, splat<T>(1)));
+    const Vec<T> inv = T(1) / (root * (root + T(1)));
+    const Vec<T> grad = r * ((root + T(1)) * inv);
+    const Vec<T> capped = select<Vec<T>>(a == kCap, copysign<T>(splat<T>(delta), r), grad);
+    return {delta * abs_r * (a * (root * inv)), capped};
   }
 };
 
 // log(cosh(r)), exact from |r| = 0 to the overflow threshold;  d/dx = tanh(r).
-// One expm1 and one log1p per lane, on an argument chosen per lane (a = |r|):
-//   a <= 2:  e = expm1(a);    cosh(a) - 1 = e^2 / (2 (1 + e)), value = log1p(of that),
-//            tanh(a) = e (e + 2) / (e (e + 2) + 2)            (all terms positive)
-//   a >  2:  m = expm1(-2a);  value = a + log1p(m / 2)         (= a - log 2 + log1p(e^-2a)),
-//            tanh(a) = -m / (2 + m)
-// The cutoff 2 keeps the small branch free of overflow (e^2 ~ 41) and the large branch free of
-// cancellation (a + log1p(m/2) >= 1.3 when a > 2); at |r| = 1e30 the value is |r| - log 2.
+// One exp reduction (vexp_pair) and one log1p on [0, 1] (vlog1p_unit) per lane, on an argument
+// chosen per lane (a = |r|):
+//   a <= 1.3:  e = expm1(a);  value = log1p(e^2 / (2 (1 + e)))   (= log1p(cosh(a) - 1), the
+//              argument <= 0.97),  tanh(a) = e (e + 2) / (e (e + 2) + 2)
+//   a >  1.3:  p = exp(-2a), m = expm1(-2a);  value = (a - log 2) + log1p(p),
+//              tanh(a) = -m / (2 + m)
+// All terms are positive (no cancellation); the small branch cannot overflow. At |r| = 1e30
+// the value is |r| - log 2.
 template <class T> struct LogCoshLoss {
   static constexpr int kArity = 2;
+  static constexpr bool kComputeBound = true;
   explicit LogCoshLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
     const Vec<T> a = abs<T>(r);
-    const auto small = a <= T(2);
-    const Vec<T> e = vexpm1<T>(select<Vec<T>>(small, a, T(-2) * a));
+    const auto small = a <= T(1.3);
+    const ExpPair<T> ep = vexp_pair<T>(select<Vec<T>>(small, a, T(-2) * a));
+    const Vec<T> e = ep.expm1;
     const Vec<T> e_e2 = e * (e + T(2));
     // One division each for the log1p argument and for tanh: select numerators/denominators.
-    const Vec<T> l = vlog1p<T>(select<Vec<T>>(small, e * e, e) /
-                               select<Vec<T>>(small, T(2) * (T(1) + e), splat<T>(2)));
-    const Vec<T> value = select<Vec<T>>(small, l, a + l);
+    const Vec<T> l = vlog1p_unit<T>(select<Vec<T>>(small, e * e, ep.exp) /
+                                    select<Vec<T>>(small, T(2) * (T(1) + e), splat<T>(1))).log1p;
+    const Vec<T> value = select<Vec<T>>(small, l, (a - T(0.69314718055994530942)) + l);
     const Vec<T> tanh_a = select<Vec<T>>(small, e_e2, -e) / (select<Vec<T>>(small, e_e2, e) + T(2));
     return {value, copysign<T>(tanh_a, r)};
   }
@@ -154,6 +158,7 @@ template <class T> struct EpsilonInsensitiveLoss {
 // A negative var (or beta) is refused, as PyTorch refuses it.
 template <class T> struct GaussianNllLoss {
   static constexpr int kArity = 3;
+  static constexpr bool kComputeBound = true;
   T constant, eps, inv_eps;
   bool precision;
   explicit GaussianNllLoss(const LossParams& p)
@@ -181,6 +186,7 @@ template <class T> struct GaussianNllLoss {
 //         0 for y <= 1.
 template <class T> struct PoissonNllLoss {
   static constexpr int kArity = 2;
+  static constexpr bool kComputeBound = true;
   bool log_input, full;
   T eps;
   explicit PoissonNllLoss(const LossParams& p)

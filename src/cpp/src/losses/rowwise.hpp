@@ -22,48 +22,62 @@ template <class T> LOSSKIT_INLINE void store_row(T* p, std::size_t i, std::size_
   if (lanes == kLanes<T>) store<T>(p + i, v);
   else store_partial<T>(p + i, lanes, v);
 }
-template <class T> LOSSKIT_INLINE Vec<T> zero_tail(Vec<T> v, std::size_t lanes) {
-  return lanes == kLanes<T> ? v : select<Vec<T>>(first_lanes<T>(lanes), v, splat<T>(0));
-}
 
 // max over a row (lanes past the row count as -inf). A NaN may be skipped here; it still
 // reaches the result through exp(x - max).
 template <class T> LOSSKIT_INLINE T row_max(const T* x, std::size_t classes) {
   const Vec<T> ninf = splat<T>(-std::numeric_limits<T>::infinity());
   Vec<T> m = ninf;
-  for (std::size_t i = 0; i < classes; i += kLanes<T>) {
-    const std::size_t lanes = lanes_at<T>(i, classes);
-    Vec<T> v = load_row<T>(x, i, lanes);
-    if (lanes < kLanes<T>) v = select<Vec<T>>(first_lanes<T>(lanes), v, ninf);
-    m = select<Vec<T>>(v > m, v, m);
-  }
+  vectors<T>(0, classes, [&](const auto& L) { m = max_or_second<T>(L.keep(L.ld(x), ninf), m); });
   return reduce_max(m);
 }
 
 // Sums of a row's vectors: plain lanes for short rows (few terms per lane, and the per-row cost
 // matters), float64 lanes for long ones (accuracy over thousands of terms).
-template <class T> struct RowSum {
-  static constexpr std::size_t kShortRow = 64;
-  bool wide;
+inline constexpr std::size_t kShortRow = 64;
+template <class T, bool kWide> struct RowSum {
   Vec<T> lanes = {};
   Accumulator<T> acc;
-  explicit RowSum(std::size_t classes) : wide(classes > kShortRow) {}
   LOSSKIT_INLINE void add(Vec<T> v) {
-    if (wide) acc.add(v);
+    if constexpr (kWide) acc.add(v);
     else lanes += v;
   }
-  LOSSKIT_INLINE T sum() const { return wide ? T(acc.sum()) : reduce_sum(lanes); }
+  LOSSKIT_INLINE T sum() const {
+    if constexpr (kWide) return T(acc.sum());
+    else return reduce_sum(lanes);
+  }
 };
 
 template <class T> LOSSKIT_INLINE void zero_row(T* g, std::size_t classes) {
-  for (std::size_t i = 0; i < classes; i += kLanes<T>)
-    store_row<T>(g, i, lanes_at<T>(i, classes), splat<T>(0));
+  vectors<T>(0, classes, [&](const auto& L) { L.st(g, splat<T>(0)); });
+}
+
+// Transposes a kLanes x kLanes tile held as kLanes vectors (tile[i][j] <-> tile[j][i]) in
+// log2(kLanes) stages; stage H swaps the off-diagonal H x H blocks of rows i and i + H with
+// two-source shuffles.
+template <std::size_t H, class V, std::size_t... I>
+LOSSKIT_INLINE void swap_blocks(V& a, V& b, std::index_sequence<I...>) {
+  constexpr std::size_t L = sizeof...(I);
+  const V low = __builtin_shufflevector(a, b, ((I & H) ? L + I - H : I)...);
+  const V high = __builtin_shufflevector(a, b, ((I & H) ? L + I : I + H)...);
+  a = low;
+  b = high;
+}
+template <std::size_t H, class T> LOSSKIT_INLINE void transpose_stage(Vec<T>* tile) {
+  if constexpr (H > 0) {
+    for (std::size_t i = 0; i < kLanes<T>; ++i)
+      if (!(i & H)) swap_blocks<H>(tile[i], tile[i + H], std::make_index_sequence<kLanes<T>>());
+    transpose_stage<H / 2, T>(tile);
+  }
+}
+template <class T> LOSSKIT_INLINE void transpose_tile(Vec<T>* tile) {
+  transpose_stage<kLanes<T> / 2, T>(tile);
 }
 
 // What the driver hands a row loss: the call, and per row its label (or -1 when the row has a
 // probability target) and whether it is ignored.
 template <class T> struct RowContext {
-  const RowwiseCall<T>& c;
+  RowwiseCall<T> c;  // a copy: see evaluate_rowwise
   T label_weight(std::int64_t y) const { return c.class_weight ? c.class_weight[y] : T(1); }
   T sample_weight(std::size_t r) const { return c.sample_weight ? c.sample_weight[r] : T(1); }
   bool ignored(std::size_t r) const { return c.labels && c.labels[r] == c.ignore_index; }
@@ -86,8 +100,12 @@ template <class T> struct CrossEntropyRows {
   const RowContext<T> ctx;
   T smoothing, eps_per_class, weight_total;
 
+  bool one_vector_rows;  // see short_rows
+
   CrossEntropyRows(const LossParams& p, const RowwiseCall<T>& c)
-      : ctx{c}, smoothing(T(p.values[0])), eps_per_class(T(p.values[0] / double(c.classes))) {
+      : ctx{c}, smoothing(T(p.values[0])), eps_per_class(T(p.values[0] / double(c.classes))),
+        one_vector_rows(c.labels && !c.target && p.values[0] == 0 && c.classes > 0 &&
+                        c.classes <= kLanes<T>) {
     double total = double(c.classes);
     if (c.class_weight) {
       total = 0;
@@ -102,30 +120,40 @@ template <class T> struct CrossEntropyRows {
     T max, sum_exp, sum_wd, sum_wt;  // sum_wd: sum w_c (x_c - max) (labels; probs: w_c t'_c)
   };
 
-  // max, sum exp(x - max) (stored into g when g is given) and the weighted sums a row needs.
-  LOSSKIT_INLINE RowSums scan(std::size_t r, T* g) const {
+  // w_c t'_c (probabilities) or w_c (labels with smoothing) over one vector L of a row.
+  template <class L> LOSSKIT_INLINE Vec<T> class_weights(const T* t, const L& lanes) const {
     const RowwiseCall<T>& c = ctx.c;
-    const std::size_t C = c.classes;
-    const T* x = c.input + r * C;
-    const T* t = c.target ? c.target + r * C : nullptr;
-    const T m = row_max<T>(x, C);
-    RowSum<T> sum_exp(C), sum_wd(C), sum_wt(C);
-    const bool smooth = smoothing != T(0);
-    for (std::size_t i = 0; i < C; i += kLanes<T>) {
-      const std::size_t lanes = lanes_at<T>(i, C);
-      const Vec<T> v = load_row<T>(x, i, lanes);
-      const Vec<T> e = zero_tail<T>(vexp<T>(v - m), lanes);
+    Vec<T> w = c.class_weight ? lanes.ld(c.class_weight) : splat<T>(1);
+    if (t) w *= fma(splat<T>(T(1) - smoothing), lanes.ld(t), splat<T>(eps_per_class));
+    return w;
+  }
+
+  // max, sum exp(x - max) (stored into g when kStore) and the weighted sums a row needs
+  // (kWeighted: probability targets or smoothing).
+  template <bool kStore, bool kWide, bool kWeighted>
+  LOSSKIT_INLINE RowSums scan_row(const T* x, const T* t, T* g) const {
+    const T m = row_max<T>(x, ctx.c.classes);
+    RowSum<T, kWide> sum_exp, sum_wd, sum_wt;
+    vectors<T>(0, ctx.c.classes, [&](const auto& L) {
+      const Vec<T> v = L.ld(x);
+      const Vec<T> e = L.keep(vexp<T>(v - m));
       sum_exp.add(e);
-      if (g) store_row<T>(g, i, lanes, e);
-      if (t || smooth) {
-        Vec<T> w = c.class_weight ? load_row<T>(c.class_weight, i, lanes) : splat<T>(1);
-        if (t) w *= fma(splat<T>(T(1) - smoothing), load_row<T>(t, i, lanes), splat<T>(eps_per_class));
-        w = zero_tail<T>(w, lanes);
+      if constexpr (kStore) L.st(g, e);
+      if constexpr (kWeighted) {
+        const Vec<T> w = L.keep(class_weights(t, L));
         sum_wt.add(w);
         sum_wd.add(select<Vec<T>>(w == T(0), splat<T>(0), w * (v - m)));  // 0 * -inf counts as 0
       }
-    }
+    });
     return {m, sum_exp.sum(), sum_wd.sum(), sum_wt.sum()};
+  }
+  LOSSKIT_INLINE RowSums scan(std::size_t r, T* g) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const T* x = c.input + r * c.classes;
+    const T* t = c.target ? c.target + r * c.classes : nullptr;
+    return with_flags([&](auto store, auto wide, auto weighted) {
+      return scan_row<store, wide, weighted>(x, t, g);
+    }, g != nullptr, c.classes > kShortRow, t || smoothing != T(0));
   }
 
   // The row's loss (before the sample weight) and its scaled gradient, from scan() and
@@ -148,25 +176,95 @@ template <class T> struct CrossEntropyRows {
       g_y = k * (T(1) - smoothing) * wy;
     }
     if (g) {
-      const T a = k * p_scale / s.sum_exp;
+      const Vec<T> a = splat<T>(k * p_scale / s.sum_exp);
       const T* t = c.target ? c.target + r * C : nullptr;
-      for (std::size_t i = 0; i < C; i += kLanes<T>) {
-        const std::size_t lanes = lanes_at<T>(i, C);
-        Vec<T> gv = load_row<T>(g, i, lanes) * a;
-        if (t || smoothing != T(0)) {
-          Vec<T> w = c.class_weight ? load_row<T>(c.class_weight, i, lanes) : splat<T>(1);
-          if (t) w *= fma(splat<T>(T(1) - smoothing), load_row<T>(t, i, lanes), splat<T>(eps_per_class));
-          else w *= eps_per_class;
-          gv = fma(splat<T>(-k), w, gv);
-        }
-        store_row<T>(g, i, lanes, gv);
-      }
+      with_flags([&](auto weighted) {
+        vectors<T>(0, C, [&](const auto& L) {
+          Vec<T> gv = L.ld(g) * a;
+          if constexpr (weighted) {
+            const Vec<T> w = class_weights(t, L);
+            gv = fma(splat<T>(-k), t ? w : w * eps_per_class, gv);
+          }
+          L.st(g, gv);
+        });
+      }, t || smoothing != T(0));
       if (y >= 0) g[y] -= g_y;
     }
     return value;
   }
 
-  double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  // Integer labels, no smoothing, rows of at most one vector (a classifier head, C = 10): a
+  // tile of kLanes rows is transposed in registers so that each vector holds one class of
+  // kLanes rows. Max, exp, sum, log and gradient are then plain lane-wise arithmetic (no
+  // horizontal reductions, one vector log per tile) and the gradient tile is transposed back.
+  // Per element the arithmetic is scan() and finish()'s, except that a row's exponentials are
+  // summed class by class in order, and the rows' values in float64 lanes (a fixed order too).
+  LOSSKIT_INLINE double short_rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    constexpr std::size_t G = kLanes<T>;
+    const Vec<T> ninf = splat<T>(-std::numeric_limits<T>::infinity());
+    const Vec<T> lane = lane_indices<T>(std::make_index_sequence<G>());
+    const Vec<T> class_weights = c.class_weight ? load_row<T>(c.class_weight, 0, C) : Vec<T>{};
+    Accumulator<T> total;
+    for (std::size_t g0 = r0; g0 < r1; g0 += G) {
+      const std::size_t gn = r1 - g0 < G ? r1 - g0 : G;
+      // Rows past the block are zeros (harmless arithmetic, masked out below). A label as T
+      // compares with the ignore_index as T without confusion: valid labels are below 16.
+      Vec<T> tile[G];
+      alignas(sizeof(Vec<T>)) T label[G];
+      for (std::size_t j = 0; j < G; ++j) {
+        tile[j] = j < gn ? load_row<T>(c.input + (g0 + j) * C, 0, C) : splat<T>(0);
+        label[j] = j < gn ? T(c.labels[g0 + j]) : T(-1);
+      }
+      transpose_tile<T>(tile);
+      const Vec<T> labels = load<T>(label);
+      const auto counted = (lane < T(gn)) & (labels != T(c.ignore_index));
+      // Per row: s w_y (the value's weight) and k s w_y (the gradient's), 0 where not counted.
+      const Vec<T> sw = c.sample_weight ? load_row<T>(c.sample_weight + g0, 0, gn) : splat<T>(1);
+      // (Clamped into [0, G) first: an ignore_index label converts to an integer too.)
+      const Vec<T> index = min_or_second<T>(splat<T>(T(G - 1)), max_or_second<T>(labels, splat<T>(0)));
+      const Vec<T> wy = c.class_weight
+          ? __builtin_shuffle(class_weights, __builtin_convertvector(index, Mask<T>))
+          : splat<T>(1);
+      const Vec<T> weight = select<Vec<T>>(counted, sw * wy, splat<T>(0));
+      const Vec<T> scaled = select<Vec<T>>(counted, (grad_scale * sw) * wy, splat<T>(0));
+      // The class loops run over all kLanes vectors, unrolled, with a test against C: the tile
+      // stays in registers (a loop to the run-time C would keep it in memory).
+      Vec<T> m = ninf, label_logit = splat<T>(0);
+#pragma GCC unroll 16
+      for (std::size_t k = 0; k < G; ++k) {
+        if (k >= C) break;
+        m = max_or_second<T>(tile[k], m);  // as row_max: skips NaN
+        label_logit = select<Vec<T>>(labels == T(k), tile[k], label_logit);
+      }
+      Vec<T> sum = splat<T>(0);
+#pragma GCC unroll 16
+      for (std::size_t k = 0; k < G; ++k) {
+        if (k >= C) break;
+        tile[k] = vexp<T>(tile[k] - m);
+        sum += tile[k];
+      }
+      const Vec<T> values = select<Vec<T>>(counted, weight * (vlog<T>(sum) - (label_logit - m)),
+                                           splat<T>(0));
+      if (c.grad_out) {
+        const Vec<T> scale = scaled / sum;
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < G; ++k) {
+          tile[k] = k < C ? tile[k] * scale - select<Vec<T>>(labels == T(k), scaled, splat<T>(0))
+                          : splat<T>(0);
+        }
+        transpose_tile<T>(tile);
+        for (std::size_t j = 0; j < gn; ++j) store_row<T>(c.grad_out + (g0 + j) * C, 0, C, tile[j]);
+      }
+      if (c.value_out) store_row<T>(c.value_out + g0, 0, gn, values);
+      total.add(values);
+    }
+    return total.sum();
+  }
+
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+    if (one_vector_rows) return short_rows(r0, r1, grad_scale);
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     constexpr std::size_t G = kLanes<T>;
@@ -207,7 +305,7 @@ template <class T> struct NllRows {
   const RowContext<T> ctx;
   NllRows(const LossParams&, const RowwiseCall<T>& c) : ctx{c} {}
 
-  double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     double total = 0;
@@ -243,7 +341,7 @@ template <class T> struct MarginRows {
       : ctx{c}, margin(T(margin_)), norm(per_class ? T(1 / double(c.classes)) : T(1)),
         squared(p == 2) {}
 
-  double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     double total = 0;

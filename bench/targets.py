@@ -1,0 +1,124 @@
+"""The performance targets of losskit, evaluated on a run's measurements.
+
+The targets are stated for float32 at 2 threads (issue 7); they are evaluated on the float32
+cases of the main tables, at whatever thread count those ran (the note says so when it is
+not 2):
+
+``bandwidth``  every elementwise loss, value + gradient at N = 1e7, within 1.2x of the
+               same-shape bandwidth kernel;
+``peers``      losskit faster than the best peer at every size of every workload;
+``overhead``   losskit's per-call overhead at most half of the cheapest peer's;
+``optimizer``  Adam and SGD steps at least as fast as torch.optim's fused ones.
+
+Each target is met, missed (by how much, and where: worst first), or not measured (the run
+did not include the cases it needs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .report import best_losskit, cases_of, fmt_time, timed
+
+DTYPE = "float32"
+THREADS = 2
+BANDWIDTH_N = 10**7
+BANDWIDTH_RATIO = 1.2
+OVERHEAD_RATIO = 0.5
+
+
+def _where(c: dict) -> str:
+    return f"{c['workload']} {c['label']}"
+
+
+def _verdict(target_id: str, target: str, checks: list[tuple[float, float, str]], unit: str) -> dict:
+    """``checks``: (measured ratio, limit, where). Met when every ratio is within its limit."""
+    out: dict[str, Any] = {"id": target_id, "target": target, "checks": len(checks)}
+    if not checks:
+        return {**out, "status": "not measured", "summary": "the run has none of the cases this target needs",
+                "misses": []}
+    missed = sorted((c for c in checks if not c[0] <= c[1]), key=lambda c: c[0] / c[1], reverse=True)
+    out["misses"] = [f"{where}: {ratio:.2f}{unit} (limit {limit:g}{unit}, missed by {100 * (ratio / limit - 1):.0f}%)"
+                     for ratio, limit, where in missed]
+    worst = max(checks, key=lambda c: c[0] / c[1])
+    if not missed:
+        return {**out, "status": "met", "summary": f"all {len(checks)} cases; worst {worst[0]:.2f}{unit} "
+                                                   f"({worst[2]})"}
+    return {**out, "status": "missed",
+            "summary": f"missed in {len(missed)} of {len(checks)} cases, by up to "
+                       f"{100 * (worst[0] / worst[1] - 1):.0f}% ({worst[2]}: {worst[0]:.2f}{unit})"}
+
+
+def _main_cases(results: dict, table: str) -> list[dict]:
+    """The cases of a main table at the main thread count, float32 (or the only dtype of a
+    workload without float32: the epoch)."""
+    threads = results["config"]["threads"]
+    return [c for c in cases_of(results, table) if c["threads"] == threads
+            and (c["dtype"] == DTYPE or DTYPE not in results["workloads"][c["workload"]]["dtypes"])]
+
+
+def _bandwidth(results: dict) -> dict:
+    checks = []
+    for c in _main_cases(results, "sizes"):
+        lk = best_losskit(c)
+        if (results["workloads"][c["workload"]]["elementwise"] and c["elements"] == BANDWIDTH_N
+                and lk and c.get("stream")):
+            rec = c["impls"][lk]
+            checks.append((rec["median_s"] / c["stream"]["median_s"], BANDWIDTH_RATIO,
+                           f"{_where(c)} ({lk} {fmt_time(rec['median_s'])}, {rec.get('gbps', 0):.1f} GB/s; "
+                           f"kernel {fmt_time(c['stream']['median_s'])}, {c['stream']['gbps']:.1f} GB/s)"))
+    return _verdict("bandwidth", f"elementwise loss value+grad at N=1e7 within {BANDWIDTH_RATIO:g}x of the "
+                                 "same-shape bandwidth kernel", checks, "x")
+
+
+def _against_peers(results: dict, table: str, limit: float) -> list[tuple[float, float, str]]:
+    checks = []
+    for c in _main_cases(results, table):
+        lk, peer = best_losskit(c), c.get("best_peer")
+        if lk and peer:
+            a, b = c["impls"][lk]["median_s"], c["impls"][peer]["median_s"]
+            checks.append((a / b, limit, f"{_where(c)} ({lk} {fmt_time(a)} vs {peer} {fmt_time(b)})"))
+    return checks
+
+
+def _optimizer(results: dict) -> dict:
+    checks = []
+    for c in _main_cases(results, "sizes"):
+        fused = c["impls"].get("torch-fused")
+        lk = best_losskit(c)
+        if c["suite"] == "optim" and lk and timed(fused):
+            a, b = c["impls"][lk]["median_s"], fused["median_s"]
+            checks.append((a / b, 1.0, f"{_where(c)} ({lk} {fmt_time(a)} vs torch-fused {fmt_time(b)})"))
+    return _verdict("optimizer", "Adam and SGD steps at least as fast as torch.optim fused", checks, "x")
+
+
+def evaluate(results: dict) -> dict:
+    """Evaluate every target on a run's results.
+
+    Parameters
+    ----------
+    results : dict
+        The run (``config``, ``workloads``, ``cases``), as :func:`bench.run.main` builds it.
+
+    Returns
+    -------
+    dict
+        ``note``: what was evaluated; ``targets``: per target its ``id``, ``target``,
+        ``status`` (met, missed or not measured), ``summary``, ``checks`` (cases evaluated) and
+        ``misses`` (worst first, each with its ratio and by how much it missed).
+    """
+    threads = results["config"]["threads"]
+    note = f"evaluated on the {DTYPE} cases at {threads} thread(s)"
+    if threads != THREADS:
+        note += f" (the targets are stated for {THREADS} threads)"
+    return {
+        "note": note + "; a ratio is losskit's median time over the other's",
+        "targets": [
+            _bandwidth(results),
+            _verdict("peers", "losskit faster than the best peer at every size, every workload",
+                     _against_peers(results, "sizes", 1.0), "x"),
+            _verdict("overhead", f"per-call overhead at most {OVERHEAD_RATIO:g}x the cheapest peer's",
+                     _against_peers(results, "overhead", OVERHEAD_RATIO), "x"),
+            _optimizer(results),
+        ],
+    }
