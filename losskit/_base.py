@@ -149,10 +149,15 @@ class RowwiseLoss(_core.RowwiseKernel, Loss):
         ignore_index: int = -100,
         **params: Any,
     ) -> None:
+        # ignore_index: the label whose rows contribute nothing (cross-entropy, NLL), or None
+        # for the losses that have no such parameter (it is then not one of their params)
         self.reduction = check_reduction(reduction)
         self._params = dict(params, weight=check_class_weight(weight))
         if ignore_index is not None:
-            self._params["ignore_index"] = check_int("ignore_index", ignore_index)
+            ignore_index = check_int("ignore_index", ignore_index)
+            if not -(2**63) <= ignore_index < 2**63:
+                raise ValueError(f"ignore_index must fit in int64, got {ignore_index}")
+            self._params["ignore_index"] = ignore_index
         names = _ROW_KERNELS[self.name]
         _core.RowwiseKernel.__init__(
             self,

@@ -15,6 +15,7 @@ from ._validation import (
     VALUE_AND_GRAD,
     as_real_array,
     check_bool,
+    check_int,
     check_real,
 )
 
@@ -77,7 +78,8 @@ class CrossEntropyLoss(RowwiseLoss):
         label_smoothing = check_real("label_smoothing", label_smoothing)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-        super().__init__(reduction, weight=weight, ignore_index=ignore_index,
+        super().__init__(reduction, weight=weight,
+                         ignore_index=check_int("ignore_index", ignore_index),
                          label_smoothing=label_smoothing)
 
 
@@ -99,7 +101,8 @@ class NLLLoss(RowwiseLoss):
     name = "nll"
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(reduction, weight=weight, ignore_index=ignore_index)
+        super().__init__(reduction, weight=weight,
+                         ignore_index=check_int("ignore_index", ignore_index))
 
 
 class MultiMarginLoss(RowwiseLoss):

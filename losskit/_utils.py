@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import as_real_array, check_bool, check_real
+from ._validation import as_index_array, as_real_array, check_bool, check_real
 
 __all__ = [
     "clip_grad_norm",
@@ -361,7 +361,7 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
         raise ValueError(f"indices must be 1-D, got shape {idx.shape}")
     if idx.dtype.kind == "u" and idx.size and idx.max() > np.iinfo(np.int64).max:
         raise ValueError("indices out of range")
-    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    idx = as_index_array(idx)
     shape = (idx.shape[0],) + X.shape[1:]
     if out is None:
         out = np.empty(shape, dtype=X.dtype)
@@ -478,7 +478,7 @@ def gradcheck(
         if not (isinstance(r, tuple) and len(r) == 2):
             raise ValueError("grad is None, so f(x) must return (value, grad)")
         grad = r[1]
-    a = np.asarray(grad, dtype=np.float64)
+    a = as_real_array("grad", grad, np.dtype(np.float64))
     if a.shape != x64.shape:
         raise ValueError(f"grad has shape {a.shape}, but x has shape {x64.shape}")
     n = numerical_gradient(f, x64, h=h, method=method)

@@ -104,6 +104,12 @@ def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.nd
     return array
 
 
+def as_index_array(array: np.ndarray) -> np.ndarray:
+    """Integer labels or indices as the kernels read them: C-contiguous, aligned, native int64."""
+    array = np.ascontiguousarray(array, dtype=np.int64)
+    return array if array.flags.aligned else array.copy()
+
+
 def _check_out(name: str, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
@@ -307,7 +313,7 @@ def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_we
         if t.dtype.kind == "u" and t.size and t.max() > np.iinfo(np.int64).max:
             i = int(np.argmax(t > np.iinfo(np.int64).max))
             raise ValueError(f"target[{i}] = {t[i]} is not a class index in [0, {c})")
-        t = np.ascontiguousarray(t, dtype=np.int64)
+        t = as_index_array(t)
     elif t.dtype.kind == "f" and probabilities and t.shape == x.shape:
         t = as_real_array("target", t, x.dtype)
     elif t.dtype.kind in "fb":

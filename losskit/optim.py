@@ -98,18 +98,17 @@ def _check_params(params: Any) -> list[np.ndarray]:
 
 
 def _fix_grad(i: int, p: np.ndarray, g: Any) -> np.ndarray:
-    """The slow path: grads[i] as a canonical array of p's shape and dtype, or a ValueError."""
+    """The slow path: grads[i] as a canonical array of p's shape and dtype, or a ValueError
+    (TypeError for what is not a real array: complex, objects, strings)."""
     name = f"grads[{i}]"
     if not isinstance(g, np.ndarray):
-        try:
-            g = np.asarray(g, dtype=p.dtype)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+        g = as_real_array(name, g, p.dtype)  # lists, scalars, tensors
     if g.shape != p.shape:
         raise ValueError(f"{name} has shape {g.shape}, but params[{i}] has shape {p.shape}")
     if g.dtype != p.dtype:
         raise ValueError(f"{name} has dtype {g.dtype}, but params[{i}] has dtype {p.dtype}")
-    return np.ascontiguousarray(g)
+    g = np.ascontiguousarray(g)
+    return g if g.flags.aligned else g.copy()
 
 
 def _check_state_array(i: int, key: str, a: Any, p: np.ndarray) -> np.ndarray:

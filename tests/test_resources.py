@@ -1,4 +1,4 @@
-"""No memory growth over 1e5 calls, error paths included.
+"""No memory growth over 1e5 calls, error paths included; byte offsets past 4 GiB.
 
 Every kind of call (fast path, slow path, each family of kernels) and every kind of refusal
 (errors raised by the C++ kernels, by the bindings, by the Python validation) runs in a cycle;
@@ -12,6 +12,7 @@ would exceed it.
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 
 import numpy as np
@@ -107,3 +108,25 @@ def test_no_memory_growth_over_1e5_calls(restore_threads):
     gc.collect()
     grown = rss_bytes() - before
     assert grown < SLACK, f"resident memory grew by {grown / 2**20:.1f} MiB over 1e5 calls"
+
+
+def test_gather_reads_rows_past_4_gib():
+    """Row offsets beyond 2^32 bytes through the binding (X.nbytes / rows, 64-bit offsets), on
+    a private anonymous mapping of which only the rows written and read are ever backed."""
+    row_bytes, rows = (1 << 20) + 64, 4_200  # rows from 4092 on start past 2^32 bytes
+    try:
+        buf = mmap.mmap(-1, rows * row_bytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except OSError as exc:
+        pytest.skip(f"a {rows * row_bytes / 2**30:.1f} GiB mapping was refused: {exc}")
+    try:
+        X = np.frombuffer(buf, dtype=np.uint8).reshape(rows, row_bytes)
+        picks = np.array([4199, 4100, 7, 4150, 4100])
+        for r in picks:
+            X[r, ::4093] = (r + np.arange(X[r, ::4093].size)) % 251
+        got = losskit.gather(X, picks)
+        assert np.array_equal(got, X[picks])
+        with pytest.raises(ValueError, match=r"indices\[1\] = 4200"):
+            losskit.gather(X, np.array([4199, 4200]), out=got[:2])
+        del X, got
+    finally:
+        buf.close()

@@ -249,6 +249,7 @@ void bind_optim(py::module_& m) {
   m.def("_gather",
         [](const py::array& X, const py::array& indices, py::array out) -> std::int64_t {
           constexpr int kC = py::array::c_style;
+          constexpr int kAligned = py::detail::npy_api::NPY_ARRAY_ALIGNED_;  // int64 reads
           // Equivalent dtypes, not identical objects (memmaps and unpickled arrays hold equal
           // but distinct dtype objects).
           const auto& api = py::detail::npy_api::get();
@@ -256,6 +257,7 @@ void bind_optim(py::module_& m) {
             return api.PyArray_EquivTypes_(a.ptr(), b.ptr());
           };
           if (!(X.flags() & kC) || !(out.flags() & kC) || !(indices.flags() & kC) ||
+              !(indices.flags() & kAligned) ||
               !out.writeable() || !same(indices.dtype(), py::dtype::of<std::int64_t>()) ||
               !same(X.dtype(), out.dtype()) || X.ndim() < 1)
             throw std::invalid_argument("gather: arguments are not canonical (use losskit.gather)");
