@@ -248,7 +248,11 @@ def test_losses(name, data):
         return
     repr(loss)
     exercise(hash, loss)  # losses with array parameters are unhashable (TypeError)
-    assert pickle.loads(pickle.dumps(loss)) == loss
+    assert repr(pickle.loads(pickle.dumps(loss))) == repr(loss)  # (== is False for NaN params)
+    if isinstance(loss, losskit.AdaptiveBarronLoss) and data.draw(st.booleans()):
+        for latent in loss.params:  # where a diverging optimizer could have left them
+            latent[...] = data.draw(st.lists(floats, min_size=latent.size, max_size=latent.size))
+        exercise(lambda: (loss.alpha, loss.scale))
     shape, dtype, args = _loss_inputs(data.draw, loss)
     methods = [m for m in ("__call__", "grad", "value_and_grad", "value_and_grads")
                if hasattr(loss, m)]
