@@ -21,6 +21,7 @@ from ._validation import (
     _check_out,
     _weight_to_input_shape,
     as_real_array,
+    cast_to,
     check_real,
     check_reduction,
     operand_to_input_shape,
@@ -133,7 +134,7 @@ class BarronLoss(ElementwiseLoss):
         dtype = np.dtype(np.float32) if dtype in (np.float32, np.float16) else np.dtype(np.float64)
         ops = self._cast.get(dtype)
         if ops is None:
-            ops = (self._alpha_op.astype(dtype), self._scale_op.astype(dtype))
+            ops = (cast_to(self._alpha_op, dtype), cast_to(self._scale_op, dtype))
             self._cast[dtype] = ops
         return ops
 
@@ -225,7 +226,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, x)
+    with np.errstate(invalid="ignore"):  # a NaN latent gives NaN, unannounced, as elsewhere
+        return np.logaddexp(0.0, x)
 
 
 class AdaptiveBarronLoss(Loss):
@@ -370,45 +372,48 @@ class AdaptiveBarronLoss(Loss):
     def _evaluate(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any:
         x, t, w = self._prepare(input, target, sample_weight)
         shape, dtype = x.shape, x.dtype
-        alpha, d_alpha_latent = self._alpha_and_slope()
-        scale, d_scale_latent = self._scale_and_slope()
-        a_op = operand_to_input_shape("alpha", alpha.astype(dtype), shape)
-        c_op = operand_to_input_shape("scale", scale.astype(dtype), shape)
-        if out is not None:
-            out = _check_out("out", out, shape, dtype)
-            if not (out.flags.c_contiguous and out.flags.aligned):
-                raise ValueError("out must be C-contiguous")
-        log_z, dlog_z = barron_log_partition(alpha, return_grad=True)
-        const = np.log(scale) + log_z  # per dimension, float64
-        # The reduction's weight of each element (mean: w / sum(w); none: the sum's 1).
-        w64 = None if w is None else w.astype(np.float64).reshape(-1, self.num_dims)
-        n_rows = x.size // self.num_dims
-        colsum = np.full(self.num_dims, float(n_rows)) if w64 is None else w64.sum(axis=0)
-        factor = 1.0
-        if self.reduction == "mean":
-            total = float(colsum.sum())
-            factor = 1.0 / total if total != 0 else math.nan
-        col_weight = colsum * factor
+        # From here on the arithmetic is IEEE's on values already validated: latents a diverging
+        # optimizer left at +-inf or NaN give inf or NaN results, as the kernels do, without
+        # NumPy's warnings.
+        with np.errstate(all="ignore"):
+            alpha, d_alpha_latent = self._alpha_and_slope()
+            scale, d_scale_latent = self._scale_and_slope()
+            a_op = operand_to_input_shape("alpha", cast_to(alpha, dtype), shape)
+            c_op = operand_to_input_shape("scale", cast_to(scale, dtype), shape)
+            if out is not None:
+                out = _check_out("out", out, shape, dtype)
+                if not (out.flags.c_contiguous and out.flags.aligned):
+                    raise ValueError("out must be C-contiguous")
+            log_z, dlog_z = barron_log_partition(alpha, return_grad=True)
+            const = np.log(scale) + log_z  # per dimension, float64
+            # The reduction's weight of each element (mean: w / sum(w); none: the sum's 1).
+            w64 = None if w is None else w.astype(np.float64).reshape(-1, self.num_dims)
+            n_rows = x.size // self.num_dims
+            colsum = np.full(self.num_dims, float(n_rows)) if w64 is None else w64.sum(axis=0)
+            factor = 1.0
+            if self.reduction == "mean":
+                total = float(colsum.sum())
+                factor = 1.0 / total if total != 0 else math.nan
+            col_weight = colsum * factor
 
-        if mode == VALUE:
-            v = self._kernel._call_canonical4(VALUE, x, t, a_op, w,
-                                              out if self.reduction == "none" else None,
-                                              None, c_op, None)
-            return self._add_constant(v, const, w, col_weight)
-        res = self._kernel._call_canonical4(VALUE_AND_GRADS, x, t, a_op, w, out, None, c_op, None)
-        v, g_input, g_alpha, g_scale = res
-        # d/dlatent = (sum over rows of d/dparam + the constant's part) * dparam/dlatent
-        ga = g_alpha.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
-        gc = g_scale.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
-        with np.errstate(invalid="ignore"):
+            if mode == VALUE:
+                v = self._kernel._call_canonical4(VALUE, x, t, a_op, w,
+                                                  out if self.reduction == "none" else None,
+                                                  None, c_op, None)
+                return self._add_constant(v, const, w, col_weight)
+            res = self._kernel._call_canonical4(VALUE_AND_GRADS, x, t, a_op, w, out, None, c_op, None)
+            v, g_input, g_alpha, g_scale = res
+            # d/dlatent = (sum over rows of d/dparam + the constant's part) * dparam/dlatent
+            ga = g_alpha.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
+            gc = g_scale.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
             ga = (ga + col_weight * dlog_z) * d_alpha_latent
             gc = (gc + col_weight / scale) * d_scale_latent
-        if self._config["alpha_lo"] == self._config["alpha_hi"]:
-            ga = np.zeros(self.num_dims)
-        self.param_grads[0][...] = ga
-        self.param_grads[1][...] = gc
-        value = self._add_constant(v, const, w, col_weight)
-        return g_input if mode == GRAD else (value, g_input)
+            if self._config["alpha_lo"] == self._config["alpha_hi"]:
+                ga = np.zeros(self.num_dims)
+            self.param_grads[0][...] = ga
+            self.param_grads[1][...] = gc
+            value = self._add_constant(v, const, w, col_weight)
+            return g_input if mode == GRAD else (value, g_input)
 
     def _add_constant(self, v: Any, const: np.ndarray, w: Any, col_weight: np.ndarray) -> Any:
         if self.reduction == "none":

@@ -14,6 +14,7 @@ from ._validation import (
     VALUE,
     VALUE_AND_GRAD,
     as_real_array,
+    cast_to,
     check_bool,
     check_int,
     check_real,
@@ -195,7 +196,7 @@ class BCEWithLogitsLoss(ElementwiseLoss):
         e = self._expanded
         if e is None or e.shape != shape or e.dtype != dtype:
             try:
-                e = np.ascontiguousarray(np.broadcast_to(self._pos_weight.astype(dtype), shape))
+                e = np.ascontiguousarray(np.broadcast_to(cast_to(self._pos_weight, dtype), shape))
             except ValueError:
                 raise ValueError(
                     f"pos_weight shape {self._pos_weight.shape} does not broadcast to input shape {shape}"

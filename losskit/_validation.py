@@ -83,6 +83,14 @@ def _kernel_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64)
 
 
+def cast_to(array: np.ndarray, dtype: Any) -> np.ndarray:
+    """`array` as a C-contiguous array of `dtype` (no copy when it is one). Values beyond the
+    dtype's range become +-inf, as IEEE arithmetic says (float64 1e308 cast to a float32
+    input's dtype): documented, so not warned about."""
+    with np.errstate(over="ignore"):
+        return np.asarray(array, dtype=dtype, order="C")
+
+
 def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.ndarray:
     """`value` as a C-contiguous, aligned NumPy array of `dtype` (default: its kernel dtype)."""
     try:
@@ -94,11 +102,7 @@ def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.nd
         raise TypeError(f"{name} must be real, got complex dtype {array.dtype}")
     if kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
-    target = _kernel_dtype(array.dtype) if dtype is None else dtype
-    # Values beyond the target dtype's range become +-inf, as IEEE arithmetic says (float64
-    # 1e308 cast to a float32 input's dtype): documented, so not warned about.
-    with np.errstate(over="ignore"):
-        array = np.asarray(array, dtype=target, order="C")
+    array = cast_to(array, _kernel_dtype(array.dtype) if dtype is None else dtype)
     if not array.flags.aligned:
         array = array.copy()
     return array

@@ -62,6 +62,27 @@ template <class T> bool same_bytes(const std::vector<T>& a, const std::vector<T>
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
+// A test's tolerances, |a - b| <= atol + rtol * max(|a|, |b|), for float and for double.
+struct Tolerance {
+  double rtol, atol;
+};
+template <class T> constexpr Tolerance for_type(Tolerance f32, Tolerance f64) {
+  return sizeof(T) == 4 ? f32 : f64;
+}
+
+// A row-wise call over C-contiguous (rows, classes) scores with one label per row; the other
+// fields keep RowwiseCall's defaults.
+template <class T>
+losskit::RowwiseCall<T> labelled_rows(const T* x, std::size_t rows, std::size_t classes,
+                                      const std::int64_t* labels) {
+  losskit::RowwiseCall<T> call;
+  call.input = x;
+  call.rows = rows;
+  call.classes = classes;
+  call.labels = labels;
+  return call;
+}
+
 template <class T> const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }
 
 }  // namespace losskit_test

@@ -246,13 +246,8 @@ std::vector<Case> cases() {
   };
 }
 
-template <class T> struct Tolerance;
-template <> struct Tolerance<float> {
-  static constexpr double rtol = 2e-5, atol = 2e-5;
-};
-template <> struct Tolerance<double> {
-  static constexpr double rtol = 1e-11, atol = 1e-12;
-};
+template <class T>
+constexpr losskit_test::Tolerance kTolerance = losskit_test::for_type<T>({2e-5, 2e-5}, {1e-11, 1e-12});
 
 // The test data of a case in T, with the per-element reference computed from the T values.
 template <class T> struct Data {
@@ -320,7 +315,7 @@ void check_call(const Case& c, const Data<T>& d, Reduction reduction, bool weigh
     expected_value *= scale;
     magnitude *= scale;
   }
-  const double rtol = Tolerance<T>::rtol, atol = Tolerance<T>::atol;
+  const double rtol = kTolerance<T>.rtol, atol = kTolerance<T>.atol;
   if (reduction == Reduction::none)
     CHECK(r.value == 0);
   else

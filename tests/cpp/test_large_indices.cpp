@@ -92,11 +92,7 @@ LOSSKIT_TEST(rowwise_offsets_past_2_31_elements) {
   const std::size_t classes = 1031, rows = (std::size_t(1) << 31) / classes + 3;
   const TiledArray<float> x(rows * classes, 0.25f);
   std::vector<std::int64_t> labels(rows, 1030);
-  losskit::RowwiseCall<float> call;
-  call.input = x.data();
-  call.rows = rows;
-  call.classes = classes;
-  call.labels = labels.data();
+  losskit::RowwiseCall<float> call = losskit_test::labelled_rows(x.data(), rows, classes, labels.data());
   call.reduction = losskit::Reduction::sum;
   // nll: -x[r, y] per row; multiclass_hinge: (classes - 1) * margin per row (equal scores).
   CHECK(losskit::evaluate(losskit::RowwiseLoss::nll, losskit::LossParams{}, call).value == -0.25 * double(rows));

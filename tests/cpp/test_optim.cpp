@@ -14,13 +14,8 @@ namespace {
 using losskit_test::Lcg;
 using Real = long double;
 
-template <class T> struct Tolerance;
-template <> struct Tolerance<float> {
-  static constexpr double rtol = 1e-5, atol = 1e-6;
-};
-template <> struct Tolerance<double> {
-  static constexpr double rtol = 1e-12, atol = 1e-14;
-};
+template <class T>
+constexpr losskit_test::Tolerance kTolerance = losskit_test::for_type<T>({1e-5, 1e-6}, {1e-12, 1e-14});
 
 // A parameter array with its gradients for `steps` steps, in T and as exact reals.
 template <class T> struct Trajectory {
@@ -42,7 +37,7 @@ template <class T> Trajectory<T> make_trajectory(std::size_t n, int steps, std::
 template <class T>
 void check_params(const std::vector<T>& got, const std::vector<Real>& expected, const std::string& where) {
   for (std::size_t i = 0; i < got.size(); ++i)
-    CHECK_CLOSE(got[i], double(expected[i]), Tolerance<T>::rtol, Tolerance<T>::atol,
+    CHECK_CLOSE(got[i], double(expected[i]), kTolerance<T>.rtol, kTolerance<T>.atol,
                 where + " [" + std::to_string(i) + "]");
 }
 
@@ -261,7 +256,7 @@ template <class T> void check_norms_and_clipping() {
       const Real coef = std::fmin(Real(1), Real(max_norm) / (norm + Real(1e-6)));
       for (std::size_t k = 0; k < 3; ++k)
         for (std::size_t i = 0; i < lens[k]; ++i)
-          CHECK_CLOSE(clipped[k][i], double(coef * arrays[k][i]), Tolerance<T>::rtol, 0, dtype + " clipped");
+          CHECK_CLOSE(clipped[k][i], double(coef * arrays[k][i]), kTolerance<T>.rtol, 0, dtype + " clipped");
     }
   }
 
@@ -318,15 +313,15 @@ template <class T> void check_penalties() {
     CHECK(losskit_test::same_bytes(g, g_only));
     for (std::size_t i = 0; i < n; ++i) {
       const Real sgn = w[i] > 0 ? 1 : (w[i] < 0 ? -1 : 0);
-      CHECK_CLOSE(g[i], double(Real(T(c.l1)) * sgn + Real(T(c.l2)) * w[i]), Tolerance<T>::rtol,
-                  Tolerance<T>::atol, where + " grad");
+      CHECK_CLOSE(g[i], double(Real(T(c.l1)) * sgn + Real(T(c.l2)) * w[i]), kTolerance<T>.rtol,
+                  kTolerance<T>.atol, where + " grad");
     }
     const double step = 0.4;
     std::vector<T> prox = w;
     losskit::penalty_prox(c, step, prox.data(), n);
     for (std::size_t i = 0; i < n; ++i) {
       const Real a = std::fmax(Real(0), std::fabs(Real(w[i])) - step * c.l1) / (1 + step * c.l2);
-      CHECK_CLOSE(prox[i], double(w[i] < 0 ? -a : a), Tolerance<T>::rtol, Tolerance<T>::atol, where + " prox");
+      CHECK_CLOSE(prox[i], double(w[i] < 0 ? -a : a), kTolerance<T>.rtol, kTolerance<T>.atol, where + " prox");
     }
   }
 }

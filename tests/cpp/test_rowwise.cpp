@@ -87,13 +87,8 @@ RowExpected reference_row(const Options& o, const Real* x, std::size_t C, std::i
   throw std::logic_error("no reference for this loss");
 }
 
-template <class T> struct Tolerance;
-template <> struct Tolerance<float> {
-  static constexpr double rtol = 3e-5, atol = 3e-6;
-};
-template <> struct Tolerance<double> {
-  static constexpr double rtol = 1e-11, atol = 1e-13;
-};
+template <class T>
+constexpr losskit_test::Tolerance kTolerance = losskit_test::for_type<T>({3e-5, 3e-6}, {1e-11, 1e-13});
 
 template <class T>
 void check_rows(const Options& o, std::size_t N, std::size_t C, Reduction reduction,
@@ -119,11 +114,8 @@ void check_rows(const Options& o, std::size_t N, std::size_t C, Reduction reduct
   if (o.sample_weights)
     for (std::size_t r = 0; r < N; ++r) sw.push_back(T(rng.uniform(0, 2)));
 
-  losskit::RowwiseCall<T> call;
-  call.input = x.data();
-  call.rows = N;
-  call.classes = C;
-  call.labels = o.probabilities ? nullptr : labels.data();
+  losskit::RowwiseCall<T> call =
+      losskit_test::labelled_rows(x.data(), N, C, o.probabilities ? nullptr : labels.data());
   call.target = o.probabilities ? t.data() : nullptr;
   call.ignore_index = ignore_index;
   call.class_weight = cw.empty() ? nullptr : cw.data();
@@ -157,7 +149,7 @@ void check_rows(const Options& o, std::size_t N, std::size_t C, Reduction reduct
     rows.push_back(std::move(e));
   }
   const Real scale = reduction == Reduction::mean ? 1 / denominator : 1;
-  const double rtol = Tolerance<T>::rtol, atol = Tolerance<T>::atol;
+  const double rtol = kTolerance<T>.rtol, atol = kTolerance<T>.atol;
   if (reduction != Reduction::none)
     CHECK_CLOSE(result.value, double(total * scale), 0.0, rtol * double(magnitude * scale) + atol, where);
   for (std::size_t r = 0; r < N; ++r) {
@@ -234,11 +226,7 @@ LOSSKIT_TEST(bad_labels_and_weights_are_refused_before_writing) {
       labels[17] = bad;
       labels[30] = -7;
       std::vector<double> grad(N * C, 42.0), values(N, 42.0);
-      losskit::RowwiseCall<double> call;
-      call.input = x.data();
-      call.rows = N;
-      call.classes = C;
-      call.labels = labels.data();
+      losskit::RowwiseCall<double> call = losskit_test::labelled_rows(x.data(), N, C, labels.data());
       call.reduction = Reduction::none;
       call.value_out = values.data();
       call.grad_out = grad.data();
@@ -254,11 +242,7 @@ LOSSKIT_TEST(bad_labels_and_weights_are_refused_before_writing) {
     }
     std::vector<std::int64_t> labels(N, 0);
     sw[23] = -0.5;
-    losskit::RowwiseCall<double> call;
-    call.input = x.data();
-    call.rows = N;
-    call.classes = C;
-    call.labels = labels.data();
+    losskit::RowwiseCall<double> call = losskit_test::labelled_rows(x.data(), N, C, labels.data());
     call.sample_weight = sw.data();
     const losskit::ElementwiseResult r = losskit::evaluate(loss, LossParams{}, call);
     CHECK(r.bad_argument == BadArgument::sample_weight);
@@ -270,11 +254,7 @@ LOSSKIT_TEST(bad_labels_and_weights_are_refused_before_writing) {
 LOSSKIT_TEST(all_rows_ignored_mean_is_nan) {
   std::vector<double> x(6, 0.0);
   std::vector<std::int64_t> labels(2, -100);
-  losskit::RowwiseCall<double> call;
-  call.input = x.data();
-  call.rows = 2;
-  call.classes = 3;
-  call.labels = labels.data();
+  losskit::RowwiseCall<double> call = losskit_test::labelled_rows(x.data(), 2, 3, labels.data());
   CHECK(std::isnan(losskit::evaluate(RowwiseLoss::cross_entropy, LossParams{}, call).value));
   call.reduction = Reduction::sum;
   CHECK(losskit::evaluate(RowwiseLoss::cross_entropy, LossParams{}, call).value == 0);

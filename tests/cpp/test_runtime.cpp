@@ -108,11 +108,7 @@ template <class T> void check_rowwise_determinism() {
       check_same_for_every_thread_count<T>(
           [&] {
             Outputs<T> out{0, std::vector<T>(N), std::vector<T>(N * C), {}, {}};
-            losskit::RowwiseCall<T> call;
-            call.input = x.data();
-            call.rows = N;
-            call.classes = C;
-            call.labels = labels.data();
+            losskit::RowwiseCall<T> call = losskit_test::labelled_rows(x.data(), N, C, labels.data());
             call.sample_weight = sw.data();
             call.reduction = red;
             if (red == Reduction::none) call.value_out = out.values.data();
