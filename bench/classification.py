@@ -52,6 +52,10 @@ def _ce_loss(xp, x, y):
     return lse - xp.take_along_axis(x, y[:, None], axis=1)[:, 0]
 
 
+def _ce_jax_loss(jax, x, y):
+    return jax.nn.logsumexp(x, axis=1) - jax.numpy.take_along_axis(x, y[:, None], axis=1)[:, 0]
+
+
 def _ce_dloss(x, y):
     z = x - x.max(axis=1, keepdims=True)
     p = np.exp(z)
@@ -178,7 +182,7 @@ def _bce_torch_out(torch, x, y):
 CE = LossSpec(
     name="ce", suite="classification", cls="CrossEntropyLoss", params={},
     formula="softmax cross-entropy, (N, C) logits, int64 labels", make_data=make_ce_data,
-    loss=_ce_loss, dloss=_ce_dloss, numpy_out=_ce_np_out,
+    loss=_ce_loss, dloss=_ce_dloss, numpy_out=_ce_np_out, jax_loss=_ce_jax_loss,
     torch_loss=lambda torch, x, y: torch.nn.functional.cross_entropy(x, y), torch_out=_ce_torch_out,
     torch_functional="cross_entropy",
     sklearn=lambda sk, x: (sk.HalfMultinomialLoss(n_classes=x.shape[1]), 1.0),  # not halved

@@ -7,7 +7,11 @@ A spec holds the formulas (regression.py and classification.py define them):
   data they are the reference (value ``mean(loss)``, gradient ``dloss / N``); on the input's
   dtype they are the idiomatic NumPy contender (what a NumPy user writes: the loss and its
   gradient as two expressions, temporaries and all); with ``jax.numpy``, ``loss`` is what JAX
-  differentiates. Both keep the input's dtype (Python scalars only, no float64 constants);
+  differentiates unless ``jax_loss`` is given. Both keep the input's dtype (Python scalars only,
+  no float64 constants);
+- ``jax_loss(jax, x, y)``: the loss as a JAX user writes it, where that differs from ``loss``
+  (cross-entropy: ``jax.nn.logsumexp``, whose max carries no gradient; differentiating the
+  explicit max costs JAX a tie mask over the whole input, 5-8x the time here), or None;
 - ``kinks(r)``: where the gradient is a set-valued subgradient (not compared), or None;
 - ``numpy_out(x, y)``: a factory of a closure that works in preallocated, warmed buffers;
 - ``torch_loss(torch, x, y)``: the loss as a scalar tensor (``torch.nn.functional`` where
@@ -68,6 +72,7 @@ class LossSpec:
     torch_functional: str  # the torch.nn.functional name, or "" if composed from torch ops
     kinks: Callable | None = None
     sklearn: Callable | None = None
+    jax_loss: Callable | None = None
     stream_shape: str = "r2w1"  # read input and target, write the gradient
     elementwise: bool = True
 
@@ -272,8 +277,9 @@ def _torch(spec: LossSpec, name: str, x: np.ndarray, y: np.ndarray) -> Impl:
 def _jax(spec: LossSpec, x: np.ndarray, y: np.ndarray) -> Impl:
     jax, jnp = require_jax()
     xj, yj = jnp.asarray(x), jnp.asarray(y)
-    loss = spec.loss
-    fn = jax.jit(jax.value_and_grad(lambda a, b: jnp.mean(loss(jnp, a, b))))
+    jax_loss, loss = spec.jax_loss, spec.loss
+    per_sample = (lambda a, b: jax_loss(jax, a, b)) if jax_loss else (lambda a, b: loss(jnp, a, b))
+    fn = jax.jit(jax.value_and_grad(lambda a, b: jnp.mean(per_sample(a, b))))
 
     def call() -> tuple[float, Any]:
         v, g = fn(xj, yj)

@@ -74,7 +74,8 @@ def test_json_holds_every_case_with_its_measurements(every_workload):
                  and r["status"] == "ok"]
         assert case["impls"][best]["median_s"] == min(peers)
     verdicts = results["targets"]["targets"]
-    assert [t["id"] for t in verdicts] == ["bandwidth", "peers", "overhead", "optimizer"]
+    assert [t["id"] for t in verdicts] == ["bandwidth", "peers", "overhead", "optimizer", "ce-large", "ce-small",
+                                           "bce", "barron"]
     assert verdicts[0]["status"] == "not measured"  # no N = 1e7 in a tiny run
     assert verdicts[1]["status"] in ("met", "missed") and verdicts[1]["checks"] > 0
 
@@ -207,10 +208,11 @@ def test_optimizer_reference_tolerates_rounding_but_not_a_wrong_step():
 
 # ------------------------------------------------------------------------- targets
 
-def _case(workload, label, elements, impls, table="sizes", stream_s=None, suite="regression"):
+def _case(workload, label, elements, impls, table="sizes", stream_s=None, suite="regression", shape=None):
     recs = {name: {"family": family, "status": "ok", "median_s": t} for name, (family, t) in impls.items()}
     peers = {n: r for n, r in recs.items() if r["family"] != "losskit"}
     return {"table": table, "workload": workload, "suite": suite, "dtype": "float32", "label": label,
+            "shape": shape or [elements],
             "elements": elements, "threads": 2, "impls": recs, "best_peer": min(peers, key=lambda n: peers[n]["median_s"]),
             "stream": None if stream_s is None else {"median_s": stream_s, "gbps": 1.0}}
 
@@ -242,6 +244,36 @@ def test_targets_say_what_was_missed_and_by_how_much():
     results["cases"] = results["cases"][1:2]
     verdicts = {t["id"]: t for t in targets.evaluate(results)["targets"]}
     assert verdicts["bandwidth"]["status"] == verdicts["optimizer"]["status"] == "not measured"
+    assert all(verdicts[t]["status"] == "not measured" for t in ("ce-large", "ce-small", "bce", "barron"))
+
+
+def test_loss_issue_targets_use_same_run_ratios():
+    results = {
+        "config": {"threads": 2},
+        "workloads": {w: {"elementwise": w != "ce", "dtypes": ["float32"]}
+                      for w in ("ce", "bce_with_logits", "barron", "mse")},
+        "cases": [
+            _case("ce", "4096x1000", 4096000, {"losskit[out]": ("losskit", 1.0e-3), "jax-jit": ("jax", 1.4e-3),
+                                               "torch[out]": ("torch", 3e-3)}, suite="classification", shape=[4096, 1000]),
+            _case("ce", "65536x10", 655360, {"losskit[out]": ("losskit", 0.5e-3), "torch[out]": ("torch", 0.9e-3),
+                                             "torch-compile": ("torch", 1.2e-3)}, suite="classification", shape=[65536, 10]),
+            _case("bce_with_logits", "1e7", 10**7, {"losskit[out]": ("losskit", 4e-3), "numpy[out]": ("numpy", 9e-2)},
+                  stream_s=3e-3, suite="classification"),
+            _case("barron", "1e7", 10**7, {"losskit[out]": ("losskit", 8.2e-3), "numpy[out]": ("numpy", 1e-1)}),
+            _case("mse", "1e7", 10**7, {"losskit[out]": ("losskit", 4e-3), "numpy[out]": ("numpy", 9e-3)}),
+        ],
+    }
+    verdicts = {t["id"]: t for t in targets.evaluate(results)["targets"]}
+    # 1.0 ms against the fastest peer's 1.4 ms: 1.4x, short of 1.5x
+    assert verdicts["ce-large"]["status"] == "missed" and "jax-jit" in verdicts["ce-large"]["misses"][0]
+    # against torch.compile (1.2 ms), not the faster torch[out]: 2.4x
+    assert verdicts["ce-small"]["status"] == "met" and "torch-compile" in verdicts["ce-small"]["summary"]
+    assert verdicts["bce"]["status"] == "met" and "1.33x" in verdicts["bce"]["summary"]
+    assert verdicts["barron"]["status"] == "missed" and "2.05x" in verdicts["barron"]["misses"][0]
+    results["cases"][0]["impls"]["losskit[out]"]["median_s"] = 0.9e-3
+    results["cases"][3]["impls"]["losskit[out]"]["median_s"] = 7.9e-3
+    verdicts = {t["id"]: t for t in targets.evaluate(results)["targets"]}
+    assert verdicts["ce-large"]["status"] == verdicts["barron"]["status"] == "met"
 
 
 # ---------------------------------------------------------------------- command line

@@ -283,15 +283,65 @@ template <class T> LOSSKIT_INLINE Vec<T> vlog(Vec<T> x) {
   return select<Vec<T>>(x < zero, splat<T>(__builtin_nan("")), select<Vec<T>>(x != x, x, y));
 }
 
+#if defined(__AVX512F__)
+// The table-driven log of glibc's logf, in float with AVX-512's 16-lane permute: u = 2^k m with
+// m in [kOffset, 2 kOffset) (split in the bits of u - kOffset, so m never needs a compare),
+// 16 subintervals of m by the next 4 bits, each with 1/c and log c (c its midpoint, or exactly
+// 1 for the one holding 1: no cancellation near u = 1). Then log u = k ln2 + log c + log1p(r)
+// with r = m/c - 1 (one FMA, |r| < 0.03) and log1p(r) = r + r^2 Q(r), Q of degree 3: no
+// division and a third of the polynomial of the generic reduction. Tables and Q from
+// tools/fit_float32_polynomials.py (log1p within 1.54 ulp there; measured in tests/test_vmath.py).
+struct LogTable {
+  static constexpr std::int32_t kOffset = 0x3F330000;  // ~0.6992
+  alignas(64) static constexpr float kInvC[16] = {
+      0x1.661ec6p+0f, 0x1.571ed4p+0f, 0x1.49539ep+0f, 0x1.3c995ap+0f, 0x1.30d19p+0f, 0x1.25e228p+0f,
+      0x1.1bb4a4p+0f, 0x1.12358ep+0f, 0x1.0953f4p+0f, 0x1p+0f,        0x1.e573acp-1f, 0x1.ca4b3p-1f,
+      0x1.b20364p-1f, 0x1.9c2d14p-1f, 0x1.886e6p-1f,  0x1.767dcep-1f};
+  alignas(64) static constexpr float kLogC[16] = {
+      -0x1.57bf74p-2f, -0x1.2bef08p-2f, -0x1.01eae4p-2f, -0x1.b31d84p-3f, -0x1.6574ecp-3f,
+      -0x1.1aa2bep-3f, -0x1.a4e764p-4f, -0x1.1973b6p-4f, -0x1.252f4p-5f, 0.0f,
+      0x1.b42de0p-5f,  0x1.c5e54cp-4f,  0x1.526e5ep-3f,  0x1.bc286cp-3f,  0x1.1058bep-2f,
+      0x1.40430ap-2f};
+  static constexpr float kCoeffs[4] = {-0x1.fffffep-2f, 0x1.555552p-2f, -0x1.0030e6p-2f,
+                                       0x1.99f6aap-3f};
+};
+#endif
+
+// log(u) + correction for u positive, normal and finite, with `correction` small (a term
+// already divided by u: log1p's rounding error of 1 + x).
+template <class T> LOSSKIT_INLINE Vec<T> log_normal(Vec<T> u, Vec<T> correction) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(T) == 4 && sizeof(Vec<T>) == 64) {
+    using Table = LogTable;
+    const Mask<T> bits = as_bits<T>(u);
+    const Mask<T> shifted = bits - Table::kOffset;
+    const Vec<T> k = __builtin_convertvector(shifted >> 23, Vec<T>);  // arithmetic shift
+    const Vec<T> m = from_bits<T>(bits - (shifted & std::int32_t(0xFF800000u)));
+    // vpermps reads the low 4 bits of each index lane: the next 4 bits of the mantissa.
+    // (Masked forms: GCC 12 warns about the unmasked one's undefined pass-through operand.)
+    const __m512i index = (__m512i)(shifted >> 19);
+    const __mmask16 all = __mmask16(-1);
+    const Vec<T> inv_c = (Vec<T>)_mm512_maskz_permutexvar_ps(all, index, _mm512_load_ps(Table::kInvC));
+    const Vec<T> log_c = (Vec<T>)_mm512_maskz_permutexvar_ps(all, index, _mm512_load_ps(Table::kLogC));
+    const Vec<T> r = fma(m, inv_c, splat<T>(-1));
+    Vec<T> q = splat<T>(Table::kCoeffs[3]);
+    for (int i = 2; i >= 0; --i) q = fma(q, r, splat<T>(Table::kCoeffs[i]));
+    const Vec<T> tail = fma(r * r, q, correction) + r;
+    return fma(k, splat<T>(T(0.693147180559945309)), log_c) + tail;
+  }
+#endif
+  Vec<T> m, k;
+  split_exponent<T>(u, m, k);
+  return log_kernel<T>(m - T(1), k, correction);
+}
+
 // log1p(x) for u = 1 + x (x rounded) positive and finite, given inv_u = 1 / u: the rounding
 // error of 1 + x, divided by u, is added back.
 template <class T> LOSSKIT_INLINE Vec<T> log1p_finite(Vec<T> x, Vec<T> u, Vec<T> inv_u) {
   const Vec<T> one = splat<T>(1);
   // The rounding error of 1 + x, exactly: u - x is exact for x >= 1 (Sterbenz), u - 1 below.
   const Vec<T> err = select<Vec<T>>(u >= splat<T>(2), one - (u - x), x - (u - one));
-  Vec<T> m, k;
-  split_exponent<T>(u, m, k);
-  return log_kernel<T>(m - one, k, err * inv_u);
+  return log_normal<T>(u, err * inv_u);
 }
 
 template <class T> LOSSKIT_INLINE Vec<T> vlog1p(Vec<T> x) {
@@ -313,7 +363,11 @@ template <class T> LOSSKIT_INLINE Vec<T> vlog1p(Vec<T> x) {
 template <class T> LOSSKIT_INLINE Vec<T> vlog1p_nonnegative(Vec<T> z, Vec<T> u, Vec<T> inv_u) {
   const auto finite = u < splat<T>(__builtin_inf());  // NaN compares false
   const Vec<T> one = splat<T>(1);
-  return select<Vec<T>>(finite, log1p_finite<T>(z, select<Vec<T>>(finite, u, one), inv_u), u);
+  // The rounding error of 1 + z: exact while u < 2^(mantissa bits + 1) (u - 1 is exact and
+  // within a factor 2 of z); past that it is garbage below ulp(u), i.e. below 2^-23 relative,
+  // against a log above 16: negligible.
+  const Vec<T> err = z - (u - one);
+  return select<Vec<T>>(finite, log_normal<T>(select<Vec<T>>(finite, u, one), err * inv_u), u);
 }
 
 // log(1 + e) and 1 / (1 + e) for e in [0, 1] (no special values): the logistic losses need
