@@ -32,19 +32,27 @@ template <class T> LOSSKIT_INLINE T row_max(const T* x, std::size_t classes) {
   return reduce_max(m);
 }
 
-// Sums of a row's vectors: plain lanes for short rows (few terms per lane, and the per-row cost
-// matters), float64 lanes for long ones (accuracy over thousands of terms).
+// A row's sums are taken in plain lanes. Short rows (few terms per lane, and the per-row cost
+// matters) reduce those directly; long ones (accuracy over thousands of terms) add them into
+// float64 lanes after every kRowSumChunk vectors: widening every vector costs more than the
+// exponential's arithmetic, and a partial sum of 16 terms per lane loses nothing that matters.
 inline constexpr std::size_t kShortRow = 64;
+inline constexpr std::size_t kRowSumChunk = 16;
 template <class T, bool kWide> struct RowSum {
-  Vec<T> lanes = {};
   Accumulator<T> acc;
-  LOSSKIT_INLINE void add(Vec<T> v) {
-    if constexpr (kWide) acc.add(v);
-    else lanes += v;
+  LOSSKIT_INLINE void add(Vec<T>& part) {
+    if constexpr (kWide) {
+      acc.add(part);
+      part = Vec<T>{};
+    }
   }
-  LOSSKIT_INLINE T sum() const {
-    if constexpr (kWide) return T(acc.sum());
-    else return reduce_sum(lanes);
+  LOSSKIT_INLINE T sum(Vec<T> part) {
+    if constexpr (kWide) {
+      acc.add(part);
+      return T(acc.sum());
+    } else {
+      return reduce_sum(part);
+    }
   }
 };
 
@@ -133,19 +141,35 @@ template <class T> struct CrossEntropyRows {
   template <bool kStore, bool kWide, bool kWeighted>
   LOSSKIT_INLINE RowSums scan_row(const T* x, const T* t, T* g) const {
     const T m = row_max<T>(x, ctx.c.classes);
-    RowSum<T, kWide> sum_exp, sum_wd, sum_wt;
-    vectors<T>(0, ctx.c.classes, [&](const auto& L) {
+    // The partial sums are locals of this loop (in a RowSum they would live in memory: one
+    // store-to-load round trip per vector).
+    Vec<T> part_exp = {}, part_wd = {}, part_wt = {};
+    const auto body = [&](const auto& L) {
       const Vec<T> v = L.ld(x);
       const Vec<T> e = L.keep(vexp<T>(v - m));
-      sum_exp.add(e);
+      part_exp += e;
       if constexpr (kStore) L.st(g, e);
       if constexpr (kWeighted) {
         const Vec<T> w = L.keep(class_weights(t, L));
-        sum_wt.add(w);
-        sum_wd.add(select<Vec<T>>(w == T(0), splat<T>(0), w * (v - m)));  // 0 * -inf counts as 0
+        part_wt += w;
+        part_wd += select<Vec<T>>(w == T(0), splat<T>(0), w * (v - m));  // 0 * -inf counts as 0
       }
-    });
-    return {m, sum_exp.sum(), sum_wd.sum(), sum_wt.sum()};
+    };
+    RowSum<T, kWide> sum_exp, sum_wd, sum_wt;
+    const std::size_t C = ctx.c.classes;
+    std::size_t i = 0;
+    if constexpr (kWide) {
+      for (constexpr std::size_t kStep = kRowSumChunk * kLanes<T>; i + kStep <= C; i += kStep) {
+        vectors<T>(i, i + kStep, body);
+        sum_exp.add(part_exp);
+        if constexpr (kWeighted) {
+          sum_wd.add(part_wd);
+          sum_wt.add(part_wt);
+        }
+      }
+    }
+    vectors<T>(i, C, body);
+    return {m, sum_exp.sum(part_exp), sum_wd.sum(part_wd), sum_wt.sum(part_wt)};
   }
   LOSSKIT_INLINE RowSums scan(std::size_t r, T* g) const {
     const RowwiseCall<T>& c = ctx.c;

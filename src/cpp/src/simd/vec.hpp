@@ -202,8 +202,10 @@ template <class T> LOSSKIT_INLINE Vec<T> load_partial(const T* p, std::size_t n)
   if constexpr (sizeof(T) == 4) return _mm256_maskload_ps(p, (__m256i)first_lanes<T>(n));
   else return _mm256_maskload_pd(p, (__m256i)first_lanes<T>(n));
 #else
+  // n < kLanes<T>, so the modulo changes nothing; it tells GCC, which otherwise can derive a
+  // wider n on a path that never runs and warn of an overflow.
   Vec<T> v = {};
-  std::memcpy(&v, p, n * sizeof(T));
+  std::memcpy(&v, p, n % kLanes<T> * sizeof(T));
   return v;
 #endif
 }
@@ -227,7 +229,7 @@ template <class T> LOSSKIT_INLINE void store_partial(T* p, std::size_t n, Vec<T>
   if constexpr (sizeof(T) == 4) _mm256_maskstore_ps(p, (__m256i)first_lanes<T>(n), v);
   else _mm256_maskstore_pd(p, (__m256i)first_lanes<T>(n), v);
 #else
-  std::memcpy(p, &v, n * sizeof(T));
+  std::memcpy(p, &v, n % kLanes<T> * sizeof(T));  // n < kLanes<T>: see load_partial
 #endif
 }
 // Lanes [0, n) all-ones, the rest 0: one compare against the lane indices.
