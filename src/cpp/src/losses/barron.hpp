@@ -51,7 +51,9 @@ template <class T> struct BarronConstants;
 template <> struct BarronConstants<float> {
   // u^2 <= 2^100 and b >= 2^-24 (the float nearest 2) keep z = u^2/b below 2^124 < max float.
   static constexpr float kHuge = 1125899906842624.0f;  // 2^50
-  static constexpr float kTinyH = 1e-4f;  // h^2/6 < 2e-9: below float rounding
+  // |h| below 2^-100: E = expm1(h) is near the subnormals, or b/a overflows (subnormal a).
+  // Above it b/a and E are both accurate; below it rho = (b L / 2)(1 + h/2) exactly.
+  static constexpr float kTinyH = 7.88860905221011805e-31f;  // 2^-100
   // The d/dalpha series: the ratio of its terms, |a/2 - k| z / (k + 1) for k >= 2, is at most
   // z max(1, |a/2 - 2| / 3); used where that is < 1/4, the terms shrink at least 4x each,
   // so 13 terms reach float precision. (The closed form above 1/4 cancels at most ~30x.)
@@ -61,7 +63,7 @@ template <> struct BarronConstants<float> {
 };
 template <> struct BarronConstants<double> {
   static constexpr double kHuge = 3.1217485503159922e144;  // 2^480; u^2/b < 2^1013
-  static constexpr double kTinyH = 1e-9;  // h^2/6 < 2e-19
+  static constexpr double kTinyH = 1.1830521861667747e-271;  // 2^-900
   static constexpr int kSeriesTerms = 28;
   static constexpr int kPhi3Terms = 17;  // < 1e-17 relative
 };
@@ -130,6 +132,21 @@ template <class M> LOSSKIT_INLINE bool barron_any(M m) {
   return any(m);
 }
 
+// Whether any lane of v is above (kAbove) or below t. With AVX-512 that is one compare into a
+// mask register and one test; barron_any of the vector compare costs two instructions more
+// (GCC expands the mask register into a vector first), and these guards run on every vector.
+template <bool kAbove, class T> LOSSKIT_INLINE bool barron_any_beyond(Vec<T> v, T t) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(Vec<T>) == 64) {
+    constexpr int kPredicate = kAbove ? _CMP_GT_OQ : _CMP_LT_OQ;  // false for NaN, as > and <
+    if constexpr (sizeof(T) == 4) return _mm512_cmp_ps_mask(v, splat<T>(t), kPredicate) != 0;
+    else return _mm512_cmp_pd_mask(v, splat<T>(t), kPredicate) != 0;
+  }
+#endif
+  if constexpr (kAbove) return barron_any(v > t);
+  else return barron_any(v < t);
+}
+
 // (k + 1) / (k + 2)! for k = 0..N: the Taylor coefficients of phi3.
 template <class T, int N> struct Phi3Coefficients {
   T value[N + 1] = {};
@@ -188,11 +205,12 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   const Vec<T> one_z = one + z;
   const Vec<T> inv_one_z = one / one_z;  // the one division (beyond the log's)
   Vec<T> L = vlog1p_nonnegative<T>(z, one_z, inv_one_z);
-  const auto huge = abs<T>(u) > C::kHuge;
+  const Vec<T> abs_u = abs<T>(u);
+  const auto huge = abs_u > C::kHuge;
   Vec<T> log_u = {}, log_b = {};
-  const bool any_huge = barron_any(huge);
+  const bool any_huge = barron_any_beyond<true>(abs_u, C::kHuge);
   if (any_huge) {  // z = u^2/b may have overflowed: log1p(z) = log(z) to within 1/z
-    log_u = vlog<T>(abs<T>(u));
+    log_u = vlog<T>(abs_u);
     log_b = vlog<T>(p.b);
     L = select<Vec<T>>(huge, T(2) * log_u - log_b, L);
   }
@@ -200,11 +218,14 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   // E = expm1(h) and P = e^h from one reduction (1 + E would lose digits where E is near -1).
   const ExpPair<T> exp_h = vexp_pair<T>(h);
   const Vec<T> E = exp_h.expm1, P = exp_h.exp;
-  // |h| tiny (a near 0, or tiny u): E = h (1 + h/2) to within h^2/6, so rho = (b L / 2)(1 + h/2)
-  // without b/a (which overflows for subnormal a, and meets a subnormal E for tiny h).
-  const auto tiny_h = abs<T>(h) < C::kTinyH;
+  // |h| tiny (a subnormal or nearly, or u tiny): E = h (1 + h/2) to within h^2/6, so
+  // rho = (b L / 2)(1 + h/2) without b/a (which overflows for subnormal a, and would meet a
+  // subnormal E). The threshold is that far down so that real data never takes the branch.
+  const Vec<T> abs_h = abs<T>(h);
+  const auto tiny_h = abs_h < C::kTinyH;
   Vec<T> value = p.b_over_a * E;
-  if (barron_any(tiny_h | p.zero)) {  // rare lanes: skip the blends when there are none
+  // Rare lanes: skip the blends when there are none.
+  if (barron_any(p.zero) || barron_any_beyond<false>(abs_h, C::kTinyH)) {
     value = select<Vec<T>>(tiny_h, half * p.b * L * fma(half, h, one), value);
     value = select<Vec<T>>(p.zero, L, value);
   }
