@@ -11,6 +11,7 @@ import tempfile
 import numpy as np
 import pytest
 
+import losskit
 from losskit.bench import catalog, report, run, targets, worker
 from losskit.bench.impls import Impl
 from losskit.bench.workload import Contender, Reference, Workload, alloc
@@ -290,3 +291,22 @@ def test_help_list_and_usage_errors(capsys):
                 ["--tables", "everything"], ["--repeats", "0"], ["--json", "/nonexistent/dir/x.json"]):
         assert run.main(bad) == 2, bad
         assert "error" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- Barron's gradients vs autograd
+
+def test_barron_grads_checks_before_timing(capsys):
+    torch = pytest.importorskip("torch")
+    from losskit.bench import barron_grads
+    assert barron_grads.main(["--sizes", "1000", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "scalars" in out and "per element" in out
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(100, dtype=np.float32), rng.standard_normal(100, dtype=np.float32)
+    lk = barron_grads._losskit_fn(losskit, x, y, 0.5, 0.7)()
+    ref = barron_grads._torch_fn(torch, x.astype(np.float64), y.astype(np.float64), np.float64(0.5),
+                                 np.float64(0.7))()
+    barron_grads._check(lk, ref, scalar=True)
+    wrong = (lk[0], lk[1], lk[2] * 1.01, lk[3])  # d/dalpha off by 1%
+    with pytest.raises(SystemExit, match="d/dalpha"):
+        barron_grads._check(wrong, ref, scalar=True)
