@@ -439,7 +439,7 @@ def test_schedules(fn, data):
     if schedule is REFUSED:
         return
     exercise(schedule, data.draw(st.one_of(st.integers(-2, 10**6), st.just(2**70), scalars)))
-    assert pickle.loads(pickle.dumps(schedule))(3) == schedule(3)
+    assert repr(pickle.loads(pickle.dumps(schedule))(3)) == repr(schedule(3))  # NaN: 0 * inf
 
 
 def test_runtime_settings(restore_threads, restore_isa):
