@@ -71,38 +71,43 @@ def _main_cases(results: dict, table: str) -> list[dict]:
             and (c["dtype"] == DTYPE or DTYPE not in results["workloads"][c["workload"]]["dtypes"])]
 
 
+def _vs_kernel(c: dict, limit: float) -> list[tuple[float, float, str]]:
+    """The check of case ``c``'s fastest losskit time against its bandwidth kernel (none
+    where either is missing)."""
+    lk = best_losskit(c)
+    if not (lk and c.get("stream")):
+        return []
+    rec = c["impls"][lk]
+    return [(rec["median_s"] / c["stream"]["median_s"], limit,
+             f"{_where(c)} ({lk} {fmt_time(rec['median_s'])}, {rec.get('gbps', 0):.1f} GB/s; "
+             f"kernel {fmt_time(c['stream']['median_s'])}, {c['stream']['gbps']:.1f} GB/s)")]
+
+
+def _vs_peer(c: dict, peer: str | None, limit: float) -> list[tuple[float, float, str]]:
+    """The check of case ``c``'s fastest losskit time against ``peer``'s (none where either
+    was not timed)."""
+    lk = best_losskit(c)
+    if not (lk and peer and timed(c["impls"].get(peer))):
+        return []
+    a, b = c["impls"][lk]["median_s"], c["impls"][peer]["median_s"]
+    return [(a / b, limit, f"{_where(c)} ({lk} {fmt_time(a)} vs {peer} {fmt_time(b)})")]
+
+
 def _bandwidth(results: dict) -> dict:
-    checks = []
-    for c in _main_cases(results, "sizes"):
-        lk = best_losskit(c)
-        if (results["workloads"][c["workload"]]["elementwise"] and c["elements"] == BANDWIDTH_N
-                and lk and c.get("stream")):
-            rec = c["impls"][lk]
-            checks.append((rec["median_s"] / c["stream"]["median_s"], BANDWIDTH_RATIO,
-                           f"{_where(c)} ({lk} {fmt_time(rec['median_s'])}, {rec.get('gbps', 0):.1f} GB/s; "
-                           f"kernel {fmt_time(c['stream']['median_s'])}, {c['stream']['gbps']:.1f} GB/s)"))
+    checks = [check for c in _main_cases(results, "sizes")
+              if results["workloads"][c["workload"]]["elementwise"] and c["elements"] == BANDWIDTH_N
+              for check in _vs_kernel(c, BANDWIDTH_RATIO)]
     return _verdict("bandwidth", f"elementwise loss value+grad at N=1e7 within {BANDWIDTH_RATIO:g}x of the "
                                  "same-shape bandwidth kernel", checks, "x")
 
 
 def _against_peers(results: dict, table: str, limit: float) -> list[tuple[float, float, str]]:
-    checks = []
-    for c in _main_cases(results, table):
-        lk, peer = best_losskit(c), c.get("best_peer")
-        if lk and peer:
-            a, b = c["impls"][lk]["median_s"], c["impls"][peer]["median_s"]
-            checks.append((a / b, limit, f"{_where(c)} ({lk} {fmt_time(a)} vs {peer} {fmt_time(b)})"))
-    return checks
+    return [check for c in _main_cases(results, table) for check in _vs_peer(c, c.get("best_peer"), limit)]
 
 
 def _optimizer(results: dict) -> dict:
-    checks = []
-    for c in _main_cases(results, "sizes"):
-        fused = c["impls"].get("torch-fused")
-        lk = best_losskit(c)
-        if c["suite"] == "optim" and lk and timed(fused):
-            a, b = c["impls"][lk]["median_s"], fused["median_s"]
-            checks.append((a / b, 1.0, f"{_where(c)} ({lk} {fmt_time(a)} vs torch-fused {fmt_time(b)})"))
+    checks = [check for c in _main_cases(results, "sizes") if c["suite"] == "optim"
+              for check in _vs_peer(c, "torch-fused", 1.0)]
     return _verdict("optimizer", "Adam and SGD steps at least as fast as torch.optim fused", checks, "x")
 
 
@@ -114,13 +119,7 @@ def _case(results: dict, workload: str, shape: list) -> dict | None:
 def _ce(results: dict, target_id: str, shape: list, speedup: float, peer: str | None) -> dict:
     """CE at ``shape`` at least ``speedup`` x faster than ``peer`` (None: the fastest peer)."""
     c = _case(results, "ce", shape)
-    checks = []
-    if c and best_losskit(c):
-        lk = best_losskit(c)
-        other = peer or c.get("best_peer")
-        if other and timed(c["impls"].get(other)):
-            a, b = c["impls"][lk]["median_s"], c["impls"][other]["median_s"]
-            checks.append((a / b, 1 / speedup, f"{_where(c)} ({lk} {fmt_time(a)} vs {other} {fmt_time(b)})"))
+    checks = _vs_peer(c, peer or c.get("best_peer"), 1 / speedup) if c else []
     against = peer or "the fastest peer"
     return _verdict(target_id, f"cross-entropy {shape[0]}x{shape[1]} at least {speedup:g}x faster than {against}",
                     checks, "x")
@@ -128,14 +127,8 @@ def _ce(results: dict, target_id: str, shape: list, speedup: float, peer: str | 
 
 def _bce(results: dict) -> dict:
     c = _case(results, "bce_with_logits", [BANDWIDTH_N])
-    checks = []
-    if c and best_losskit(c) and c.get("stream"):
-        lk = best_losskit(c)
-        rec = c["impls"][lk]
-        checks.append((rec["median_s"] / c["stream"]["median_s"], BCE_RATIO,
-                       f"{_where(c)} ({lk} {fmt_time(rec['median_s'])}; kernel {fmt_time(c['stream']['median_s'])})"))
     return _verdict("bce", f"BCE-with-logits at N=1e7 within {BCE_RATIO:g}x of the same-shape bandwidth kernel",
-                    checks, "x")
+                    _vs_kernel(c, BCE_RATIO) if c else [], "x")
 
 
 def _barron(results: dict) -> dict:
