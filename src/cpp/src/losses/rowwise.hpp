@@ -40,7 +40,8 @@ inline constexpr std::size_t kShortRow = 64;
 inline constexpr std::size_t kRowSumChunk = 16;
 template <class T, bool kWide> struct RowSum {
   Accumulator<T> acc;
-  LOSSKIT_INLINE void add(Vec<T>& part) {
+  // Long rows: moves the partial sum into the float64 lanes (and clears it).
+  LOSSKIT_INLINE void absorb(Vec<T>& part) {
     if constexpr (kWide) {
       acc.add(part);
       part = Vec<T>{};
@@ -161,10 +162,10 @@ template <class T> struct CrossEntropyRows {
     if constexpr (kWide) {
       for (constexpr std::size_t kStep = kRowSumChunk * kLanes<T>; i + kStep <= C; i += kStep) {
         vectors<T>(i, i + kStep, body);
-        sum_exp.add(part_exp);
+        sum_exp.absorb(part_exp);
         if constexpr (kWeighted) {
-          sum_wd.add(part_wd);
-          sum_wt.add(part_wt);
+          sum_wd.absorb(part_wd);
+          sum_wt.absorb(part_wt);
         }
       }
     }
