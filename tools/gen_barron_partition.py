@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/cpp/src/losses/barron_partition_table.hpp: log Z(alpha) of Barron's general
+"""Generate src/cpp/src/generated/barron_partition_table.hpp: log Z(alpha) of Barron's general
 robust loss, from losskit's own high-precision quadrature (mpmath), for
 losskit::barron_log_partition.
 
@@ -136,7 +136,7 @@ def main(argv=None):
     p.add_argument("--step", type=float, default=0.0625)
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "src", "cpp",
-                                                  "src", "losses", "barron_partition_table.hpp"))
+                                                  "src", "generated", "barron_partition_table.hpp"))
     args = p.parse_args(argv)
     step = args.step
     lo_l, s_left = knots_for(-1, step)

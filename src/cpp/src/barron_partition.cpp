@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "losskit/losskit.hpp"
-#include "losses/barron_partition_table.hpp"
+#include "generated/barron_partition_table.hpp"
 
 namespace losskit {
 namespace {

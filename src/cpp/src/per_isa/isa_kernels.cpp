@@ -1,12 +1,12 @@
 // Every kernel, instantiated for one instruction set: CMake compiles this file once per ISA
 // with LOSSKIT_ISA naming the namespace and the matching -m flags.
 #include "kernel_table.hpp"
-#include "elementwise.hpp"
-#include "losses/classification.hpp"
-#include "losses/barron.hpp"
-#include "losses/regression.hpp"
-#include "rowwise.hpp"
-#include "optim.hpp"
+#include "drivers/elementwise.hpp"
+#include "definitions/classification.hpp"
+#include "definitions/barron.hpp"
+#include "definitions/regression.hpp"
+#include "drivers/rowwise.hpp"
+#include "drivers/update_rules.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 namespace {

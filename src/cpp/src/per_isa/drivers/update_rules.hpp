@@ -19,7 +19,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "elementwise.hpp"  // kBlock
 #include "kernel_table.hpp"
 #include "parallel.hpp"
 #include "simd/vec.hpp"

@@ -31,7 +31,7 @@
 #include <limits>
 
 #include "losskit/losskit.hpp"
-#include "losses/point.hpp"
+#include "definitions/point.hpp"
 #include "simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {

@@ -7,18 +7,14 @@
 #pragma once
 
 #include <type_traits>
-#include <vector>
 
 #include "losskit/losskit.hpp"
-#include "losses/point.hpp"
+#include "definitions/point.hpp"
 #include "parallel.hpp"
 #include "simd/vec.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 
-// Elements per block: a multiple of every lane count; small enough to balance two threads at
-// the parallel threshold, large enough that the per-block bookkeeping is negligible.
-inline constexpr std::size_t kBlock = 2048;
 
 struct BlockSummary {
   double sum = 0;
@@ -125,27 +121,6 @@ struct ElementwiseBlock {
     return {acc.sum(), any(bad_w), any(bad_z), any(bad_x)};
   }
 };
-
-// Runs block(begin, end) over [0, n) in pieces of block_size (on `threads` threads) and folds
-// the block results with combine(total, block_result) in block order: the same bits for any
-// thread count.
-template <class Result, class Block, class Combine>
-Result combine_blocks(const Block& block, std::size_t n, std::size_t block_size, int threads,
-                      const Combine& combine) {
-  const std::size_t nblocks = (n + block_size - 1) / block_size;
-  auto range = [&](std::size_t b) {
-    return block(b * block_size, b + 1 == nblocks ? n : (b + 1) * block_size);
-  };
-  Result total{};
-  if (threads > 1 && nblocks > 1) {
-    std::vector<Result> parts(nblocks);
-    parallel_for(threads, nblocks, [&](std::size_t b) { parts[b] = range(b); });
-    for (const Result& r : parts) total = combine(total, r);
-  } else {
-    for (std::size_t b = 0; b < nblocks; ++b) total = combine(total, range(b));
-  }
-  return total;
-}
 
 template <class Block>
 BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t block_size, int threads) {

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "losskit/losskit.hpp"
-#include "losses/point.hpp"
+#include "definitions/point.hpp"
 #include "simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {

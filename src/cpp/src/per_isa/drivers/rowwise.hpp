@@ -5,8 +5,8 @@
 // the number of classes; each block sums its rows in order, the blocks are added in order.
 #pragma once
 
-#include "elementwise.hpp"
-#include "losses/rowwise.hpp"
+#include "drivers/elementwise.hpp"
+#include "definitions/multiclass.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 
