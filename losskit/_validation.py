@@ -30,7 +30,10 @@ def check_reduction(reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> st
 def check_real(name: str, value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond float64's range
+        raise ValueError(f"{name} must be a finite real number, got {value!r}") from None
     if math.isnan(value):
         raise ValueError(f"{name} must not be NaN")
     return value
