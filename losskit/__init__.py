@@ -22,35 +22,9 @@ import os as _os
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
     _os.environ["GOMP_SPINCOUNT"] = "3000"
 
-from . import _core, optim
-from ._barron import AdaptiveBarronLoss, BarronLoss, barron_log_partition
+from . import _core, _losses, optim
+from ._barron import AdaptiveBarronLoss, barron_log_partition
 from ._base import ElementwiseLoss, Loss, RowwiseLoss, available_losses, get_loss
-from ._classification import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    HingeLoss,
-    KLDivLoss,
-    ModifiedHuberLoss,
-    MulticlassHingeLoss,
-    MultiMarginLoss,
-    NLLLoss,
-    PerceptronLoss,
-    SoftMarginLoss,
-    SquaredHingeLoss,
-)
-from ._regression import (
-    EpsilonInsensitiveLoss,
-    GaussianNLLLoss,
-    HuberLoss,
-    L1Loss,
-    LogCoshLoss,
-    MSELoss,
-    PoissonNLLLoss,
-    PseudoHuberLoss,
-    QuantileLoss,
-    SmoothL1Loss,
-)
 from ._utils import (
     ElasticNetPenalty,
     GradcheckResult,
@@ -94,36 +68,17 @@ def get_cmake_dir() -> str:
     return _os.path.join(_os.path.dirname(__file__), "lib", "cmake", "losskit")
 
 
+# The loss classes, one per definition in src/cpp/src/per_isa/definitions/.
+globals().update(_losses.CLASSES)
+
 __all__ = [
     "Loss",
     "ElementwiseLoss",
     "RowwiseLoss",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "BCEWithLogitsLoss",
-    "BCELoss",
-    "KLDivLoss",
-    "SoftMarginLoss",
-    "MultiMarginLoss",
-    "HingeLoss",
-    "SquaredHingeLoss",
-    "MulticlassHingeLoss",
-    "ModifiedHuberLoss",
-    "PerceptronLoss",
+    *_losses.__all__,
+    "AdaptiveBarronLoss",
     "get_loss",
     "available_losses",
-    "MSELoss",
-    "L1Loss",
-    "HuberLoss",
-    "SmoothL1Loss",
-    "PseudoHuberLoss",
-    "LogCoshLoss",
-    "QuantileLoss",
-    "EpsilonInsensitiveLoss",
-    "GaussianNLLLoss",
-    "PoissonNLLLoss",
-    "BarronLoss",
-    "AdaptiveBarronLoss",
     "barron_log_partition",
     "get_num_threads",
     "set_num_threads",

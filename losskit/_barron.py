@@ -12,145 +12,70 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._base import ElementwiseLoss, Loss
+from ._base import ElementwiseLoss, Loss, _unpack_out
 from ._validation import (
     GRAD,
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
-    _check_out,
-    _weight_to_input_shape,
+    _first_bad,
     as_real_array,
     cast_to,
+    check_out,
     check_real,
     check_reduction,
+    kernel_dtype,
     operand_to_input_shape,
+    weight_to_input_shape,
 )
 
-__all__ = ["BarronLoss", "AdaptiveBarronLoss", "barron_log_partition"]
+__all__ = ["BarronBase", "AdaptiveBarronLoss", "barron_log_partition"]
 
 _LOG_E_MINUS_1 = math.log(math.e - 1.0)
 
 
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
+class BarronBase(ElementwiseLoss):
+    """What BarronLoss adds to its definition: alpha and scale may be arrays (broadcast to the
+    input, they reach the kernel as per-element operands), and ``value_and_grads`` returns the
+    gradients in both."""
 
+    def _kernel_values(self, kernel_name: str, config: dict[str, Any]) -> list[float]:
+        if self._per_element(config):
+            return [1.0, 1.0]  # unused: the operands hold alpha and scale
+        return [config["alpha"], config["scale"]]
 
-def _first_bad(name: str, array: np.ndarray, bad: np.ndarray, requirement: str) -> ValueError:
-    i = np.unravel_index(int(np.flatnonzero(bad)[0]), array.shape) if array.ndim else ()
-    where = f"{name}[{', '.join(map(str, i))}]" if array.ndim else name
-    return ValueError(f"{name} must be {requirement}, got {where} = {array[i].item()!r}")
+    @staticmethod
+    def _per_element(config: dict[str, Any]) -> bool:
+        return isinstance(config["alpha"], np.ndarray) or isinstance(config["scale"], np.ndarray)
 
-
-def _check_alpha(alpha: Any) -> float | np.ndarray:
-    if _is_scalar(alpha):
-        return check_real("alpha", float(alpha) if isinstance(alpha, np.ndarray) else alpha)
-    a = as_real_array("alpha", alpha, np.dtype(np.float64))
-    if np.isnan(a).any():
-        raise _first_bad("alpha", a, np.isnan(a), "a real number (+-inf allowed), not NaN")
-    a.flags.writeable = False
-    return a
-
-
-def _check_scale(scale: Any) -> float | np.ndarray:
-    if _is_scalar(scale):
-        s = check_real("scale", float(scale) if isinstance(scale, np.ndarray) else scale)
-        if not (s > 0 and math.isfinite(s)):
-            raise ValueError(f"scale must be positive and finite, got scale = {s!r}")
-        return s
-    c = as_real_array("scale", scale, np.dtype(np.float64))
-    bad = ~((c > 0) & np.isfinite(c))
-    if bad.any():
-        raise _first_bad("scale", c, bad, "positive and finite")
-    c.flags.writeable = False
-    return c
-
-
-class BarronLoss(ElementwiseLoss):
-    r"""Barron's general robust loss (CVPR 2019), of the residual r = input - target.
-
-    .. math::
-        \rho(r, \alpha, c) = \frac{|\alpha - 2|}{\alpha}
-            \left(\left(\frac{(r/c)^2}{|\alpha - 2|} + 1\right)^{\alpha/2} - 1\right)
-
-    One family for many classic losses, each an exact special case (with u = r/c):
-
-    * alpha = 2: L2, ``u^2 / 2``;   alpha = 1: pseudo-Huber / Charbonnier, ``sqrt(u^2 + 1) - 1``
-    * alpha = 0: Cauchy / Lorentzian, ``log(u^2 / 2 + 1)``
-    * alpha = -2: Geman-McClure, ``2 u^2 / (u^2 + 4)``
-    * alpha = -inf: Welsch / Leclerc, ``1 - exp(-u^2 / 2)``;  alpha = +inf: ``exp(u^2 / 2) - 1``
-
-    Smaller alpha is more robust (the gradient of outliers shrinks); ``scale`` (c > 0) is the
-    size of the quadratic bowl near 0. The loss is evaluated without cancellation
-    (log1p/expm1 forms and series, see docs/ARCHITECTURE.md), so value and gradients are
-    smooth and accurate *through* alpha = 0 and alpha = 2, in float32 and float64.
-
-    ``value_and_grads(input, target, sample_weight=None, out=None)`` returns
-    ``(value, d_input, d_alpha, d_scale)``: three arrays of the input's shape, scaled by the
-    reduction exactly as ``grad`` is (sum d_alpha over broadcast axes for the gradient of a
-    shared alpha). d rho / d alpha is +inf at exactly alpha = 2 (a genuine log singularity,
-    0 where r = 0) and 0 at alpha = +-inf.
-
-    Parameters
-    ----------
-    alpha : float or array_like
-        Shape parameter, any real number or +-inf; an array broadcasts to the input.
-    scale : float or array_like, > 0
-        Scale c; an array broadcasts to the input.
-    reduction : {"mean", "sum", "none"}
-    """
-
-    name = "barron"
-    _operand_names = ("alpha", "scale")
-
-    def __init__(self, alpha: Any = 1.0, scale: Any = 1.0, reduction: str = "mean") -> None:
-        a = _check_alpha(alpha)
-        c = _check_scale(scale)
-        self._arrays = isinstance(a, np.ndarray) or isinstance(c, np.ndarray)
-        if self._arrays:
-            # Both become per-element operands of the kernel (broadcast on each call).
-            self._alpha_op = np.asarray(a, dtype=np.float64)
-            self._scale_op = np.asarray(c, dtype=np.float64)
-            super().__init__(reduction, alpha=1.0, scale=1.0)
-        else:
-            self._alpha_op = self._scale_op = None
-            super().__init__(reduction, alpha=a, scale=c)
-        self._params = {"alpha": a, "scale": c}
+    def _configured(self) -> None:
         self._cast: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
-
-    @property
-    def alpha(self) -> float | np.ndarray:
-        return self._params["alpha"]
-
-    @property
-    def scale(self) -> float | np.ndarray:
-        return self._params["scale"]
 
     def _operands(self, input: Any) -> tuple[Any, Any]:
         """alpha and scale as kernel operands for this input's dtype (None: scalar parameters)."""
-        if not self._arrays:
+        if not self._per_element(self._config):
             return None, None
-        dtype = getattr(input, "dtype", None)
-        dtype = np.dtype(np.float32) if dtype in (np.float32, np.float16) else np.dtype(np.float64)
+        dtype = kernel_dtype(np.asarray(input).dtype)
         ops = self._cast.get(dtype)
         if ops is None:
-            ops = (cast_to(self._alpha_op, dtype), cast_to(self._scale_op, dtype))
+            ops = (cast_to(np.asarray(self._config["alpha"], dtype=np.float64), dtype),
+                   cast_to(np.asarray(self._config["scale"], dtype=np.float64), dtype))
             self._cast[dtype] = ops
         return ops
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
         a, c = self._operands(input)
-        return self._call4(VALUE, input, target, a, sample_weight, out, None, c, None)
+        return self._run(VALUE, input, target, a, c, sample_weight, out)
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
         a, c = self._operands(input)
-        return self._call4(GRAD, input, target, a, sample_weight, out, None, c, None)
+        return self._run(GRAD, input, target, a, c, sample_weight, out)
 
     def value_and_grad(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         a, c = self._operands(input)
-        return self._call4(VALUE_AND_GRAD, input, target, a, sample_weight, out, None, c, None)
+        return self._run(VALUE_AND_GRAD, input, target, a, c, sample_weight, out)
 
     def value_and_grads(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
@@ -158,24 +83,8 @@ class BarronLoss(ElementwiseLoss):
         """``(value, d_input, d_alpha, d_scale)`` in one pass; ``out`` is None or a triple of
         buffers of the input's shape and dtype."""
         a, c = self._operands(input)
-        o = (None, None, None) if out is None else tuple(out)
-        if len(o) != 3:
-            raise ValueError("out must be None or a triple (d_input, d_alpha, d_scale)")
-        return self._call4(VALUE_AND_GRADS, input, target, a, sample_weight, o[0], o[1], c, o[2])
-
-    def __eq__(self, other: object) -> bool:
-        if type(self) is not type(other) or self.reduction != other.reduction:  # type: ignore[attr-defined]
-            return False
-        return all(
-            np.array_equal(self._params[k], other._params[k])  # type: ignore[attr-defined]
-            for k in ("alpha", "scale")
-        )
-
-    def __hash__(self) -> int:
-        def key(v: Any) -> Any:
-            return (v.shape, v.tobytes()) if isinstance(v, np.ndarray) else v
-
-        return hash((type(self), self.reduction, key(self.alpha), key(self.scale)))
+        o = _unpack_out(out, 3)
+        return self._run(VALUE_AND_GRADS, input, target, a, c, sample_weight, *o)
 
 
 def barron_log_partition(alpha: Any, return_grad: bool = False) -> Any:
@@ -265,6 +174,10 @@ class AdaptiveBarronLoss(Loss):
     """
 
     name = "adaptive_barron"
+    # What `losskit list` shows (the losses defined in C++ state it in their definitions).
+    task = "regression"
+    formula = "rho(r, alpha, c) + log c + log Z(alpha), alpha and c learned"
+    probabilistic = True
 
     def __init__(
         self,
@@ -305,13 +218,26 @@ class AdaptiveBarronLoss(Loss):
             else:
                 p = (a0 - lo) / (hi - lo)
                 latent_alpha = math.log(p) - math.log1p(-p)
-        self.reduction = check_reduction(reduction)
-        self.num_dims = int(num_dims)
-        self._config = {"num_dims": self.num_dims, "alpha_lo": lo, "alpha_hi": hi,
+        self._config = {"num_dims": int(num_dims), "alpha_lo": lo, "alpha_hi": hi,
                         "alpha_init": alpha_init, "scale_lo": s_lo, "scale_init": s_init}
+        self.reduction = reduction
         self._latents = [np.full(self.num_dims, latent_alpha), np.zeros(self.num_dims)]
         self.param_grads = [np.zeros(self.num_dims), np.zeros(self.num_dims)]
-        self._kernel = _core.ElementwiseKernel("barron", [1.0, 1.0], self.reduction, "alpha")
+
+    # ---- configuration: num_dims and the bounds fix the latents' meaning (read-only);
+    # reduction may be assigned -------------------------------------------------------------
+    @property
+    def reduction(self) -> str:
+        return self._reduction
+
+    @reduction.setter
+    def reduction(self, value: str) -> None:
+        kernel = _core.ElementwiseKernel("barron", [1.0, 1.0], check_reduction(value))
+        self._reduction, self._kernel = value, kernel
+
+    @property
+    def num_dims(self) -> int:
+        return self._config["num_dims"]
 
     # ---- parameters ---------------------------------------------------------------------
     @property
@@ -363,8 +289,8 @@ class AdaptiveBarronLoss(Loss):
             raise ValueError(f"target shape {t.shape} does not match input shape {shape}")
         w = None
         if sample_weight is not None:
-            w = _weight_to_input_shape(as_real_array("sample_weight", sample_weight, x.dtype),
-                                       shape)
+            w = weight_to_input_shape(as_real_array("sample_weight", sample_weight, x.dtype),
+                                      shape)
             if (w < 0).any():
                 raise _first_bad("sample_weight", w, w < 0, "non-negative")
         return x, t, w
@@ -372,6 +298,15 @@ class AdaptiveBarronLoss(Loss):
     def _evaluate(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any:
         x, t, w = self._prepare(input, target, sample_weight)
         shape, dtype = x.shape, x.dtype
+        if out is not None:
+            out = check_out("out", out, shape, dtype)
+        # The kernel writes out directly only when out is canonical and shares no memory
+        # with an argument; otherwise a fresh array, copied into out at the end.
+        direct = out is not None and out.flags.c_contiguous and out.flags.aligned and \
+            out.dtype == dtype and not any(np.may_share_memory(out, a) for a in
+                                           (input, target, sample_weight, x, t, w)
+                                           if isinstance(a, np.ndarray))
+        buffer = out.view(np.ndarray) if direct else None
         # From here on the arithmetic is IEEE's on values already validated: latents a diverging
         # optimizer left at +-inf or NaN give inf or NaN results, as the kernels do, without
         # NumPy's warnings.
@@ -380,10 +315,6 @@ class AdaptiveBarronLoss(Loss):
             scale, d_scale_latent = self._scale_and_slope()
             a_op = operand_to_input_shape("alpha", cast_to(alpha, dtype), shape)
             c_op = operand_to_input_shape("scale", cast_to(scale, dtype), shape)
-            if out is not None:
-                out = _check_out("out", out, shape, dtype)
-                if not (out.flags.c_contiguous and out.flags.aligned):
-                    raise ValueError("out must be C-contiguous")
             log_z, dlog_z = barron_log_partition(alpha, return_grad=True)
             const = np.log(scale) + log_z  # per dimension, float64
             # The reduction's weight of each element (mean: w / sum(w); none: the sum's 1).
@@ -397,12 +328,12 @@ class AdaptiveBarronLoss(Loss):
             col_weight = colsum * factor
 
             if mode == VALUE:
-                v = self._kernel._call_canonical4(VALUE, x, t, a_op, w,
-                                                  out if self.reduction == "none" else None,
-                                                  None, c_op, None)
-                return self._add_constant(v, const, w, col_weight)
-            res = self._kernel._call_canonical4(VALUE_AND_GRADS, x, t, a_op, w, out, None, c_op, None)
-            v, g_input, g_alpha, g_scale = res
+                v = self._kernel.run(VALUE, x, t, a_op, c_op, w,
+                                     buffer if self.reduction == "none" else None, None, None)
+                return self._deliver(self._add_constant(v, const, w, col_weight), out, buffer)
+            v, g_input, g_alpha, g_scale = self._kernel.run(VALUE_AND_GRADS, x, t, a_op, c_op, w,
+                                                            buffer, None, None)
+            g_input = self._deliver(g_input, out, buffer)
             # d/dlatent = (sum over rows of d/dparam + the constant's part) * dparam/dlatent
             ga = g_alpha.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
             gc = g_scale.reshape(-1, self.num_dims).sum(axis=0, dtype=np.float64)
@@ -414,6 +345,14 @@ class AdaptiveBarronLoss(Loss):
             self.param_grads[1][...] = gc
             value = self._add_constant(v, const, w, col_weight)
             return g_input if mode == GRAD else (value, g_input)
+
+    @staticmethod
+    def _deliver(computed: Any, out: Any, buffer: Any) -> Any:
+        if out is None:
+            return computed
+        if buffer is None:
+            out[...] = computed
+        return out
 
     def _add_constant(self, v: Any, const: np.ndarray, w: Any, col_weight: np.ndarray) -> Any:
         if self.reduction == "none":

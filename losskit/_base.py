@@ -1,8 +1,18 @@
-"""The Loss base class, the elementwise loss machinery and the registry."""
+"""The Loss base classes, the registry, and the classes made from the C++ definitions.
+
+Each loss is defined once, in C++ (src/cpp/src/per_isa/definitions/): its LossInfo reaches
+Python through ``_core.loss_definitions()``, and :func:`define` makes the class from it: the
+constructor's signature, the parameters' checks (their domains), attributes that take effect
+when assigned, and the docstring. A class holds (composes) a compiled kernel object, rebuilt
+whenever a parameter changes.
+"""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
+
+import numpy as np
 
 from . import _core
 from ._validation import (
@@ -10,16 +20,24 @@ from ._validation import (
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
-    check_class_weight,
-    check_int,
+    check_param,
     check_reduction,
+    describe_interval,
+    elementwise_slow_path,
+    kernel_value,
+    rowwise_slow_path,
 )
 
-# {name: (arity, parameter names in kernel order)}, from src/cpp/include/losskit/loss_list.hpp.
-_KERNELS: dict[str, tuple[int, tuple[str, ...]]] = _core.elementwise_losses()
-# {name: parameter names in kernel order} of the row-wise kernels.
-_ROW_KERNELS: dict[str, tuple[str, ...]] = _core.rowwise_losses()
+# Every loss definition's metadata, by registry name (internal kernels included).
+DEFINITIONS: dict[str, dict[str, Any]] = {d["name"]: d for d in _core.loss_definitions()}
 _REGISTRY: dict[str, type[Loss]] = {}
+
+
+def _key(value: Any) -> Any:
+    """A hashable, comparable form of a parameter value (arrays by shape and bytes)."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.tobytes())
+    return value
 
 
 class Loss:
@@ -33,15 +51,15 @@ class Loss:
 
     ``reduction`` is "mean" (sum(w*l)/sum(w), or the plain mean without weights), "sum"
     (sum(w*l)) or "none" (w*l per element); ``grad`` is the gradient of the reduced value
-    (for "none", of the sum). float32 and float64 run natively and keep their dtype; other
-    real inputs compute in float64 (float16 in float32). NaN and inf propagate as IEEE
-    arithmetic says. Empty input gives 0.0 for "sum", nan for "mean" (0/0, as NumPy and
-    PyTorch) and empty arrays for "none" and for gradients. Subclasses set ``name`` and are
+    (for "none", of the sum). float32 and float64 run natively and keep their dtype (any byte
+    order); other real inputs compute in float64 (float16 in float32). NaN and inf propagate
+    as IEEE arithmetic says. Empty input gives 0.0 for "sum", nan for "mean" (0/0, as NumPy and
+    PyTorch) and empty arrays for "none" and for gradients. ``out`` may share memory with any
+    argument: the result is what fresh copies would give. Subclasses set ``name`` and are
     registered under it (see :func:`get_loss`).
     """
 
     name: ClassVar[str]
-    reduction: str
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -54,17 +72,20 @@ class Loss:
     @property
     def params(self) -> dict[str, Any]:
         """The constructor arguments of this loss (reduction included)."""
-        return dict(self._params, reduction=self.reduction)
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params == other.params  # type: ignore[attr-defined]
+        if type(self) is not type(other):
+            return False
+        mine, theirs = self.params, other.params  # type: ignore[attr-defined]
+        return mine.keys() == theirs.keys() and all(_key(mine[k]) == _key(theirs[k]) for k in mine)
 
     def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(self.params.items()))))
+        return hash((type(self), tuple(sorted((k, _key(v)) for k, v in self.params.items()))))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.name, self.params))
@@ -74,38 +95,83 @@ def _rebuild(name: str, params: dict[str, Any]) -> Loss:
     return get_loss(name, **params)
 
 
-class ElementwiseLoss(_core.ElementwiseKernel, Loss):
-    """A loss applied element by element to (input, target) of one shape.
+class DefinedLoss(Loss):
+    """A loss made from its C++ definition (``_definition``): parameters are checked against
+    the definition's domains, readable as attributes, and assignable (the kernel is rebuilt;
+    a bad value raises and changes nothing)."""
 
-    Subclasses call ``super().__init__(reduction, **params)`` with their validated parameters;
-    the compiled kernel of the same name does the work.
-    """
+    _definition: ClassVar[dict[str, Any]]
 
-    _third_name: ClassVar[str] = "third"
-    _reductions: ClassVar[tuple[str, ...]] = ("mean", "sum", "none")
+    def _configure(self, config: dict[str, Any]) -> None:
+        """Check every parameter, build the kernel, then commit (nothing changes on error)."""
+        d = self._definition
+        reductions = tuple(d["reductions"])
+        checked = {p["name"]: check_param(p, config[p["name"]]) for p in d["params"]}
+        checked["reduction"] = check_reduction(config["reduction"], reductions)
+        kernel_name = self._kernel_name(checked)
+        kernel = self._make_kernel(kernel_name, checked)
+        object.__setattr__(self, "_config", checked)
+        object.__setattr__(self, "_kernel", kernel)
+        object.__setattr__(self, "_kernel_info", DEFINITIONS[kernel_name])
+        self._configured()
 
-    def __init__(self, reduction: str = "mean", kernel: str | None = None, **params: Any) -> None:
-        self.reduction = check_reduction(reduction, self._reductions)
-        self._params = params
-        kernel = self.name if kernel is None else kernel
-        _, names = _KERNELS[kernel]
-        _core.ElementwiseKernel.__init__(
-            self, kernel, [float(params[n]) for n in names], reduction, self._third_name
-        )
+    def _kernel_name(self, config: dict[str, Any]) -> str:
+        """The definition whose kernel computes this configuration (its own by default)."""
+        return self.name
+
+    def _configured(self) -> None:
+        """Called after a (re)configuration: subclasses drop what they derived from the old one."""
+
+    def _kernel_values(self, kernel_name: str, config: dict[str, Any]) -> list[float]:
+        return [kernel_value(p, config[p["name"]]) for p in DEFINITIONS[kernel_name]["params"]
+                if p["kind"] not in ("class_weight", "ignore_index")]
+
+    def _make_kernel(self, kernel_name: str, config: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__.get("_config", ()):
+            self._configure(dict(self._config, **{name: value}))
+        elif name.startswith("_") or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError(f"{type(self).__name__} has no parameter {name!r}; its "
+                                 f"parameters are {', '.join(self._config)}")
+
+
+class ElementwiseLoss(DefinedLoss):
+    """A loss applied element by element to (input, target) of one shape."""
+
+    def _make_kernel(self, kernel_name: str, config: dict[str, Any]) -> Any:
+        return _core.ElementwiseKernel(kernel_name, self._kernel_values(kernel_name, config),
+                                       config["reduction"])
+
+    def _run(self, mode: int, input: Any, target: Any, third: Any, fourth: Any,
+             sample_weight: Any, out: Any, out_third: Any = None, out_fourth: Any = None) -> Any:
+        result = self._kernel.run(mode, input, target, third, fourth, sample_weight, out,
+                                  out_third, out_fourth)
+        if result is NotImplemented:
+            result = elementwise_slow_path(self, mode, input, target, third, fourth,
+                                           sample_weight, out, out_third, out_fourth)
+        return result
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
         """The (reduced) loss; with reduction="none" an array, written to ``out`` if given."""
-        return self._call(VALUE, input, target, None, sample_weight, out, None)
+        return self._run(VALUE, input, target, None, None, sample_weight, out)
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
         """d(reduced loss)/d input, same shape and dtype as input (written to ``out`` if given)."""
-        return self._call(GRAD, input, target, None, sample_weight, out, None)
+        return self._run(GRAD, input, target, None, None, sample_weight, out)
 
     def value_and_grad(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         """``(loss(...), grad(...))`` in one fused pass; ``out`` receives the gradient."""
-        return self._call(VALUE_AND_GRAD, input, target, None, sample_weight, out, None)
+        return self._run(VALUE_AND_GRAD, input, target, None, None, sample_weight, out)
 
 
 class ElementwiseLoss3(ElementwiseLoss):
@@ -114,73 +180,191 @@ class ElementwiseLoss3(ElementwiseLoss):
     def __call__(  # type: ignore[override]
         self, input: Any, target: Any, third: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
-        return self._call(VALUE, input, target, third, sample_weight, out, None)
+        return self._run(VALUE, input, target, third, None, sample_weight, out)
 
     def grad(  # type: ignore[override]
         self, input: Any, target: Any, third: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
-        return self._call(GRAD, input, target, third, sample_weight, out, None)
+        return self._run(GRAD, input, target, third, None, sample_weight, out)
 
     def value_and_grad(  # type: ignore[override]
         self, input: Any, target: Any, third: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
-        return self._call(VALUE_AND_GRAD, input, target, third, sample_weight, out, None)
+        return self._run(VALUE_AND_GRAD, input, target, third, None, sample_weight, out)
 
     def value_and_grads(
         self, input: Any, target: Any, third: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         """``(value, d/dinput, d/dthird)`` in one pass; ``out`` is None or a pair of buffers."""
-        out_input, out_third = (None, None) if out is None else out
-        return self._call(VALUE_AND_GRADS, input, target, third, sample_weight, out_input, out_third)
+        out_input, out_third = _unpack_out(out, 2)
+        return self._run(VALUE_AND_GRADS, input, target, third, None, sample_weight, out_input,
+                         out_third)
 
 
-class RowwiseLoss(_core.RowwiseKernel, Loss):
+def _unpack_out(out: Any, count: int) -> tuple[Any, ...]:
+    if out is None:
+        return (None,) * count
+    if not isinstance(out, (tuple, list)) or len(out) != count:
+        raise ValueError(f"out must be None or a sequence of {count} arrays (one per gradient)")
+    return tuple(out)
+
+
+class RowwiseLoss(DefinedLoss):
     """A loss over the rows of (N, C) scores with a class label per sample: ``target`` holds
     integer labels of shape (N,) (and, for cross-entropy, may hold probabilities of shape
     (N, C)). ``reduction="none"`` gives one value per sample; gradients have the input's shape.
     ``sample_weight`` has shape (N,).
     """
 
-    def __init__(
-        self,
-        reduction: str = "mean",
-        *,
-        weight: Any = None,
-        ignore_index: int = -100,
-        **params: Any,
-    ) -> None:
-        # ignore_index: the label whose rows contribute nothing (cross-entropy, NLL), or None
-        # for the losses that have no such parameter (it is then not one of their params)
-        self.reduction = check_reduction(reduction)
-        self._params = dict(params, weight=check_class_weight(weight))
-        if ignore_index is not None:
-            ignore_index = check_int("ignore_index", ignore_index)
-            if not -(2**63) <= ignore_index < 2**63:
-                raise ValueError(f"ignore_index must fit in int64, got {ignore_index}")
-            self._params["ignore_index"] = ignore_index
-        names = _ROW_KERNELS[self.name]
-        _core.RowwiseKernel.__init__(
-            self,
-            self.name,
-            [float(params[n]) for n in names],
-            reduction,
-            -(2**63) if ignore_index is None else int(ignore_index),
-            [] if weight is None else list(self._params["weight"]),
-        )
+    def _make_kernel(self, kernel_name: str, config: dict[str, Any]) -> Any:
+        weight = config.get("weight")
+        ignore_index = config.get("ignore_index")
+        return _core.RowwiseKernel(
+            kernel_name, self._kernel_values(kernel_name, config), config["reduction"],
+            -(2**63) if ignore_index is None else ignore_index,
+            [] if weight is None else list(weight))
+
+    def _run(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any:
+        result = self._kernel.run(mode, input, target, sample_weight, out)
+        if result is NotImplemented:
+            result = rowwise_slow_path(self, mode, input, target, sample_weight, out)
+        return result
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None) -> Any:
         """The (reduced) loss; with reduction="none" one value per sample."""
-        return self._call(VALUE, input, target, sample_weight, None)
+        return self._run(VALUE, input, target, sample_weight, None)
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
         """d(reduced loss)/d input, shape (N, C) (written to ``out`` if given)."""
-        return self._call(GRAD, input, target, sample_weight, out)
+        return self._run(GRAD, input, target, sample_weight, out)
 
     def value_and_grad(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         """``(loss(...), grad(...))`` in one fused pass; ``out`` receives the gradient."""
-        return self._call(VALUE_AND_GRAD, input, target, sample_weight, out)
+        return self._run(VALUE_AND_GRAD, input, target, sample_weight, out)
+
+
+# ---- classes from definitions ----------------------------------------------------------------
+def _param_type(p: dict[str, Any]) -> str:
+    kind = p["kind"]
+    if kind == "choice":
+        return "{" + ", ".join(f'"{c}"' for c in p["choices"]) + "}"
+    if kind == "boolean":
+        return "bool"
+    if kind == "class_weight":
+        return "array of shape (C,), optional"
+    if kind in ("integer", "ignore_index"):
+        text = "int"
+    else:
+        text = "float or array_like" if p["array_allowed"] else "float"
+    domain = describe_interval(tuple(p["domain"]))
+    if kind != "ignore_index" and domain != "finite":
+        text += f", {domain}"
+    return text + (", optional" if p["none_default"] else "")
+
+
+def _default(p: dict[str, Any]) -> Any:
+    if p["none_default"]:
+        return None
+    if p["kind"] == "boolean":
+        return bool(p["default"])
+    if p["kind"] == "choice":
+        return p["choices"][0]
+    if p["kind"] in ("integer", "ignore_index"):
+        return int(p["default"])
+    return float(p["default"])
+
+
+_EXAMPLE_VALUES = {
+    "input": {(0.0, 1.0, True, True): "[0.25, 0.75, 0.5]"},
+    "target": {(0.0, 1.0, True, True): "[1.0, 0.0, 0.5]",
+               (0.0, float("inf"), True, False): "[1.0, 0.0, 3.0]"},
+}
+
+
+def _example(d: dict[str, Any]) -> str:
+    cls = d["class_name"]
+    lines = [">>> import numpy as np, losskit", f">>> loss = losskit.{cls}()"]
+    if d["family"] == "rowwise":
+        lines += [">>> scores = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])",
+                  ">>> value, grad = loss.value_and_grad(scores, np.array([0, 2]))",
+                  ">>> grad.shape", "(2, 3)"]
+        return "\n".join(lines)
+    x = _EXAMPLE_VALUES["input"].get(tuple(d["input_domain"]), "[0.5, -1.5, 2.0]")
+    if d["margin_targets"]:
+        y = "[1.0, -1.0, 1.0]"
+    else:
+        y = _EXAMPLE_VALUES["target"].get(tuple(d["target_domain"]), "[0.0, 1.0, 2.0]")
+    third = ", np.array([1.0, 0.5, 2.0])" if d["arity"] == 3 else ""
+    lines += [f">>> value, grad = loss.value_and_grad(np.array({x}), np.array({y}){third})",
+              ">>> grad.shape", "(3,)"]
+    return "\n".join(lines)
+
+
+def docstring(d: dict[str, Any], extra: str = "") -> str:
+    """The NumPy-style docstring of a loss, from its definition."""
+    indent = "    "
+    parts = [d["summary"], ""]
+    if d["math"]:
+        parts += [".. math::", *(indent + line for line in d["math"].splitlines()), ""]
+    if d["notes"]:
+        parts += [d["notes"], ""]
+    if d["margin_targets"]:
+        parts += ["Targets are +1 / -1. Any real target is used as given (the margin is",
+                  "``z = target * input``), so targets in {0, 1} must be mapped to {-1, +1} first.",
+                  ""]
+    if extra:
+        parts += [extra.strip(), ""]
+    parts += ["Parameters", "----------"]
+    for p in d["params"]:
+        parts += [f"{p['name']} : {_param_type(p)}", indent + p["doc"]]
+    reductions = ", ".join(f'"{r}"' for r in d["reductions"])
+    parts += [f"reduction : {{{reductions}}}", indent + "How the per-element values are reduced "
+              f"(default \"{d['reductions'][0]}\").", "", "Examples", "--------", _example(d)]
+    return "\n".join(parts) + "\n"
+
+
+def define(name: str, base: type[DefinedLoss], extra_doc: str = "") -> type[DefinedLoss]:
+    """The class of loss `name`, made from its definition on `base`: signature (the
+    definition's parameters, then reduction), checked attributes, docstring."""
+    d = DEFINITIONS[name]
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    parameters += [inspect.Parameter(p["name"], inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                     default=_default(p)) for p in d["params"]]
+    parameters.append(inspect.Parameter("reduction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=d["reductions"][0]))
+    signature = inspect.Signature(parameters)
+
+    def __init__(self: DefinedLoss, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{d['class_name']}: {exc}") from None
+        bound.apply_defaults()
+        config = dict(bound.arguments)
+        del config["self"]
+        self._configure(config)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__qualname__ = f"{d['class_name']}.__init__"
+
+    def attribute(param: str) -> property:
+        return property(lambda self: self._config[param],
+                        lambda self, value: self._configure(dict(self._config, **{param: value})),
+                        doc=f"The {param} parameter (assigning it reconfigures the loss).")
+
+    namespace: dict[str, Any] = {
+        "name": name,
+        "_definition": d,
+        "__init__": __init__,
+        "__doc__": docstring(d, extra_doc),
+        "__module__": "losskit",
+        "__qualname__": d["class_name"],
+    }
+    for p in [*d["params"], {"name": "reduction"}]:
+        namespace[p["name"]] = attribute(p["name"])
+    return type(d["class_name"], (base,), namespace)
 
 
 def get_loss(name: str, **params: Any) -> Loss:

@@ -4,45 +4,35 @@ over [-5, 5], random test data for gradient checks, and properties measured on t
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import numpy as np
 
 from . import _base
+from ._validation import describe_interval
 
-# name -> (task, one-line formula with r = input - target, z = target * input, s = scores)
-FORMULAS: dict[str, tuple[str, str]] = {
-    "mse": ("regression", "r^2"),
-    "l1": ("regression", "|r|"),
-    "huber": ("regression", "r^2/2 if |r| < delta else delta (|r| - delta/2)"),
-    "smooth_l1": ("regression", "r^2/(2 beta) if |r| < beta else |r| - beta/2"),
-    "pseudo_huber": ("regression", "delta^2 (sqrt(1 + (r/delta)^2) - 1)"),
-    "log_cosh": ("regression", "log(cosh(r))"),
-    "quantile": ("regression", "max(q r', (q - 1) r'), r' = target - input"),
-    "epsilon_insensitive": ("regression", "max(0, |r| - epsilon) (squared if squared)"),
-    "gaussian_nll": ("regression", "(log(max(var, eps)) + r^2 / max(var, eps)) / 2 (+ log(2 pi)/2 if full)"),
-    "poisson_nll": ("regression", "exp(x) - y x (log_input), x - y log(x + eps) otherwise"),
-    "barron": ("regression", "|a-2|/a (((r/c)^2/|a-2| + 1)^(a/2) - 1), limits at a = 0, 2, -inf"),
-    "adaptive_barron": ("regression", "rho(r, alpha, c) + log c + log Z(alpha), alpha and c learned"),
-    "cross_entropy": ("classification", "logsumexp(s) - s_y"),
-    "nll": ("classification", "-x_y (x: log-probabilities)"),
-    "bce_with_logits": ("classification", "max(x, 0) - x y + log(1 + exp(-|x|))"),
-    "bce": ("classification", "-(y log p + (1 - y) log(1 - p)), logs clamped at -100"),
-    "kl_div": ("divergence", "y (log y - x) (x: log-probabilities)"),
-    "soft_margin": ("classification", "log(1 + exp(-z))"),
-    "multi_margin": ("classification", "sum_{c != y} max(0, margin - s_y + s_c)^p / C"),
-    "hinge": ("classification", "max(0, margin - z)"),
-    "squared_hinge": ("classification", "max(0, margin - z)^2"),
-    "multiclass_hinge": ("classification", "sum_{c != y} max(0, s_c - s_y + margin)"),
-    "modified_huber": ("classification", "max(0, 1 - z)^2 if z >= -1 else -4 z"),
-    "perceptron": ("classification", "max(0, -z)"),
-}
+def _describe(name: str) -> dict[str, Any]:
+    """The definition's metadata of a registered loss; a loss made in Python only (the adaptive
+    Barron loss) states the same fields as class attributes."""
+    if name in _base.DEFINITIONS:
+        return _base.DEFINITIONS[name]
+    cls = _base._REGISTRY[name]
+    return {"task": cls.task, "formula": cls.formula, "family": "elementwise",
+            "probabilistic": cls.probabilistic, "margin_targets": False, "arity": 2}
 
-ROWWISE = ("cross_entropy", "nll", "multi_margin", "multiclass_hinge")
+
+def _registered() -> dict[str, dict[str, Any]]:
+    return {name: _describe(name) for name in _base.available_losses()}
+
+
+ROWWISE = tuple(n for n, d in _registered().items() if d["family"] == "rowwise")
+MARGIN = tuple(n for n, d in _registered().items() if d["margin_targets"])
+PROBABILISTIC = tuple(n for n, d in _registered().items() if d["probabilistic"])
 
 # what the estimators accept (see losskit/_estimators.py)
 ROWWISE_CLASSIFICATION = ("cross_entropy", "multi_margin", "multiclass_hinge")
-MARGIN_LOSSES = ("hinge", "squared_hinge", "modified_huber", "perceptron", "soft_margin")
+MARGIN_LOSSES = MARGIN
 LOGIT_LOSSES = ("bce_with_logits",)
 CLASSIFICATION_LOSSES = ROWWISE_CLASSIFICATION + MARGIN_LOSSES + LOGIT_LOSSES
 PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modified_huber")
@@ -50,9 +40,6 @@ PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modi
 NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
-MARGIN = ("hinge", "squared_hinge", "modified_huber", "perceptron", "soft_margin")
-PROBABILISTIC = ("cross_entropy", "nll", "bce_with_logits", "bce", "soft_margin", "gaussian_nll",
-                 "poisson_nll", "adaptive_barron", "kl_div")
 
 
 def make_loss(name: str, reduction: str = "mean", **params: Any) -> Any:
@@ -72,8 +59,23 @@ def has_latent(loss: Any) -> bool:
     return isinstance(getattr(loss, "params", None), (list, tuple)) and hasattr(loss, "param_grads")
 
 
+_REALS = (-math.inf, math.inf, False, False)
+
+
+def _target_kind(d: dict[str, Any]) -> str:
+    """What the targets of a loss are, from its definition's target domain."""
+    if d["margin_targets"]:
+        return "margin"
+    domain = tuple(d.get("target_domain", _REALS))
+    if domain == (0.0, 1.0, True, True):
+        return "probability"
+    if domain[0] == 0.0:
+        return "count"
+    return "real"
+
+
 def _arity(loss: Any) -> int:
-    return 3 if hasattr(loss, "value_and_grads") and loss.name == "gaussian_nll" else 2
+    return _describe(loss.name)["arity"]
 
 
 def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,10 +83,11 @@ def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the score of a sample of class +1 (label 0 of two classes with scores [x, 0]) for
     classification losses. ``loss`` has reduction "sum"."""
     name = loss.name
+    d = _describe(name)
     x = np.asarray(x, dtype=np.float64)
-    if name == "bce":
-        raise ValueError("loss 'bce' takes probabilities in [0, 1], not a value on [-5, 5]; "
-                         "plot 'bce_with_logits' instead")
+    if tuple(d.get("input_domain", _REALS)) != _REALS:
+        raise ValueError(f"loss {name!r} takes inputs in {describe_interval(d['input_domain'])}"
+                         f", not a value on [-5, 5]")
     if name in ROWWISE:
         s = np.stack([x, np.zeros_like(x)], axis=1)
         labels = np.zeros(len(x), dtype=np.int64)
@@ -93,14 +96,8 @@ def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(per), g[:, 0]
     shape = (len(x), 1) if has_latent(loss) else (len(x),)
     xi = x.reshape(shape)
-    if name in MARGIN or name == "bce_with_logits":
-        t = np.ones(shape)
-    elif name == "kl_div":
-        t = np.full(shape, 0.5)
-    elif name == "poisson_nll":
-        t = np.ones(shape)
-    else:
-        t = np.zeros(shape)
+    # a positive example: target 1 (margin, probability, count), 0 for a residual
+    t = np.full(shape, 0.0 if _target_kind(d) == "real" else 1.0)
     if _arity(loss) == 3:
         var = np.ones(shape)
         v = make_loss(name, "none", **_params(loss))(xi, t, var)
@@ -128,10 +125,9 @@ def properties(name: str) -> dict[str, Any]:
     """Task and formula, plus properties measured on the curve over [-5, 5] (default params):
     convex (derivative non-decreasing), smooth (no jump of the derivative), bounded gradient
     (|derivative| stays below 100 out to |x| = 1e4: robust to outliers), symmetric."""
-    task, formula = FORMULAS.get(name, ("unknown", ""))
-    out: dict[str, Any] = {"task": task, "formula": formula,
-                           "kind": "rowwise" if name in ROWWISE else "elementwise",
-                           "probabilistic": name in PROBABILISTIC}
+    d = _describe(name)
+    out: dict[str, Any] = {"task": d["task"], "formula": d["formula"], "kind": d["family"],
+                           "probabilistic": d["probabilistic"]}
     try:
         loss = make_loss(name, "sum")
         x = np.linspace(-5, 5, 2000)  # even count: no grid point on a kink at 0 or +-1
@@ -156,21 +152,15 @@ def sample(name: str, loss: Any, rng: np.random.Generator, n: int = 12, c: int =
     if name in ROWWISE:
         x = rng.normal(0, 1.5, (n, c))
         return {"x": x, "args": (rng.integers(0, c, n).astype(np.int64),)}
+    d = _describe(name)
     shape = (n, getattr(loss, "num_dims", 1)) if has_latent(loss) else (n,)
     x = rng.normal(0, 1.5, shape)
-    if name in MARGIN:
-        t = rng.choice([-1.0, 1.0], shape)
-    elif name == "bce_with_logits":
-        t = rng.uniform(0, 1, shape)
-    elif name == "bce":
+    if tuple(d.get("input_domain", _REALS)) != _REALS:  # probabilities
         x = rng.uniform(0.05, 0.95, shape)
-        t = rng.uniform(0, 1, shape)
-    elif name == "kl_div":
-        t = rng.uniform(0.05, 1, shape)
-    elif name == "poisson_nll":
-        t = rng.poisson(2.0, shape).astype(np.float64)
-    else:
-        t = rng.normal(0, 1.5, shape)
+    t = {"margin": lambda: rng.choice([-1.0, 1.0], shape),
+         "probability": lambda: rng.uniform(0, 1, shape),
+         "count": lambda: rng.poisson(2.0, shape).astype(np.float64),
+         "real": lambda: rng.normal(0, 1.5, shape)}[_target_kind(d)]()
     if _arity(loss) == 3:
         return {"x": x, "args": (t, rng.uniform(0.5, 2.0, shape))}
     return {"x": x, "args": (t,)}

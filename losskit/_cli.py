@@ -174,7 +174,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         return 1
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     label = _label(_catalog.make_loss(args.loss, **params)) if not _catalog.has_latent(loss) else args.loss
-    what = "residual r" if _catalog.FORMULAS.get(args.loss, ("regression",))[0] == "regression" \
+    what = "residual r" if _catalog._describe(args.loss)["task"] == "regression" \
         else "score of a sample of class +1"
     for ax, y, title in zip(axes, (value, deriv, dens),
                             ("loss", "derivative", f"density exp(-loss) / Z on [{lo:g}, {hi:g}]")):

@@ -13,10 +13,8 @@ import numpy as np
 
 from . import _datasets, optim
 from ._base import _REGISTRY, get_loss
-from ._classification import CrossEntropyLoss
 from ._estimators import LinearClassifier, LinearRegressor
 from ._progress import Progress
-from ._regression import HuberLoss, L1Loss, MSELoss
 
 TRUE_SLOPE, TRUE_INTERCEPT = 0.7, 0.15
 
@@ -27,7 +25,7 @@ def _label(loss: Any) -> str:
 
 def robust_regression(seed: int, bar: Progress) -> tuple[list[dict[str, Any]], Any]:
     X, y = _datasets.outlier_line(2000, seed)
-    losses: list[Any] = [MSELoss(), HuberLoss(delta=0.05), L1Loss()]
+    losses: list[Any] = [get_loss("mse"), get_loss("huber", delta=0.05), get_loss("l1")]
     if "adaptive_barron" in _REGISTRY:
         losses.append("adaptive_barron")
     rows = []
@@ -56,7 +54,7 @@ class _SoftmaxObjective:
         self.X, self.y = X, y.astype(np.int64)
         self.d, self.c = X.shape[1], n_classes
         self.scores = np.empty((len(X), n_classes))
-        self.loss = CrossEntropyLoss()
+        self.loss = get_loss("cross_entropy")
         self.evaluations = 0
 
     def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,28 +1,38 @@
 """Argument validation and conversion: the one place losskit checks what users pass.
 
-The compiled kernels accept only canonical arrays (NumPy float32/float64, C-contiguous, one
-dtype and shape). Calls that already are canonical never reach this module; everything else
-comes here, is checked (errors name the argument and the offending shape, dtype or value),
-converted, and sent back to the kernel.
+Parameters are checked against the domains of the loss definitions (``_core.loss_definitions``).
+Arrays: the compiled kernels compute directly on canonical arguments (NumPy float32/float64,
+C-contiguous, one dtype and shape, outputs that overlap nothing they must not) and answer
+NotImplemented to anything else; the slow paths below then check every argument (errors name
+the argument and the offending shape, dtype or value), convert, and call the kernel again.
+Everything is checked before anything is written: a failing call leaves every buffer as it was.
+Only ValueError and TypeError leave this module.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
 
-REDUCTIONS = ("mean", "sum", "none")
+from . import _core
 
-# Mode numbers of ElementwiseKernel._call (see src/cpp/bindings/bind_losses.cpp).
-VALUE, GRAD, VALUE_AND_GRAD, VALUE_AND_GRADS = 0, 1, 2, 3
+# The kernels' call modes (value, grad, value_and_grad, value_and_grads).
+MODES: dict[str, int] = dict(_core.MODES)
+VALUE = MODES["value"]
+GRAD = MODES["grad"]
+VALUE_AND_GRAD = MODES["value_and_grad"]
+VALUE_AND_GRADS = MODES["value_and_grads"]
+
+REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---- parameters --------------------------------------------------------------------------
 def check_reduction(reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str:
-    if reduction not in allowed:
+    if not isinstance(reduction, str) or reduction not in allowed:
         raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
     return reduction
 
@@ -39,27 +49,6 @@ def check_real(name: str, value: Any) -> float:
     return value
 
 
-def check_positive(name: str, value: Any) -> float:
-    value = check_real(name, value)
-    if not value > 0 or math.isinf(value):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return value
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    value = check_real(name, value)
-    if not value >= 0 or math.isinf(value):
-        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
-    return value
-
-
-def check_open_unit(name: str, value: Any) -> float:
-    value = check_real(name, value)
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
-    return value
-
-
 def check_int(name: str, value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
@@ -73,20 +62,127 @@ def check_bool(name: str, value: Any) -> bool:
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
+Interval = tuple[float, float, bool, bool]  # (low, high, low_closed, high_closed)
+
+
+def in_interval(value: Any, domain: Interval) -> Any:
+    """Whether value (a float or an array) lies in domain; NaN does not."""
+    low, high, low_closed, high_closed = domain
+    above = value >= low if low_closed else value > low
+    below = value <= high if high_closed else value < high
+    return above & below
+
+
+def describe_interval(domain: Interval) -> str:
+    """The domain in words, for messages and docstrings."""
+    low, high, low_closed, high_closed = domain
+    named = {
+        (0.0, math.inf, False, False): "positive and finite",
+        (0.0, math.inf, True, False): "non-negative and finite",
+        (0.0, 1.0, False, False): "strictly between 0 and 1",
+        (-math.inf, math.inf, False, False): "finite",
+        (-math.inf, math.inf, True, True): "a real number or +-inf (not NaN)",
+    }
+    text = named.get((low, high, low_closed, high_closed))
+    if text is not None:
+        return text
+    return f"in {'[' if low_closed else '('}{low:g}, {high:g}{']' if high_closed else ')'}"
+
+
+def _first_bad(name: str, array: np.ndarray, bad: np.ndarray, requirement: str) -> ValueError:
+    i = np.unravel_index(int(np.flatnonzero(bad)[0]), array.shape) if array.ndim else ()
+    where = f"{name}[{', '.join(map(str, i))}]" if array.ndim else name
+    return ValueError(f"{name} must be {requirement}, got {where} = {array[i].item()!r}")
+
+
+def check_class_weight(weight: Any) -> tuple[float, ...] | None:
+    """Per-class weights as a tuple of floats (1-D, finite, non-negative), or None."""
+    if weight is None:
+        return None
+    w = as_real_array("weight", weight, np.dtype(np.float64))
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"weight must be a non-empty 1-D array of per-class weights, got shape {w.shape}")
+    bad = ~(np.isfinite(w) & (w >= 0))
+    if bad.any():
+        raise _first_bad("weight", w, bad, "finite and non-negative")
+    return tuple(float(v) for v in w)
+
+
+def check_param(spec: dict[str, Any], value: Any) -> Any:
+    """A loss parameter checked against its definition (``_core.loss_definitions()``):
+    the canonical Python value (float, int, bool, str, a read-only float64 array, a tuple of
+    class weights, or None)."""
+    name, kind = spec["name"], spec["kind"]
+    if value is None and spec["none_default"]:
+        return None
+    if kind == "class_weight":
+        return check_class_weight(value)
+    if kind == "boolean":
+        return check_bool(name, value)
+    if kind == "choice":
+        return check_choice(name, value, tuple(spec["choices"]))
+    domain = tuple(spec["domain"])
+    if kind in ("integer", "ignore_index"):
+        value = check_int(name, value)
+        if kind == "ignore_index" and not -(2**63) <= value < 2**63:
+            raise ValueError(f"{name} must fit in int64, got {value}")
+        if not in_interval(value, domain):
+            raise ValueError(f"{name} must be {describe_interval(domain)}, got {value!r}")
+        return value
+    if spec["array_allowed"] and not _is_scalar(value):
+        array = as_real_array(name, value, np.dtype(np.float64))
+        bad = ~in_interval(array, domain)
+        if bad.any():
+            raise _first_bad(name, array, bad, describe_interval(domain))
+        array.flags.writeable = False
+        return array
+    if isinstance(value, np.ndarray):  # a 0-d array
+        value = value[()]
+    value = check_real(name, value)
+    if not in_interval(value, domain):
+        raise ValueError(f"{name} must be {describe_interval(domain)}, got {value!r}")
+    return value
+
+
+def kernel_value(spec: dict[str, Any], value: Any) -> float:
+    """What the kernel reads for a checked scalar parameter (LossParams)."""
+    if value is None:
+        return float(spec["default"])
+    if spec["kind"] == "choice":
+        return float(spec["choices"].index(value))
+    return float(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
 # ---- arrays ------------------------------------------------------------------------------
-def _kernel_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 stays float32 (float16 widens to it); every other real dtype computes in float64."""
-    if dtype == np.float32 or dtype == np.float16:
+def _masked(value: Any) -> bool:
+    ma = sys.modules.get("numpy.ma")  # no masked array exists unless numpy.ma was imported
+    return ma is not None and isinstance(value, ma.MaskedArray)
+
+
+def _refuse_masked(name: str, value: Any) -> None:
+    if _masked(value):
+        raise TypeError(f"{name} is a masked array: losskit does not drop masked elements; pass "
+                        f"the values to use (e.g. {name}.compressed() or {name}.filled(...))")
+
+
+def kernel_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 stays float32 (float16 widens to it), whatever the byte order; every other real
+    dtype computes in float64."""
+    if dtype.kind == "f" and dtype.itemsize <= 4:
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
 
-def cast_to(array: np.ndarray, dtype: Any) -> np.ndarray:
+def cast_to(array: Any, dtype: Any) -> np.ndarray:
     """`array` as a C-contiguous array of `dtype` (no copy when it is one). Values beyond the
     dtype's range become +-inf, as IEEE arithmetic says (float64 1e308 cast to a float32
     input's dtype): documented, so not warned about."""
@@ -95,7 +191,9 @@ def cast_to(array: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.ndarray:
-    """`value` as a C-contiguous, aligned NumPy array of `dtype` (default: its kernel dtype)."""
+    """`value` as a C-contiguous, aligned, native NumPy array (a base-class ndarray) of `dtype`
+    (default: its kernel dtype)."""
+    _refuse_masked(name, value)
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -105,22 +203,25 @@ def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.nd
         raise TypeError(f"{name} must be real, got complex dtype {array.dtype}")
     if kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
-    array = cast_to(array, _kernel_dtype(array.dtype) if dtype is None else dtype)
+    array = cast_to(array, kernel_dtype(array.dtype) if dtype is None else dtype)
     if not array.flags.aligned:
         array = array.copy()
     return array
 
 
-def as_index_array(array: np.ndarray) -> np.ndarray:
+def as_index_array(array: Any) -> np.ndarray:
     """Integer labels or indices as the kernels read them: C-contiguous, aligned, native int64."""
     array = np.ascontiguousarray(array, dtype=np.int64)
     return array if array.flags.aligned else array.copy()
 
 
-def _check_out(name: str, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+def check_out(name: str, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A user's output buffer: an ndarray (subclasses such as np.memmap included, any byte
+    order) of the result's shape and dtype, writeable."""
+    _refuse_masked(name, out)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
-    if out.dtype != dtype:
+    if out.dtype.kind != dtype.kind or out.dtype.itemsize != dtype.itemsize:
         raise TypeError(f"{name} must have dtype {dtype}, got {out.dtype}")
     if out.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
@@ -129,19 +230,38 @@ def _check_out(name: str, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> 
     return out
 
 
-def _writable_buffer(out: np.ndarray | None, inputs: list[np.ndarray]) -> np.ndarray | None:
-    """`out` itself when the kernel can write it directly, else None (use a temporary)."""
+def _check_outputs_distinct(names: list[str], outs: list[np.ndarray | None]) -> None:
+    """Two output buffers cannot receive two different results in the same memory."""
+    given = [(n, o) for n, o in zip(names, outs) if o is not None]
+    for i, (name_a, a) in enumerate(given):
+        for name_b, b in given[i + 1:]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{name_a} and {name_b} share memory: each result needs its "
+                                 f"own buffer")
+
+
+def _direct_buffer(out: np.ndarray | None, dtype: np.dtype,
+                   arguments: list[Any]) -> np.ndarray | None:
+    """`out` (as a base-class view) when the kernel can write it directly: canonical, and
+    sharing no memory with any argument, given or converted. Otherwise None: the kernel writes
+    a fresh array that is copied into `out` afterwards (the result is that of fresh copies)."""
     if out is None:
         return None
-    canonical = out.flags.c_contiguous and out.flags.aligned and out.dtype.isnative
-    # Exact aliasing of an input is safe (each element is read before it is written);
-    # partial overlap is not.
-    overlaps = any(
-        np.may_share_memory(out, a)
-        and not (a.ctypes.data == out.ctypes.data and a.strides == out.strides)
-        for a in inputs
-    )
-    return out if canonical and not overlaps else None
+    if not (out.flags.c_contiguous and out.flags.aligned and out.dtype == dtype):
+        return None
+    if any(isinstance(a, np.ndarray) and np.may_share_memory(out, a) for a in arguments):
+        return None
+    return out.view(np.ndarray)
+
+
+def _deliver(computed: Any, user: np.ndarray | None, buffer: np.ndarray | None) -> Any:
+    """The user's `out` buffer (`computed` copied into it unless the kernel wrote it directly
+    through `buffer`), or `computed` when there is none."""
+    if user is None:
+        return computed
+    if buffer is None:
+        user[...] = computed
+    return user
 
 
 def _third_to_input_shape(name: str, third: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -177,7 +297,7 @@ def operand_to_input_shape(name: str, operand: np.ndarray, shape: tuple[int, ...
     return np.ascontiguousarray(np.broadcast_to(operand, shape))
 
 
-def _weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if weight.shape == shape:
         return weight
     if len(shape) >= 2 and weight.shape == shape[:1]:
@@ -186,14 +306,6 @@ def _weight_to_input_shape(weight: np.ndarray, shape: tuple[int, ...]) -> np.nda
         )
     expected = f"{shape}" + (f" or {shape[:1]}" if len(shape) >= 2 else "")
     raise ValueError(f"sample_weight shape {weight.shape} must be {expected}")
-
-
-def _deliver(computed: np.ndarray, user: np.ndarray | None) -> np.ndarray:
-    """`computed`, copied into the user's `out` buffer when the kernel could not write it."""
-    if user is None or computed is user:
-        return computed
-    user[...] = computed
-    return user
 
 
 def _sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -206,95 +318,80 @@ def _sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def elementwise_slow_path(
-    kernel: Any,
-    mode: int,
-    input: Any,
-    target: Any,
-    third: Any,
-    sample_weight: Any,
-    out: Any,
-    out_third: Any,
-    fourth: Any = None,
-    out_fourth: Any = None,
-) -> Any:
-    """Validate and convert the arguments of an elementwise loss call, then run the kernel.
+def _run(kernel: Any, *args: Any) -> Any:
+    result = kernel.run(*args)
+    if result is NotImplemented:  # the slow paths hand over canonical arguments only
+        raise RuntimeError("losskit internal error: converted arguments are not canonical")
+    return result
 
-    Arity-4 kernels also take ``fourth`` and ``out_fourth``: ``third`` and ``fourth`` are both
-    None (the loss's parameters apply) or both given (broadcast to the input's shape); their
-    gradients have the input's shape.
+
+def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: Any,
+                          fourth: Any, sample_weight: Any, out: Any, out_third: Any,
+                          out_fourth: Any) -> Any:
+    """Check and convert the arguments of an elementwise loss call, then run its kernel.
+
+    Arity 3: ``third`` is required (PyTorch's broadcasting rule of gaussian_nll's var; its
+    gradient is summed back to its shape). Arity 4: ``third`` and ``fourth`` are both None
+    (the loss's parameters apply) or both given (broadcast to the input's shape).
     """
-    arity = kernel._arity
-    if arity == 4:
-        return _slow_path4(kernel, mode, input, target, third, sample_weight, out, out_third,
-                           fourth, out_fourth)
-    if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not (arity == 3 and mode == VALUE_AND_GRADS):
+    definition = loss._kernel_info
+    arity, names = definition["arity"], definition["operands"]
+    if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not (arity >= 3 and mode == VALUE_AND_GRADS):
         raise ValueError(f"unsupported mode {mode}")
     x = as_real_array("input", input)
     shape, dtype = x.shape, x.dtype
     t = as_real_array("target", target, dtype)
     if t.shape != shape:
         raise ValueError(f"target shape {t.shape} does not match input shape {shape}")
-
-    third_name = getattr(kernel, "_third_name", "third")
-    z = None
+    z3 = z4 = z3_given = None
     if arity == 3:
         if third is None:
-            raise TypeError(f"{kernel.name} needs a third argument, {third_name}")
-        z_given = as_real_array(third_name, third, dtype)
-        z = _third_to_input_shape(third_name, z_given, shape)
+            raise TypeError(f"{loss.name} needs a third argument, {names[0]}")
+        z3_given = as_real_array(names[0], third, dtype)
+        z3 = _third_to_input_shape(names[0], z3_given, shape)
+    elif arity == 4:
+        if (third is None) != (fourth is None):
+            raise TypeError(f"{names[0]} and {names[1]} must be given together")
+        if third is not None:
+            z3 = operand_to_input_shape(names[0], as_real_array(names[0], third, dtype), shape)
+            z4 = operand_to_input_shape(names[1], as_real_array(names[1], fourth, dtype), shape)
     w = None
     if sample_weight is not None:
-        w = _weight_to_input_shape(as_real_array("sample_weight", sample_weight, dtype), shape)
+        w = weight_to_input_shape(as_real_array("sample_weight", sample_weight, dtype), shape)
 
-    reduction = kernel.reduction
+    reduction = loss.reduction
     if mode == VALUE and out is not None and reduction != "none":
         raise ValueError(f"out is only used with reduction='none' (this loss has {reduction!r})")
-    if out is not None:
-        out = _check_out("out", out, shape, dtype)
-    inputs = [a for a in (x, t, z, w) if a is not None]
-    out_buffer = _writable_buffer(out, inputs)
+    if (out_third is not None or out_fourth is not None) and mode != VALUE_AND_GRADS:
+        raise ValueError("out buffers for the other gradients are only used by value_and_grads")
+    out_names = ["out"] + [f"out for d_{n}" for n in names]
+    third_shape = z3_given.shape if z3_given is not None else shape
+    users = [out, out_third, out_fourth][: 1 + len(names)]
+    users = [None if u is None else check_out(n, u, s, dtype)
+             for n, u, s in zip(out_names, users, [shape, third_shape, shape])]
+    _check_outputs_distinct(out_names, users)
+    arguments = [input, target, third, fourth, sample_weight, x, t, z3, z4, w]
+    buffers = [_direct_buffer(u, dtype, arguments) for u in users]
+    if arity == 3 and z3_given is not None and z3_given.shape != shape:
+        buffers[1] = None  # d/dthird is summed back to the given shape afterwards
+    buffers += [None] * (3 - len(buffers))
 
-    out_third_buffer = None
-    if out_third is not None:
-        if mode != VALUE_AND_GRADS:
-            raise ValueError("out_third is only used by value_and_grads")
-        out_third = _check_out("out_third", out_third, z_given.shape, dtype)
-        if z_given.shape == shape:
-            out_third_buffer = _writable_buffer(out_third, inputs)
-
-    result = kernel._call_canonical(mode, x, t, z, w, out_buffer, out_third_buffer)
-
-    # Copy results into user buffers the kernel could not write directly, and sum d/dthird
-    # over the axis a broadcast third argument was repeated along.
+    result = _run(loss._kernel, mode, x, t, z3, z4, w, *buffers)
     if mode == VALUE:
-        return _deliver(result, out) if reduction == "none" else result
+        return _deliver(result, users[0], buffers[0]) if reduction == "none" else result
     if mode == GRAD:
-        return _deliver(result, out)
+        return _deliver(result, users[0], buffers[0])
     if mode == VALUE_AND_GRAD:
-        return result[0], _deliver(result[1], out)
-    value, grad, grad_third = result
-    if z_given.shape != shape:
-        grad_third = _sum_to_shape(grad_third, z_given.shape)
-    return value, _deliver(grad, out), _deliver(grad_third, out_third)
+        return result[0], _deliver(result[1], users[0], buffers[0])
+    value, *grads = result
+    if arity == 3 and z3_given.shape != shape:
+        grads[1] = _sum_to_shape(grads[1], z3_given.shape)
+    return (value, *(_deliver(g, u, b) for g, u, b in zip(grads, users, buffers)))
 
 
-def check_class_weight(weight: Any) -> tuple[float, ...] | None:
-    """Per-class weights as a tuple of floats (1-D, finite, non-negative), or None."""
-    if weight is None:
-        return None
-    w = as_real_array("weight", weight, np.dtype(np.float64))
-    if w.ndim != 1 or w.size == 0:
-        raise ValueError(f"weight must be a non-empty 1-D array of per-class weights, got shape {w.shape}")
-    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
-    if bad.size:
-        raise ValueError(f"weight must be finite and non-negative, got weight[{bad[0]}] = {w[bad[0]]!r}")
-    return tuple(float(v) for v in w)
-
-
-def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_weight: Any,
+def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, sample_weight: Any,
                       out: Any) -> Any:
-    """Validate and convert the arguments of a row-wise loss call, then run the kernel."""
+    """Check and convert the arguments of a row-wise loss call, then run its kernel."""
     if mode not in (VALUE, GRAD, VALUE_AND_GRAD):
         raise ValueError(f"unsupported mode {mode}")
     x = as_real_array("input", input)
@@ -303,13 +400,14 @@ def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_we
     n, c = x.shape
     if c == 0:
         raise ValueError("input must have at least one class (C >= 1), got shape (N, 0)")
-    weight = kernel._params.get("weight")
+    weight = loss.params.get("weight")
     if weight is not None and len(weight) != c:
         raise ValueError(f"weight has {len(weight)} entries but input has {c} classes")
 
-    probabilities = kernel._takes_probabilities
+    probabilities = loss._kernel_info["probability_targets"]
     expected = "integer class labels of shape (N,)" + (
         " or probabilities of the input's shape (N, C)" if probabilities else "")
+    _refuse_masked("target", target)
     try:
         t = np.asarray(target)
     except Exception as exc:
@@ -336,66 +434,12 @@ def rowwise_slow_path(kernel: Any, mode: int, input: Any, target: Any, sample_we
     if mode == VALUE and out is not None:
         raise ValueError("out receives the gradient: pass it to grad or value_and_grad")
     if out is not None:
-        out = _check_out("out", out, x.shape, x.dtype)
-    out_buffer = _writable_buffer(out, [a for a in (x, t, w) if a is not None])
+        out = check_out("out", out, x.shape, x.dtype)
+    buffer = _direct_buffer(out, x.dtype, [input, target, sample_weight, x, t, w])
 
-    result = kernel._call_canonical(mode, x, t, w, out_buffer)
+    result = _run(loss._kernel, mode, x, t, w, buffer)
     if mode == GRAD:
-        return _deliver(result, out)
+        return _deliver(result, out, buffer)
     if mode == VALUE_AND_GRAD:
-        return result[0], _deliver(result[1], out)
+        return result[0], _deliver(result[1], out, buffer)
     return result
-def _slow_path4(
-    kernel: Any,
-    mode: int,
-    input: Any,
-    target: Any,
-    third: Any,
-    sample_weight: Any,
-    out: Any,
-    out_third: Any,
-    fourth: Any,
-    out_fourth: Any,
-) -> Any:
-    """elementwise_slow_path for arity-4 kernels (optional per-element third and fourth)."""
-    if mode not in (VALUE, GRAD, VALUE_AND_GRAD, VALUE_AND_GRADS):
-        raise ValueError(f"unsupported mode {mode}")
-    names = getattr(kernel, "_operand_names", ("third", "fourth"))
-    x = as_real_array("input", input)
-    shape, dtype = x.shape, x.dtype
-    t = as_real_array("target", target, dtype)
-    if t.shape != shape:
-        raise ValueError(f"target shape {t.shape} does not match input shape {shape}")
-    if (third is None) != (fourth is None):
-        raise TypeError(f"{names[0]} and {names[1]} must be given together")
-    z3 = z4 = None
-    if third is not None:
-        z3 = operand_to_input_shape(names[0], as_real_array(names[0], third, dtype), shape)
-        z4 = operand_to_input_shape(names[1], as_real_array(names[1], fourth, dtype), shape)
-    w = None
-    if sample_weight is not None:
-        w = _weight_to_input_shape(as_real_array("sample_weight", sample_weight, dtype), shape)
-    reduction = kernel.reduction
-    if mode == VALUE and out is not None and reduction != "none":
-        raise ValueError(f"out is only used with reduction='none' (this loss has {reduction!r})")
-    if (out_third is not None or out_fourth is not None) and mode != VALUE_AND_GRADS:
-        raise ValueError("out buffers for the parameter gradients are only used by value_and_grads")
-    inputs = [a for a in (x, t, z3, z4, w) if a is not None]
-    users = []
-    buffers = []
-    for name, buf in (("out", out), (f"out for d_{names[0]}", out_third),
-                      (f"out for d_{names[1]}", out_fourth)):
-        if buf is not None:
-            buf = _check_out(name, buf, shape, dtype)
-        users.append(buf)
-        buffers.append(_writable_buffer(buf, inputs))
-    result = kernel._call_canonical4(mode, x, t, z3, w, buffers[0], buffers[1], z4, buffers[2])
-
-    if mode == VALUE:
-        return _deliver(result, users[0]) if reduction == "none" else result
-    if mode == GRAD:
-        return _deliver(result, users[0])
-    if mode == VALUE_AND_GRAD:
-        return result[0], _deliver(result[1], users[0])
-    value, *grads = result
-    return (value, *(_deliver(g, u) for g, u in zip(grads, users)))

@@ -1,9 +1,10 @@
-// Elementwise losses: one kernel class for every loss in loss_list.hpp.
+// Losses: one kernel object per family, one entry point (run) each, and the definitions'
+// metadata (loss_definitions) from which the Python classes are made.
 //
-// The fast path accepts only canonical arguments (see canonical_dtype: same dtype, same shape,
-// C-contiguous) and runs the kernel directly; anything else is handed to
-// losskit._validation.elementwise_slow_path, the one place that validates and converts, which
-// calls back here with canonical arrays.
+// run() computes directly when every argument is canonical (see canonical_dtype: one dtype,
+// one shape, C-contiguous, outputs writeable and not overlapping what they must not) and
+// returns NotImplemented otherwise: losskit/_validation.py then checks and converts the
+// arguments and calls run() again. C++ never calls back into Python.
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -17,7 +18,7 @@ namespace losskit::bindings {
 
 namespace {
 
-// What a call computes (and returns).
+// What a call computes (and returns); exported to Python as _core.MODES.
 enum Mode : int {
   kValue = 0,          // value
   kGrad = 1,           // d/dinput
@@ -35,170 +36,180 @@ Reduction reduction_from_name(const std::string& name) {
                               name + "'");
 }
 
-const py::object& slow_path() {
-  // Leaked on purpose: a module-level py::object must not be destroyed after the interpreter.
-  static const py::object* fn = new py::object(
-      py::module_::import("losskit._validation").attr("elementwise_slow_path"));
-  return *fn;
+LossParams loss_params(const std::vector<double>& params) {
+  if (params.size() > std::size_t(LossParams::kMax))
+    throw std::invalid_argument("too many loss parameters");
+  LossParams p;
+  for (std::size_t i = 0; i < params.size(); ++i) p.values[i] = params[i];
+  return p;
 }
+
+// Whether the bytes of two arrays overlap (any dtype, any shape: both are contiguous here).
+bool overlaps(py::handle a, py::handle b) {
+  const char* p = data<char>(a);
+  const char* q = data<char>(b);
+  const std::size_t np = nbytes(a), nq = nbytes(b);
+  return np && nq && p < q + nq && q < p + np;
+}
+
+// The outputs may be written directly: none overlaps another, and each either overlaps no
+// argument or (where `exact_alias_ok`) is exactly one of them (same address and size: each
+// element is then read before it is written, by the elementwise kernels only).
+bool outputs_independent(std::initializer_list<py::handle> outputs,
+                         std::initializer_list<py::handle> arguments, bool exact_alias_ok) {
+  for (auto o = outputs.begin(); o != outputs.end(); ++o) {
+    if (o->is_none()) continue;
+    for (auto later = o + 1; later != outputs.end(); ++later)
+      if (!later->is_none() && overlaps(*o, *later)) return false;
+    for (py::handle a : arguments) {
+      if (a.is_none() || !overlaps(*o, a)) continue;
+      if (!(exact_alias_ok && data<char>(*o) == data<char>(a) && nbytes(*o) == nbytes(a)))
+        return false;
+    }
+  }
+  return true;
+}
+
+py::object not_canonical() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
 
 class ElementwiseKernel {
  public:
   ElementwiseKernel(const std::string& name, const std::vector<double>& params,
-                    const std::string& reduction, std::string third_name)
+                    const std::string& reduction)
       : loss_(elementwise_loss_from_name(name)),
+        params_(loss_params(params)),
         reduction_(reduction_from_name(reduction)),
-        arity_(info(loss_).arity),
-        third_name_(std::move(third_name)) {
-    if (params.size() > std::size_t(LossParams::kMax))
-      throw std::invalid_argument("too many loss parameters");
-    for (std::size_t i = 0; i < params.size(); ++i) params_.values[i] = params[i];
-  }
+        info_(info(loss_)) {}
 
-  // mode, input, target, third, sample_weight, out, out_third (and for arity-4 losses fourth,
-  // out_fourth); None where absent.
-  py::object call(int mode, py::handle input, py::handle target, py::handle third,
-                  py::handle weight, py::handle out, py::handle out_third,
-                  py::handle fourth = py::none(), py::handle out_fourth = py::none()) const {
-    const Operands ops{third, fourth, out_third, out_fourth};
-    switch (fast_dtype(mode, input, target, ops, weight, out)) {
-      case Dtype::f32: return run<float>(mode, input, target, ops, weight, out);
-      case Dtype::f64: return run<double>(mode, input, target, ops, weight, out);
-      default: break;
+  // mode, input, target, third, fourth, sample_weight, out, out_third, out_fourth (None where
+  // absent): the result, or NotImplemented when the arguments are not canonical.
+  py::object run(int mode, py::handle input, py::handle target, py::handle third,
+                 py::handle fourth, py::handle weight, py::handle out, py::handle out_third,
+                 py::handle out_fourth) const {
+    const Args a{mode, input, target, third, fourth, weight, out, out_third, out_fourth};
+    switch (fast_dtype(a)) {
+      case Dtype::f32: return compute<float>(a);
+      case Dtype::f64: return compute<double>(a);
+      default: return not_canonical();
     }
-    const py::object self = py::cast(this, py::return_value_policy::reference);
-    if (arity_ == 4)
-      return slow_path()(self, mode, input, target, third, weight, out, out_third, fourth,
-                         out_fourth);
-    return slow_path()(self, mode, input, target, third, weight, out, out_third);
   }
-
-  // The same, for arguments the slow path has made canonical.
-  py::object call_canonical(int mode, py::handle input, py::handle target, py::handle third,
-                            py::handle weight, py::handle out, py::handle out_third,
-                            py::handle fourth = py::none(),
-                            py::handle out_fourth = py::none()) const {
-    const Operands ops{third, fourth, out_third, out_fourth};
-    switch (fast_dtype(mode, input, target, ops, weight, out)) {
-      case Dtype::f32: return run<float>(mode, input, target, ops, weight, out);
-      case Dtype::f64: return run<double>(mode, input, target, ops, weight, out);
-      default: break;
-    }
-    throw std::runtime_error("losskit internal error: arguments are not canonical");
-  }
-
-  int arity() const { return arity_; }
 
  private:
-  // The extra operands and their gradient buffers (None where absent).
-  struct Operands {
-    py::handle third, fourth, out_third, out_fourth;
+  struct Args {
+    int mode;
+    py::handle input, target, third, fourth, weight, out, out_third, out_fourth;
   };
 
   // The common dtype when every argument is canonical and consistent; Dtype::other otherwise.
-  Dtype fast_dtype(int mode, py::handle input, py::handle target, const Operands& ops,
-                   py::handle weight, py::handle out) const {
-    const py::handle third = ops.third, out_third = ops.out_third;
-    const Dtype t = canonical_dtype(input);
+  Dtype fast_dtype(const Args& a) const {
+    const int arity = info_.arity;
+    const Dtype t = canonical_dtype(a.input);
     if (t == Dtype::other) return t;
-    auto matches = [&](py::handle h) { return canonical_dtype(h) == t && same_shape(h, input); };
-    const std::size_t itemsize = t == Dtype::f32 ? 4 : 8;
-    auto optional_output = [&](py::handle h) {
-      if (h.is_none()) return true;
-      if (!matches(h) || !writeable(h)) return false;
-      for (py::handle a : {input, target, third, weight})
-        if (!a.is_none() && overlaps_partially(h, a, itemsize)) return false;
-      return true;
-    };
-    if (!matches(target)) return Dtype::other;
-    if (arity_ == 4) {  // both operands or neither
-      if (third.is_none() != ops.fourth.is_none()) return Dtype::other;
-      if (!third.is_none() && !(matches(third) && matches(ops.fourth))) return Dtype::other;
-      if (!ops.out_fourth.is_none() && (mode != kValueAndGrads || !optional_output(ops.out_fourth)))
-        return Dtype::other;
+    auto matches = [&](py::handle h) { return canonical_dtype(h) == t && same_shape(h, a.input); };
+    auto output_ok = [&](py::handle h) { return h.is_none() || (matches(h) && writeable(h)); };
+    if (!matches(a.target)) return Dtype::other;
+    if (a.mode < kValue || a.mode > (arity >= 3 ? kValueAndGrads : kValueAndGrad))
+      return Dtype::other;
+    if (arity == 4) {  // both operands or neither
+      if (a.third.is_none() != a.fourth.is_none()) return Dtype::other;
+      if (!a.third.is_none() && !(matches(a.third) && matches(a.fourth))) return Dtype::other;
     } else {
-      if (arity_ == 3 ? !matches(third) : !third.is_none()) return Dtype::other;
-      if (!ops.fourth.is_none() || !ops.out_fourth.is_none()) return Dtype::other;
+      if (arity == 3 ? !matches(a.third) : !a.third.is_none()) return Dtype::other;
+      if (!a.fourth.is_none()) return Dtype::other;
     }
-    if (!weight.is_none() && !matches(weight)) return Dtype::other;
-    if (mode < kValue || mode > (arity_ >= 3 ? kValueAndGrads : kValueAndGrad)) return Dtype::other;
-    if (mode == kValue && !out.is_none() && reduction_ != Reduction::none) return Dtype::other;
-    if (!optional_output(out)) return Dtype::other;
-    if (!out_third.is_none() && (mode != kValueAndGrads || !optional_output(out_third)))
+    if (!a.weight.is_none() && !matches(a.weight)) return Dtype::other;
+    if (a.mode == kValue && !a.out.is_none() && reduction_ != Reduction::none) return Dtype::other;
+    const bool extra_outputs = !a.out_third.is_none() || !a.out_fourth.is_none();
+    if (extra_outputs && a.mode != kValueAndGrads) return Dtype::other;
+    if (!a.out_fourth.is_none() && arity != 4) return Dtype::other;
+    if (!output_ok(a.out) || !output_ok(a.out_third) || !output_ok(a.out_fourth))
+      return Dtype::other;
+    if (!outputs_independent({a.out, a.out_third, a.out_fourth},
+                             {a.input, a.target, a.third, a.fourth, a.weight}, true))
       return Dtype::other;
     return t;
   }
 
-  template <class T>
-  py::object run(int mode, py::handle input, py::handle target, const Operands& ops,
-                 py::handle weight, py::handle out) const {
-    const py::handle third = ops.third;
+  template <class T> py::object compute(const Args& a) const {
+    const int arity = info_.arity;
     ElementwiseCall<T> c;
-    c.input = data<T>(input);
-    c.target = data<T>(target);
-    c.third = arity_ >= 3 && !third.is_none() ? data<T>(third) : nullptr;
-    c.fourth = arity_ == 4 && !ops.fourth.is_none() ? data<T>(ops.fourth) : nullptr;
-    c.sample_weight = weight.is_none() ? nullptr : data<T>(weight);
-    c.size = size_of(input);
+    c.input = data<T>(a.input);
+    c.target = data<T>(a.target);
+    c.third = arity >= 3 && !a.third.is_none() ? data<T>(a.third) : nullptr;
+    c.fourth = arity == 4 && !a.fourth.is_none() ? data<T>(a.fourth) : nullptr;
+    c.sample_weight = a.weight.is_none() ? nullptr : data<T>(a.weight);
+    c.size = size_of(a.input);
     c.reduction = reduction_;
-    c.batch_size = ndim(input) > 0 ? std::size_t(dims(input)[0]) : 1;
-    c.compute_value = mode != kGrad;
+    c.batch_size = ndim(a.input) > 0 ? std::size_t(dims(a.input)[0]) : 1;
+    c.compute_value = a.mode != kGrad;
     auto output = [&](py::handle given) -> py::object {
-      return given.is_none() ? py::object(empty_like<T>(input))
+      return given.is_none() ? py::object(empty_like<T>(a.input))
                              : py::reinterpret_borrow<py::object>(given);
     };
     py::object values, grad, grad_third, grad_fourth;
-    if (mode != kGrad && reduction_ == Reduction::none) {
-      values = output(mode == kValue ? out : py::none());
+    if (a.mode != kGrad && reduction_ == Reduction::none) {
+      values = output(a.mode == kValue ? a.out : py::none());
       c.value_out = data<T>(values);
     }
-    if (mode != kValue) {
-      grad = output(out);
+    if (a.mode != kValue) {
+      grad = output(a.out);
       c.grad_out = data<T>(grad);
     }
-    if (mode == kValueAndGrads) {
-      grad_third = output(ops.out_third);
+    if (a.mode == kValueAndGrads) {
+      grad_third = output(a.out_third);
       c.grad_third_out = data<T>(grad_third);
-      if (arity_ == 4) {
-        grad_fourth = output(ops.out_fourth);
+      if (arity == 4) {
+        grad_fourth = output(a.out_fourth);
         c.grad_fourth_out = data<T>(grad_fourth);
       }
     }
     ElementwiseResult r;
     run_kernel(c.size, [&] { r = evaluate(loss_, params_, c); });
-    if (r.bad_argument != BadArgument::none) raise_bad_value<T>(r, input, weight, third);
+    if (r.bad_argument != BadArgument::none) raise_bad_value<T>(r, c);
     py::object value = reduction_ == Reduction::none ? values : py::float_(r.value);
-    switch (mode) {
+    switch (a.mode) {
       case kValue: return value;
       case kGrad: return grad;
       case kValueAndGrad: return py::make_tuple(value, grad);
       default:
-        if (arity_ == 4) return py::make_tuple(value, grad, grad_third, grad_fourth);
+        if (arity == 4) return py::make_tuple(value, grad, grad_third, grad_fourth);
         return py::make_tuple(value, grad, grad_third);
     }
   }
 
+  // Nothing has been written: the kernel checks every domain first.
   template <class T>
-  [[noreturn]] void raise_bad_value(const ElementwiseResult& r, py::handle input,
-                                    py::handle weight, py::handle third) const {
+  [[noreturn]] void raise_bad_value(const ElementwiseResult& r, const ElementwiseCall<T>& c) const {
     std::ostringstream msg;
+    const std::size_t i = r.bad_index;
     if (r.bad_argument == BadArgument::input) {
-      msg << "input is outside this loss's domain (" << info(loss_).name << "): input.flat["
-          << r.bad_index << "] = " << data<T>(input)[r.bad_index];
+      msg << "input must lie in " << show(info_.input_domain) << " for " << info_.name
+          << ", got input.flat[" << i << "] = " << c.input[i];
+    } else if (r.bad_argument == BadArgument::third) {
+      msg << third_name() << " must lie in " << show(info_.third_domain) << ", got "
+          << third_name() << ".flat[" << i << "] = " << c.third[i];
     } else {
-      const bool is_weight = r.bad_argument == BadArgument::sample_weight;
-      const std::string name = is_weight ? "sample_weight" : third_name_;
-      msg << name << " must be non-negative, got " << name << ".flat[" << r.bad_index
-          << "] = " << data<T>(is_weight ? weight : third)[r.bad_index];
+      msg << "sample_weight must be non-negative, got sample_weight.flat[" << i
+          << "] = " << c.sample_weight[i];
     }
     throw py::value_error(msg.str());
+  }
+
+  std::string third_name() const {
+    const std::string names = info_.operands;
+    return names.substr(0, names.find(','));
+  }
+
+  static std::string show(const Interval& d) {
+    std::ostringstream s;
+    s << (d.low_closed ? "[" : "(") << d.low << ", " << d.high << (d.high_closed ? "]" : ")");
+    return s.str();
   }
 
   ElementwiseLoss loss_;
   LossParams params_;
   Reduction reduction_;
-  int arity_;
-  std::string third_name_;
+  const LossInfo& info_;
 };
 
 // Losses over rows of (N, C) scores: target is int64 labels (N,) or, where the loss allows it,
@@ -209,48 +220,29 @@ class RowwiseKernel {
                 const std::string& reduction, std::int64_t ignore_index,
                 const std::vector<double>& class_weight)
       : loss_(rowwise_loss_from_name(name)),
+        params_(loss_params(params)),
         reduction_(reduction_from_name(reduction)),
         ignore_index_(ignore_index),
         weight_f64_(class_weight),
         weight_f32_(class_weight.begin(), class_weight.end()) {
     if (reduction_ == Reduction::batchmean)
       throw std::invalid_argument("reduction 'batchmean' is for kl_div");
-    if (params.size() > std::size_t(LossParams::kMax))
-      throw std::invalid_argument("too many loss parameters");
-    for (std::size_t i = 0; i < params.size(); ++i) params_.values[i] = params[i];
   }
 
-  // mode (kValue, kGrad, kValueAndGrad), input, target, sample_weight, out.
-  py::object call(int mode, py::handle input, py::handle target, py::handle weight,
-                  py::handle out) const {
+  // mode (kValue, kGrad, kValueAndGrad), input, target, sample_weight, out: the result, or
+  // NotImplemented when the arguments are not canonical.
+  py::object run(int mode, py::handle input, py::handle target, py::handle weight,
+                 py::handle out) const {
     switch (fast_dtype(mode, input, target, weight, out)) {
-      case Dtype::f32: return run<float>(mode, input, target, weight, out);
-      case Dtype::f64: return run<double>(mode, input, target, weight, out);
-      default: break;
+      case Dtype::f32: return compute<float>(mode, input, target, weight, out);
+      case Dtype::f64: return compute<double>(mode, input, target, weight, out);
+      default: return not_canonical();
     }
-    return rowwise_slow_path()(py::cast(this, py::return_value_policy::reference), mode, input,
-                               target, weight, out);
   }
 
-  py::object call_canonical(int mode, py::handle input, py::handle target, py::handle weight,
-                            py::handle out) const {
-    switch (fast_dtype(mode, input, target, weight, out)) {
-      case Dtype::f32: return run<float>(mode, input, target, weight, out);
-      case Dtype::f64: return run<double>(mode, input, target, weight, out);
-      default: break;
-    }
-    throw std::runtime_error("losskit internal error: arguments are not canonical");
-  }
-
-  bool takes_probabilities() const { return loss_ == RowwiseLoss::cross_entropy; }
+  bool takes_probabilities() const { return info(loss_).probability_targets; }
 
  private:
-  static const py::object& rowwise_slow_path() {
-    static const py::object* fn = new py::object(
-        py::module_::import("losskit._validation").attr("rowwise_slow_path"));
-    return *fn;
-  }
-
   Dtype fast_dtype(int mode, py::handle input, py::handle target, py::handle weight,
                    py::handle out) const {
     const Dtype t = canonical_dtype(input);
@@ -269,18 +261,18 @@ class RowwiseKernel {
         (canonical_dtype(weight) != t || ndim(weight) != 1 || dims(weight)[0] != rows))
       return Dtype::other;
     if (!out.is_none()) {
-      if (mode == kValue || canonical_dtype(out) != t || !same_shape(out, input) || !writeable(out))
+      // A row is read several times (max, sums, gradient): no output may share any byte
+      // with an argument, not even exactly.
+      if (mode == kValue || canonical_dtype(out) != t || !same_shape(out, input) ||
+          !writeable(out) || !outputs_independent({out}, {input, target, weight}, false))
         return Dtype::other;
-      const std::size_t itemsize = t == Dtype::f32 ? 4 : 8;
-      for (py::handle a : {input, target, weight})
-        if (!a.is_none() && overlaps_partially(out, a, itemsize)) return Dtype::other;
     }
     return t;
   }
 
   template <class T>
-  py::object run(int mode, py::handle input, py::handle target, py::handle weight,
-                 py::handle out) const {
+  py::object compute(int mode, py::handle input, py::handle target, py::handle weight,
+                     py::handle out) const {
     RowwiseCall<T> c;
     c.input = data<T>(input);
     c.rows = std::size_t(dims(input)[0]);
@@ -339,26 +331,86 @@ class RowwiseKernel {
   std::vector<float> weight_f32_;
 };
 
-// "a,b" -> ("a", "b"): the parameter names of loss_list.hpp.
-py::tuple split_names(const char* names) {
+// ---- the definitions' metadata as Python values ----------------------------------------------
+py::tuple interval(const Interval& d) {
+  return py::make_tuple(d.low, d.high, d.low_closed, d.high_closed);
+}
+
+py::list split(const char* names) {
   py::list out;
   std::string item;
   std::istringstream in(names);
   while (std::getline(in, item, ',')) out.append(item);
-  return py::tuple(out);
+  return out;
+}
+
+const char* kind_name(ParamKind kind) {
+  switch (kind) {
+    case ParamKind::real: return "real";
+    case ParamKind::integer: return "integer";
+    case ParamKind::boolean: return "boolean";
+    case ParamKind::choice: return "choice";
+    case ParamKind::class_weight: return "class_weight";
+    case ParamKind::ignore_index: return "ignore_index";
+  }
+  return "unknown";
+}
+
+py::dict definition(const LossInfo& d) {
+  py::list params;
+  for (int i = 0; i < d.num_params; ++i) {
+    const ParamInfo& p = d.params[i];
+    py::dict entry;
+    entry["name"] = p.name;
+    entry["kind"] = kind_name(p.kind);
+    entry["default"] = p.default_value;
+    entry["domain"] = interval(p.domain);
+    entry["choices"] = split(p.choices);
+    entry["doc"] = p.doc;
+    entry["array_allowed"] = p.array_allowed;
+    entry["none_default"] = p.none_default;
+    params.append(entry);
+  }
+  py::dict out;
+  out["name"] = d.name;
+  out["class_name"] = d.class_name ? py::object(py::str(d.class_name)) : py::object(py::none());
+  out["family"] = d.family == LossFamily::elementwise ? "elementwise" : "rowwise";
+  out["arity"] = d.arity;
+  out["operands"] = split(d.operands);
+  out["task"] = d.task;
+  out["summary"] = d.summary;
+  out["formula"] = d.formula;
+  out["math"] = d.math;
+  out["notes"] = d.notes;
+  out["input_domain"] = interval(d.input_domain);
+  out["target_domain"] = interval(d.target_domain);
+  out["third_domain"] = interval(d.third_domain);
+  out["reductions"] = split(d.reductions);
+  out["probabilistic"] = d.probabilistic;
+  out["margin_targets"] = d.margin_targets;
+  out["probability_targets"] = d.probability_targets;
+  out["params"] = params;
+  return out;
 }
 
 }  // namespace
 
 void bind_losses(py::module_& m) {
-  m.def("elementwise_losses", [] {
-        py::dict out;
-        for (int i = 0; i < kNumElementwiseLosses; ++i) {
-          const ElementwiseLossInfo& li = info(static_cast<ElementwiseLoss>(i));
-          out[li.name] = py::make_tuple(li.arity, split_names(li.param_names));
-        }
+  m.def("loss_definitions", [] {
+        py::list out;
+        for (int i = 0; i < kNumElementwiseLosses; ++i)
+          out.append(definition(info(static_cast<ElementwiseLoss>(i))));
+        for (int i = 0; i < kNumRowwiseLosses; ++i)
+          out.append(definition(info(static_cast<RowwiseLoss>(i))));
         return out;
-      }, "{name: (arity, parameter names)} of every elementwise loss kernel.");
+      }, "Every loss definition's metadata (LossInfo), elementwise first, in definition order.");
+
+  py::dict modes;
+  modes["value"] = int(kValue);
+  modes["grad"] = int(kGrad);
+  modes["value_and_grad"] = int(kValueAndGrad);
+  modes["value_and_grads"] = int(kValueAndGrads);
+  m.attr("MODES") = modes;
 
   m.def("_barron_log_partition",
         [](py::array_t<double, py::array::c_style> alpha, bool return_grad) -> py::object {
@@ -378,44 +430,18 @@ void bind_losses(py::module_& m) {
         py::arg("alpha"), py::arg("return_grad"),
         "log Z(alpha) of Barron's loss (and d/dalpha) for a C-contiguous float64 array.");
 
-  py::class_<ElementwiseKernel>(m, "ElementwiseKernel", py::dynamic_attr())
-      .def(py::init<const std::string&, const std::vector<double>&, const std::string&,
-                    std::string>(),
-           py::arg("name"), py::arg("params"), py::arg("reduction"), py::arg("third_name"))
-      .def("_call",
-           [](const ElementwiseKernel& k, int mode, py::handle input, py::handle target,
-              py::handle third, py::handle weight, py::handle out, py::handle out_third) {
-             return k.call(mode, input, target, third, weight, out, out_third);
-           },
-           "_call(mode, input, target, third, sample_weight, out, out_third)")
-      .def("_call_canonical",
-           [](const ElementwiseKernel& k, int mode, py::handle input, py::handle target,
-              py::handle third, py::handle weight, py::handle out, py::handle out_third) {
-             return k.call_canonical(mode, input, target, third, weight, out, out_third);
-           })
-      // Arity-4 losses: the same with the fourth operand and its gradient buffer.
-      .def("_call4", &ElementwiseKernel::call,
-           "_call4(mode, input, target, third, sample_weight, out, out_third, fourth, out_fourth)")
-      .def("_call_canonical4", &ElementwiseKernel::call_canonical)
-      .def_property_readonly("_arity", &ElementwiseKernel::arity);
+  py::class_<ElementwiseKernel>(m, "ElementwiseKernel")
+      .def(py::init<const std::string&, const std::vector<double>&, const std::string&>(),
+           py::arg("name"), py::arg("params"), py::arg("reduction"))
+      .def("run", &ElementwiseKernel::run,
+           "run(mode, input, target, third, fourth, sample_weight, out, out_third, out_fourth)");
 
-  m.def("rowwise_losses", [] {
-        py::dict out;
-        for (int i = 0; i < kNumRowwiseLosses; ++i) {
-          const RowwiseLossInfo& li = info(static_cast<RowwiseLoss>(i));
-          out[li.name] = split_names(li.param_names);
-        }
-        return out;
-      }, "{name: parameter names} of every row-wise loss kernel.");
-
-  py::class_<RowwiseKernel>(m, "RowwiseKernel", py::dynamic_attr())
+  py::class_<RowwiseKernel>(m, "RowwiseKernel")
       .def(py::init<const std::string&, const std::vector<double>&, const std::string&,
                     std::int64_t, const std::vector<double>&>(),
            py::arg("name"), py::arg("params"), py::arg("reduction"), py::arg("ignore_index"),
            py::arg("class_weight"))
-      .def("_call", &RowwiseKernel::call, "_call(mode, input, target, sample_weight, out)")
-      .def("_call_canonical", &RowwiseKernel::call_canonical)
-      .def_property_readonly("_takes_probabilities", &RowwiseKernel::takes_probabilities);
+      .def("run", &RowwiseKernel::run, "run(mode, input, target, sample_weight, out)");
 }
 
 }  // namespace losskit::bindings

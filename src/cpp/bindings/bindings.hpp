@@ -33,7 +33,7 @@ template <class Fn> void run_kernel(std::size_t n, const Fn& fn) {
 enum class Dtype { f32, f64, other };
 
 // A NumPy array exactly (no subclass), C-contiguous, aligned, native byte order, float32 or
-// float64. Everything else goes through the Python validation (losskit/_validation.py).
+// float64. Everything else is reported as not canonical (losskit/_validation.py converts it).
 inline Dtype canonical_dtype(py::handle h) {
   const auto& api = py::detail::npy_api::get();
   if (Py_TYPE(h.ptr()) != api.PyArray_Type_) return Dtype::other;
@@ -84,14 +84,10 @@ inline std::size_t size_of(py::handle h) {
   for (int i = 0; i < ndim(h); ++i) n *= std::size_t(dims(h)[i]);
   return n;
 }
-// out and a share memory without being the same array view (an exact alias is safe for the
-// kernels: each element is read before it is written; a shifted overlap is not).
-inline bool overlaps_partially(py::handle out, py::handle a, std::size_t itemsize) {
-  const char* p = data<char>(out);
-  const char* q = data<char>(a);
-  if (p == q) return false;
-  const std::size_t np = size_of(out) * itemsize, nq = size_of(a) * itemsize;
-  return p < q + nq && q < p + np;
+// Bytes of an array the fast paths accept (float32, float64 or int64).
+inline std::size_t nbytes(py::handle h) {
+  const int type = py::detail::array_descriptor_proxy(py::detail::array_proxy(h.ptr())->descr)->type_num;
+  return size_of(h) * (type == py::detail::npy_api::NPY_FLOAT_ ? 4 : 8);
 }
 
 // A new uninitialised array with h's shape.

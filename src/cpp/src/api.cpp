@@ -6,15 +6,16 @@
 
 namespace losskit {
 
-const ElementwiseLossInfo& info(ElementwiseLoss loss) {
-  static const ElementwiseLossInfo infos[] = {
-#define LOSSKIT_INFO_ENTRY(name, arity, params) {#name, arity, params},
-      LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_INFO_ENTRY)
-#undef LOSSKIT_INFO_ENTRY
-  };
+const LossInfo& info(ElementwiseLoss loss) {
   const int i = static_cast<int>(loss);
   if (i < 0 || i >= kNumElementwiseLosses) throw std::invalid_argument("unknown elementwise loss");
-  return infos[i];
+  return *kernels().elementwise_info[i];
+}
+
+const LossInfo& info(RowwiseLoss loss) {
+  const int i = static_cast<int>(loss);
+  if (i < 0 || i >= kNumRowwiseLosses) throw std::invalid_argument("unknown row-wise loss");
+  return *kernels().rowwise_info[i];
 }
 
 ElementwiseLoss elementwise_loss_from_name(std::string_view name) {
@@ -25,6 +26,14 @@ ElementwiseLoss elementwise_loss_from_name(std::string_view name) {
   throw std::invalid_argument("unknown elementwise loss '" + std::string(name) + "'");
 }
 
+RowwiseLoss rowwise_loss_from_name(std::string_view name) {
+  for (int i = 0; i < kNumRowwiseLosses; ++i) {
+    const auto loss = static_cast<RowwiseLoss>(i);
+    if (name == info(loss).name) return loss;
+  }
+  throw std::invalid_argument("unknown row-wise loss '" + std::string(name) + "'");
+}
+
 ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
                            const ElementwiseCall<float>& call) {
   return kernels().elementwise_f32[static_cast<int>(loss)](params, call);
@@ -32,25 +41,6 @@ ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
 ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
                            const ElementwiseCall<double>& call) {
   return kernels().elementwise_f64[static_cast<int>(loss)](params, call);
-}
-
-const RowwiseLossInfo& info(RowwiseLoss loss) {
-  static const RowwiseLossInfo infos[] = {
-#define LOSSKIT_INFO_ENTRY(name, params) {#name, params},
-      LOSSKIT_ROWWISE_LOSSES(LOSSKIT_INFO_ENTRY)
-#undef LOSSKIT_INFO_ENTRY
-  };
-  const int i = static_cast<int>(loss);
-  if (i < 0 || i >= kNumRowwiseLosses) throw std::invalid_argument("unknown row-wise loss");
-  return infos[i];
-}
-
-RowwiseLoss rowwise_loss_from_name(std::string_view name) {
-  for (int i = 0; i < kNumRowwiseLosses; ++i) {
-    const auto loss = static_cast<RowwiseLoss>(i);
-    if (name == info(loss).name) return loss;
-  }
-  throw std::invalid_argument("unknown row-wise loss '" + std::string(name) + "'");
 }
 
 ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params,

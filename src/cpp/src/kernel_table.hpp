@@ -71,6 +71,9 @@ struct KernelTable {
   ElementwiseKernel<double> elementwise_f64[kNumElementwiseLosses];
   RowwiseKernel<float> rowwise_f32[kNumRowwiseLosses];
   RowwiseKernel<double> rowwise_f64[kNumRowwiseLosses];
+  // The definitions' metadata (the same in every ISA's table).
+  const LossInfo* elementwise_info[kNumElementwiseLosses];
+  const LossInfo* rowwise_info[kNumRowwiseLosses];
   MathKernel<float> math_f32[kNumMathFunctions];
   MathKernel<double> math_f64[kNumMathFunctions];
   OptimKernels<float> optim_f32;

@@ -2,40 +2,12 @@
 // with LOSSKIT_ISA naming the namespace and the matching -m flags.
 #include "kernel_table.hpp"
 #include "drivers/elementwise.hpp"
-#include "definitions/classification.hpp"
-#include "definitions/barron.hpp"
-#include "definitions/regression.hpp"
+#include "definitions/all.hpp"
 #include "drivers/rowwise.hpp"
 #include "drivers/update_rules.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 namespace {
-
-// The registry name of each loss maps to its per-point definition here.
-template <class T> using mse = MseLoss<T>;
-template <class T> using l1 = L1Loss<T>;
-template <class T> using huber = HuberLoss<T>;
-template <class T> using smooth_l1 = SmoothL1Loss<T>;
-template <class T> using pseudo_huber = PseudoHuberLoss<T>;
-template <class T> using log_cosh = LogCoshLoss<T>;
-template <class T> using quantile = QuantileLoss<T>;
-template <class T> using epsilon_insensitive = EpsilonInsensitiveLoss<T>;
-template <class T> using gaussian_nll = GaussianNllLoss<T>;
-template <class T> using poisson_nll = PoissonNllLoss<T>;
-template <class T> using bce_with_logits = BceWithLogitsLoss<T>;
-template <class T> using bce_with_logits_weighted = BceWithLogitsWeightedLoss<T>;
-template <class T> using bce = BceLoss<T>;
-template <class T> using kl_div = KlDivLoss<T>;
-template <class T> using soft_margin = SoftMarginLoss<T>;
-template <class T> using hinge = HingeLoss<T>;
-template <class T> using squared_hinge = SquaredHingeLoss<T>;
-template <class T> using modified_huber = ModifiedHuberLoss<T>;
-template <class T> using perceptron = PerceptronLoss<T>;
-template <class T> using cross_entropy = CrossEntropyRows<T>;
-template <class T> using nll = NllRows<T>;
-template <class T> using multi_margin = MultiMarginRows<T>;
-template <class T> using multiclass_hinge = MulticlassHingeRows<T>;
-template <class T> using barron = BarronLoss<T>;
 
 // out[i] = f(x[i]) with the vector math functions (the hook the ULP tests use).
 template <class T, Vec<T> (*F)(Vec<T>)> void map_math(const T* x, T* out, std::size_t n) {
@@ -55,17 +27,21 @@ template <class T> Vec<T> expm1_fn(Vec<T> v) { return vexpm1<T>(v); }
 template <class T> Vec<T> tanh_fn(Vec<T> v) { return vtanh<T>(v); }
 
 const KernelTable table = {
-#define LOSSKIT_TABLE_ENTRY(name, arity, params) &evaluate_elementwise<name, float>,
-    {LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#define LOSSKIT_TABLE_ENTRY(Definition) &evaluate_elementwise<Definition, float>,
+    {LOSSKIT_ELEMENTWISE_DEFINITIONS(LOSSKIT_TABLE_ENTRY)},
 #undef LOSSKIT_TABLE_ENTRY
-#define LOSSKIT_TABLE_ENTRY(name, arity, params) &evaluate_elementwise<name, double>,
-    {LOSSKIT_ELEMENTWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#define LOSSKIT_TABLE_ENTRY(Definition) &evaluate_elementwise<Definition, double>,
+    {LOSSKIT_ELEMENTWISE_DEFINITIONS(LOSSKIT_TABLE_ENTRY)},
 #undef LOSSKIT_TABLE_ENTRY
-#define LOSSKIT_TABLE_ENTRY(name, params) &evaluate_rowwise<name, float>,
-    {LOSSKIT_ROWWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#define LOSSKIT_TABLE_ENTRY(Definition) &evaluate_rowwise<Definition, float>,
+    {LOSSKIT_ROWWISE_DEFINITIONS(LOSSKIT_TABLE_ENTRY)},
 #undef LOSSKIT_TABLE_ENTRY
-#define LOSSKIT_TABLE_ENTRY(name, params) &evaluate_rowwise<name, double>,
-    {LOSSKIT_ROWWISE_LOSSES(LOSSKIT_TABLE_ENTRY)},
+#define LOSSKIT_TABLE_ENTRY(Definition) &evaluate_rowwise<Definition, double>,
+    {LOSSKIT_ROWWISE_DEFINITIONS(LOSSKIT_TABLE_ENTRY)},
+#undef LOSSKIT_TABLE_ENTRY
+#define LOSSKIT_TABLE_ENTRY(Definition) &Definition<float>::kInfo,
+    {LOSSKIT_ELEMENTWISE_DEFINITIONS(LOSSKIT_TABLE_ENTRY)},
+    {LOSSKIT_ROWWISE_DEFINITIONS(LOSSKIT_TABLE_ENTRY)},
 #undef LOSSKIT_TABLE_ENTRY
     // Order of MathFunction.
     {&map_math<float, exp_fn<float>>, &map_math<float, log_fn<float>>,

@@ -30,7 +30,7 @@
 #include <cmath>
 #include <limits>
 
-#include "losskit/losskit.hpp"
+#include "losskit/loss_types.hpp"
 #include "definitions/point.hpp"
 #include "simd/vmath.hpp"
 
@@ -295,7 +295,47 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
 // The loss as the elementwise driver sees it: (input, target) with alpha and scale from the
 // parameters, or (input, target, alpha, scale) with both per element (arity 4).
 template <class T> struct BarronLoss {
-  static constexpr int kArity = 4;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "barron";
+    d.class_name = "BarronLoss";
+    d.arity = 4;
+    d.operands = "alpha,scale";
+    d.summary = "Barron's general robust loss (CVPR 2019), of the residual r = input - target.";
+    d.formula = "|a-2|/a (((r/c)^2/|a-2| + 1)^(a/2) - 1), limits at a = 0, 2, -inf";
+    d.math = R"(\rho(r, \alpha, c) = \frac{|\alpha - 2|}{\alpha}
+\left(\left(\frac{(r/c)^2}{|\alpha - 2|} + 1\right)^{\alpha/2} - 1\right))";
+    d.notes = R"(One family for many classic losses, each an exact special case (with u = r/c):
+
+* alpha = 2: L2, ``u^2 / 2``;   alpha = 1: pseudo-Huber / Charbonnier, ``sqrt(u^2 + 1) - 1``
+* alpha = 0: Cauchy / Lorentzian, ``log(u^2 / 2 + 1)``
+* alpha = -2: Geman-McClure, ``2 u^2 / (u^2 + 4)``
+* alpha = -inf: Welsch / Leclerc, ``1 - exp(-u^2 / 2)``;  alpha = +inf: ``exp(u^2 / 2) - 1``
+
+Smaller alpha is more robust (the gradient of outliers shrinks); ``scale`` (c > 0) is the
+size of the quadratic bowl near 0. The loss is evaluated without cancellation
+(log1p/expm1 forms and series), so value and gradients are smooth and accurate *through*
+alpha = 0 and alpha = 2, in float32 and float64.
+
+``value_and_grads(input, target, sample_weight=None, out=None)`` returns
+``(value, d_input, d_alpha, d_scale)``: three arrays of the input's shape, scaled by the
+reduction exactly as ``grad`` is (sum d_alpha over broadcast axes for the gradient of a
+shared alpha). d rho / d alpha is +inf at exactly alpha = 2 (a genuine log singularity,
+0 where r = 0) and 0 at alpha = +-inf.)";
+    return d;
+  }(), {[] {
+          ParamInfo p = real_param("alpha", 1.0, kExtendedReals,
+                                   "Shape parameter, any real number or +-inf; an array "
+                                   "broadcasts to the input.");
+          p.array_allowed = true;
+          return p;
+        }(),
+        [] {
+          ParamInfo p = real_param("scale", 1.0, kPositive,
+                                   "Scale c; an array broadcasts to the input.");
+          p.array_allowed = true;
+          return p;
+        }()});
   BarronLanes<T> lanes;
   explicit BarronLoss(const LossParams& prm) : lanes(barron_lanes<T>(prm.values[0], prm.values[1])) {}
   // kExtraGrads: also d/dalpha (grad_third) and d/dscale (grad_fourth).
@@ -309,3 +349,6 @@ template <class T> struct BarronLoss {
 };
 
 }  // namespace losskit::LOSSKIT_ISA
+
+// The losses this file defines.
+#define LOSSKIT_BARRON_LOSSES(X) X(BarronLoss)

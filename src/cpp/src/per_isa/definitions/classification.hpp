@@ -3,7 +3,7 @@
 // use y as given otherwise (z = y x is the margin).
 #pragma once
 
-#include "losskit/losskit.hpp"
+#include "losskit/loss_types.hpp"
 #include "definitions/point.hpp"
 #include "simd/vmath.hpp"
 
@@ -55,7 +55,29 @@ LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
 }
 
 template <class T> struct BceWithLogitsLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "bce_with_logits";
+    d.class_name = "BCEWithLogitsLoss";
+    d.task = "classification";
+    d.probabilistic = true;
+    d.target_domain = kUnit;
+    d.summary = "Binary cross-entropy on logits, stable for any logit.";
+    d.formula = "max(x, 0) - x y + log(1 + exp(-|x|))";
+    d.math = R"(\ell = (1 - y)\,x + (1 + (p_w - 1) y)\,\log(1 + e^{-x}), \qquad
+\partial\ell/\partial x = (1 - y) - (1 + (p_w - 1) y)\,\sigma(-x))";
+    d.notes = R"((with ``pos_weight`` :math:`p_w = 1`: :math:`\max(x,0) - xy + \log(1+e^{-|x|})` and
+gradient :math:`\sigma(x) - y`). Targets in [0, 1]. Same as
+``torch.nn.functional.binary_cross_entropy_with_logits``.)";
+    return d;
+  }(), {[] {
+    ParamInfo p = real_param("pos_weight", 1.0, kReals,
+                             "Weight of positive examples; an array broadcasts along the last "
+                             "axis (one per class).");
+    p.array_allowed = true;
+    p.none_default = true;
+    return p;
+  }()});
   T pos_weight;
   explicit BceWithLogitsLoss(const LossParams& p) : pos_weight(T(p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -68,24 +90,47 @@ template <class T> struct BceWithLogitsLoss {
 // The same with a pos_weight array (the third argument, the input's shape): PyTorch broadcasts
 // pos_weight along the last axis; the Python layer expands it.
 template <class T> struct BceWithLogitsWeightedLoss {
-  static constexpr int kArity = 3;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "bce_with_logits_weighted";  // BCEWithLogitsLoss with a pos_weight array
+    d.task = "classification";
+    d.arity = 3;
+    d.operands = "pos_weight";
+    d.third_domain = kExtendedReals;  // PyTorch checks none
+    d.target_domain = kUnit;
+    d.formula = "max(x, 0) - x y + (1 + (pw - 1) y) log(1 + exp(-|x|)) with pw per element";
+    return d;
+  }();
   explicit BceWithLogitsWeightedLoss(const LossParams&) {}
-  // Any pos_weight is accepted (PyTorch checks none): a mask of no lanes.
-  template <class V> static LOSSKIT_INLINE auto third_invalid(V z) { return z < z; }
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y, Vec<T> pos_weight) const {
     return bce_with_logits<T>(x, y, pos_weight);
   }
 };
 
-// PyTorch binary_cross_entropy on probabilities p in [0, 1] (others are refused):
+// PyTorch binary_cross_entropy on probabilities p in [0, 1] (others are refused, see
+// LossInfo::input_domain):
 //   -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))
 //   d/dp = (p - y) / max(p (1 - p), 1e-12f)     (PyTorch's clamp, a float constant)
 // The clamps keep p = 0 or 1 finite (no 0 * -inf).
 template <class T> struct BceLoss {
-  static constexpr int kArity = 2;
-  static constexpr bool kChecksInput = true;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "bce";
+    d.class_name = "BCELoss";
+    d.task = "classification";
+    d.probabilistic = true;
+    d.input_domain = kUnit;
+    d.target_domain = kUnit;
+    d.summary = "Binary cross-entropy on probabilities in [0, 1].";
+    d.formula = "-(y log p + (1 - y) log(1 - p)), logs clamped at -100";
+    d.math = R"(\ell = -\big(y \max(\log p, -100) + (1 - y)\max(\log(1 - p), -100)\big), \qquad
+\partial\ell/\partial p = \frac{p - y}{\max(p (1 - p),\ 10^{-12})})";
+    d.notes = "Same as ``torch.nn.functional.binary_cross_entropy`` (its clamps included). "
+              "Inputs outside [0, 1] raise ValueError. Prefer :class:`BCEWithLogitsLoss` on "
+              "logits.";
+    return d;
+  }();
   explicit BceLoss(const LossParams&) {}
-  template <class V> static LOSSKIT_INLINE auto input_invalid(V p) { return (p < 0) | (p > 1); }
   LOSSKIT_INLINE Point<T> operator()(Vec<T> p, Vec<T> y) const {
     const Vec<T> floor = splat<T>(-100);
     const Vec<T> lp = vlog<T>(p), l1p = vlog1p<T>(-p);
@@ -102,7 +147,24 @@ template <class T> struct BceLoss {
 //   log_target false:  xlogy(y, y) - y x   (0 where y = 0);  d/dx = -y
 //   log_target true:   e^y (y - x);                           d/dx = -e^y
 template <class T> struct KlDivLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "kl_div";
+    d.class_name = "KLDivLoss";
+    d.task = "divergence";
+    d.probabilistic = true;
+    d.reductions = "batchmean,mean,sum,none";
+    d.target_domain = kNonnegative;  // probabilities (log-probabilities with log_target)
+    d.summary = "Kullback-Leibler divergence with the input holding log-probabilities.";
+    d.formula = "y (log y - x) (x: log-probabilities)";
+    d.math = R"(\ell = y (\log y - x) \ (0 \text{ where } y = 0), \qquad
+\partial\ell/\partial x = -y)";
+    d.notes = R"(or, with ``log_target``, :math:`e^{y}(y - x)`. Same as
+``torch.nn.functional.kl_div``; the default reduction "batchmean" divides the sum by
+``input.shape[0]`` (the mathematically correct KL per sample), "mean" by the number of
+elements.)";
+    return d;
+  }(), {bool_param("log_target", false, "The target holds log-probabilities.")});
   bool log_target;
   explicit KlDivLoss(const LossParams& p) : log_target(p.values[0] != 0) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -117,7 +179,19 @@ template <class T> struct KlDivLoss {
 
 // log(1 + exp(-y x));  d/dx = -y sigmoid(-y x).
 template <class T> struct SoftMarginLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "soft_margin";
+    d.margin_targets = true;
+    d.class_name = "SoftMarginLoss";
+    d.task = "classification";
+    d.probabilistic = true;
+    d.summary = "Logistic loss on the margin.";
+    d.formula = "log(1 + exp(-z)), z = target * input";
+    d.math = R"(\ell = \log(1 + e^{-y x}), \qquad \partial\ell/\partial x = -y\,\sigma(-y x))";
+    d.notes = "Same as ``torch.nn.functional.soft_margin_loss``; stable for any margin.";
+    return d;
+  }();
   explicit SoftMarginLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Logistic<T> s = logistic<T>(y * x);
@@ -128,7 +202,19 @@ template <class T> struct SoftMarginLoss {
 // scikit-learn's Hinge: max(0, margin - y x);  d/dx = -y where y x <= margin (the kink
 // included, as scikit-learn), else 0.
 template <class T> struct HingeLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "hinge";
+    d.margin_targets = true;
+    d.class_name = "HingeLoss";
+    d.task = "classification";
+    d.summary = "Hinge loss.";
+    d.formula = "max(0, margin - z), z = target * input";
+    d.math = R"(\ell = \max(0,\ \mathrm{margin} - y x))";
+    d.notes = "scikit-learn's definition, its subgradient included: -y where y x <= margin, "
+              "else 0.";
+    return d;
+  }(), {real_param("margin", 1.0, kReals, "The margin below which a sample is penalised.")});
   T margin;
   explicit HingeLoss(const LossParams& p) : margin(T(p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -141,7 +227,19 @@ template <class T> struct HingeLoss {
 
 // scikit-learn's SquaredHinge: max(0, margin - y x)^2;  d/dx = -2 y max(0, margin - y x).
 template <class T> struct SquaredHingeLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "squared_hinge";
+    d.margin_targets = true;
+    d.class_name = "SquaredHingeLoss";
+    d.task = "classification";
+    d.summary = "Squared hinge loss.";
+    d.formula = "max(0, margin - z)^2, z = target * input";
+    d.math = R"(\ell = \max(0,\ \mathrm{margin} - y x)^2, \qquad
+\partial\ell/\partial x = -2 y \max(0, \mathrm{margin} - y x))";
+    d.notes = "scikit-learn's definition.";
+    return d;
+  }(), {real_param("margin", 1.0, kReals, "The margin below which a sample is penalised.")});
   T margin;
   explicit SquaredHingeLoss(const LossParams& p) : margin(T(p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -154,7 +252,19 @@ template <class T> struct SquaredHingeLoss {
 // scikit-learn's ModifiedHuber with z = y x: 0 for z >= 1, (1 - z)^2 for -1 <= z < 1, -4 z
 // below;  d/dx = 0, -2 y (1 - z), -4 y respectively.
 template <class T> struct ModifiedHuberLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "modified_huber";
+    d.margin_targets = true;
+    d.class_name = "ModifiedHuberLoss";
+    d.task = "classification";
+    d.summary = "scikit-learn's modified Huber loss on the margin z = y x.";
+    d.formula = "max(0, 1 - z)^2 if z >= -1 else -4 z, z = target * input";
+    d.math = R"(\ell = \begin{cases} 0 & z \ge 1 \\ (1 - z)^2 & -1 \le z < 1 \\
+-4 z & z < -1 \end{cases})";
+    d.notes = "A smooth hinge that is linear for badly misclassified points.";
+    return d;
+  }();
   explicit ModifiedHuberLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> z = y * x;
@@ -170,7 +280,18 @@ template <class T> struct ModifiedHuberLoss {
 
 // scikit-learn's Perceptron (Hinge with threshold 0): max(0, -y x);  d/dx = -y where y x <= 0.
 template <class T> struct PerceptronLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "perceptron";
+    d.margin_targets = true;
+    d.class_name = "PerceptronLoss";
+    d.task = "classification";
+    d.summary = "Perceptron loss.";
+    d.formula = "max(0, -z), z = target * input";
+    d.math = R"(\ell = \max(0, -y x))";
+    d.notes = "Subgradient -y where y x <= 0 (scikit-learn's).";
+    return d;
+  }();
   explicit PerceptronLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> z = y * x;
@@ -181,3 +302,8 @@ template <class T> struct PerceptronLoss {
 };
 
 }  // namespace losskit::LOSSKIT_ISA
+
+// The losses this file defines, in registry order.
+#define LOSSKIT_CLASSIFICATION_LOSSES(X)                                                       \
+  X(BceWithLogitsLoss) X(BceWithLogitsWeightedLoss) X(BceLoss) X(KlDivLoss) X(SoftMarginLoss)  \
+  X(HingeLoss) X(SquaredHingeLoss) X(ModifiedHuberLoss) X(PerceptronLoss)

@@ -6,7 +6,7 @@
 
 #include <limits>
 
-#include "losskit/losskit.hpp"
+#include "losskit/loss_types.hpp"
 #include "simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {
@@ -104,6 +104,31 @@ template <class T> struct RowContext {
 // that the logs of the sums are one vector log. Logits of -inf get probability 0 and gradient
 // 0; the smoothing terms are skipped entirely when eps = 0 (0 * inf would be NaN).
 template <class T> struct CrossEntropyRows {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "cross_entropy";
+    d.probability_targets = true;
+    d.class_name = "CrossEntropyLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.probabilistic = true;
+    d.summary = "Softmax cross-entropy over logits of shape (N, C).";
+    d.formula = "logsumexp(s) - s_y";
+    d.math = R"(\ell_i = (1-\epsilon)\, w_{y}(\mathrm{lse} - x_{y})
+         + \tfrac{\epsilon}{C}\,\Big(W\,\mathrm{lse} - \sum_c w_c x_c\Big))";
+    d.notes = R"(With :math:`\mathrm{lse} = \log\sum_c e^{x_c}`, class weights :math:`w` (sum :math:`W`) and
+label smoothing :math:`\epsilon`, for an integer label :math:`y`; for a probability row
+:math:`t` (smoothed to :math:`t' = (1-\epsilon) t + \epsilon/C`):
+:math:`\ell_i = -\sum_c w_c t'_c (x_c - \mathrm{lse})`.
+
+Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weight
+:math:`w_{y_i}` of the rows not ignored (by N for probability targets); rows whose label is
+``ignore_index`` contribute nothing. Logits may be -inf on classes that are not the target
+(masking): their probability and gradient are 0. Exact for logits of any size.)";
+    return d;
+  }(), {class_weight_param(), ignore_index_param(),
+        real_param("label_smoothing", 0.0, kUnit, "Weight of the uniform distribution mixed "
+                   "into the target.")});
   static constexpr bool kLabelWeightedMean = true;  // mean divides by sum of s_i w[y_i]
   static constexpr bool kHonoursIgnoreIndex = true;
   const RowContext<T> ctx;
@@ -325,6 +350,20 @@ template <class T> struct CrossEntropyRows {
 
 // PyTorch nll_loss over log-probabilities x:  -w_y x_y;  d/dx_c = -w_y [c = y].
 template <class T> struct NllRows {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "nll";
+    d.class_name = "NLLLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.probabilistic = true;
+    d.summary = "Negative log-likelihood of log-probabilities of shape (N, C).";
+    d.formula = "-x_y (x: log-probabilities)";
+    d.math = R"(\ell_i = -w_{y_i}\, x_{i, y_i})";
+    d.notes = "Same as ``torch.nn.functional.nll_loss`` (\"mean\" divides by the summed weights "
+              "of the rows not ignored).";
+    return d;
+  }(), {class_weight_param(), ignore_index_param()});
   static constexpr bool kLabelWeightedMean = true;
   static constexpr bool kHonoursIgnoreIndex = true;
   const RowContext<T> ctx;
@@ -407,12 +446,45 @@ template <class T> struct MarginRows {
 };
 
 template <class T> struct MultiMarginRows : MarginRows<T> {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "multi_margin";
+    d.class_name = "MultiMarginLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.summary = "Multiclass margin loss of ``torch.nn.functional.multi_margin_loss``.";
+    d.formula = "sum_{c != y} max(0, margin - s_y + s_c)^p / C";
+    d.math = R"(\ell_i = \frac{w_{y}}{C} \sum_{c \ne y} \max(0,\ \mathrm{margin} - x_y + x_c)^p)";
+    d.notes = "``p = 2`` is the squared hinge. \"mean\" divides by N. The gradient at the kink "
+              "is 0.";
+    return d;
+  }(), {integer_param("p", 1, Interval{1, 2, true, true},
+                      "The exponent of each hinge term, 1 or 2."),
+        real_param("margin", 1.0, kReals, "The margin."), class_weight_param()});
   MultiMarginRows(const LossParams& p, const RowwiseCall<T>& c)
       : MarginRows<T>(c, p.values[0], p.values[1], true) {}
 };
 template <class T> struct MulticlassHingeRows : MarginRows<T> {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "multiclass_hinge";
+    d.class_name = "MulticlassHingeLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.summary = "The multiclass SVM loss (Weston-Watkins, as in CS231n) over scores (N, C).";
+    d.formula = "sum_{c != y} max(0, s_c - s_y + margin)";
+    d.math = R"(\ell_i = w_y \sum_{c \ne y} \max(0,\ s_c - s_y + \mathrm{margin}))";
+    d.notes = "(squared terms when ``squared``). Unlike :class:`MultiMarginLoss` there is no 1/C "
+              "factor. \"mean\" divides by N. The gradient at the kink is 0.";
+    return d;
+  }(), {real_param("margin", 1.0, kReals, "The margin."),
+        bool_param("squared", false, "Square each hinge term."), class_weight_param()});
   MulticlassHingeRows(const LossParams& p, const RowwiseCall<T>& c)
       : MarginRows<T>(c, p.values[1] != 0 ? 2 : 1, p.values[0], false) {}
 };
 
 }  // namespace losskit::LOSSKIT_ISA
+
+// The losses this file defines, in registry order.
+#define LOSSKIT_MULTICLASS_LOSSES(X) \
+  X(CrossEntropyRows) X(NllRows) X(MultiMarginRows) X(MulticlassHingeRows)

@@ -4,7 +4,7 @@
 // compute every branch, so operands of unselected branches are kept finite where it matters.
 #pragma once
 
-#include "losskit/losskit.hpp"
+#include "losskit/loss_types.hpp"
 #include "definitions/point.hpp"
 #include "simd/vmath.hpp"
 
@@ -12,7 +12,16 @@ namespace losskit::LOSSKIT_ISA {
 
 // (x - y)^2;  d/dx = 2 (x - y).
 template <class T> struct MseLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "mse";
+    d.class_name = "MSELoss";
+    d.summary = "Mean squared error.";
+    d.formula = "r^2";
+    d.math = R"(\ell(x, y) = (x - y)^2, \qquad \partial\ell/\partial x = 2 (x - y))";
+    d.notes = "Same as ``torch.nn.functional.mse_loss``.";
+    return d;
+  }();
   explicit MseLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
@@ -22,7 +31,16 @@ template <class T> struct MseLoss {
 
 // |x - y|;  d/dx = sign(x - y), 0 at the kink (torch.sign).
 template <class T> struct L1Loss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "l1";
+    d.class_name = "L1Loss";
+    d.summary = "Absolute error.";
+    d.formula = "|r|";
+    d.math = R"(\ell(x, y) = |x - y|, \qquad \partial\ell/\partial x = \operatorname{sign}(x - y))";
+    d.notes = "The subgradient at x = y is 0, as ``torch.nn.functional.l1_loss``.";
+    return d;
+  }();
   explicit L1Loss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
@@ -33,7 +51,18 @@ template <class T> struct L1Loss {
 // PyTorch huber_loss: 0.5 r^2 if |r| < delta, else delta (|r| - 0.5 delta);
 // d/dx = r inside, delta sign(r) outside (continuous at |r| = delta).
 template <class T> struct HuberLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "huber";
+    d.class_name = "HuberLoss";
+    d.summary = "Huber loss: quadratic near zero, linear in the tails.";
+    d.formula = "r^2/2 if |r| < delta else delta (|r| - delta/2)";
+    d.math = R"(\ell = \begin{cases} \tfrac12 r^2 & |r| < \delta \\
+                     \delta (|r| - \tfrac12 \delta) & \text{otherwise} \end{cases}
+\qquad \partial\ell/\partial x = \operatorname{clip}(r, -\delta, \delta))";
+    d.notes = "Same as ``torch.nn.functional.huber_loss``.";
+    return d;
+  }(), {real_param("delta", 1.0, kPositive, "Where the loss turns from quadratic to linear.")});
   T delta;
   explicit HuberLoss(const LossParams& p) : delta(T(p.values[0])) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
@@ -49,7 +78,18 @@ template <class T> struct HuberLoss {
 // d/dx = r / beta inside, sign(r) outside. beta = 0 is exactly L1: the inside branch is never
 // selected and 1/beta is replaced by 0 so no lane computes 0/0.
 template <class T> struct SmoothL1Loss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "smooth_l1";
+    d.class_name = "SmoothL1Loss";
+    d.summary = "Smooth L1 loss (Huber divided by beta).";
+    d.formula = "r^2/(2 beta) if |r| < beta else |r| - beta/2";
+    d.math = R"(\ell = \begin{cases} \tfrac12 r^2 / \beta & |r| < \beta \\
+                     |r| - \tfrac12 \beta & \text{otherwise} \end{cases})";
+    d.notes = "``beta = 0`` is exactly :class:`L1Loss` (no division by zero). Same as "
+              "``torch.nn.functional.smooth_l1_loss``.";
+    return d;
+  }(), {real_param("beta", 1.0, kNonnegative, "Where the loss turns from quadratic to linear.")});
   T beta, inv_beta;
   explicit SmoothL1Loss(const LossParams& p)
       : beta(T(p.values[0])), inv_beta(p.values[0] > 0 ? T(1 / p.values[0]) : T(0)) {}
@@ -69,7 +109,17 @@ template <class T> struct SmoothL1Loss {
 // square root). a is capped at 2^60 so that a^2 stays finite in float32; past the cap
 // a / (root + 1) rounds to 1 and d/dx to sign(r) delta, which the cap's lanes take.
 template <class T> struct PseudoHuberLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "pseudo_huber";
+    d.class_name = "PseudoHuberLoss";
+    d.summary = "Pseudo-Huber loss: a smooth Huber.";
+    d.formula = "delta^2 (sqrt(1 + (r/delta)^2) - 1)";
+    d.math = R"(\ell = \delta^2 \left(\sqrt{1 + (r/\delta)^2} - 1\right), \qquad
+\partial\ell/\partial x = \frac{r}{\sqrt{1 + (r/\delta)^2}})";
+    d.notes = "Evaluated without cancellation for small r and without overflow for huge r.";
+    return d;
+  }(), {real_param("delta", 1.0, kPositive, "Width of the quadratic bowl.")});
   static constexpr T kCap = T(1152921504606846976.0);  // 2^60
   T delta, inv_delta;
   explicit PseudoHuberLoss(const LossParams& p)
@@ -96,7 +146,17 @@ template <class T> struct PseudoHuberLoss {
 // All terms are positive (no cancellation); the small branch cannot overflow. At |r| = 1e30
 // the value is |r| - log 2.
 template <class T> struct LogCoshLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "log_cosh";
+    d.class_name = "LogCoshLoss";
+    d.summary = "Log-cosh loss.";
+    d.formula = "log(cosh(r))";
+    d.math = R"(\ell = \log\cosh(r), \qquad \partial\ell/\partial x = \tanh(r))";
+    d.notes = "Exact over the whole range: ~ r^2/2 for tiny r, |r| - log 2 for large |r| (no "
+              "overflow of cosh, e.g. at |r| = 1e30).";
+    return d;
+  }();
   explicit LogCoshLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
@@ -117,7 +177,18 @@ template <class T> struct LogCoshLoss {
 // Pinball loss with u = target - input: max(q u, (q - 1) u);
 // d/dx = -q if u > 0, 1 - q if u < 0, 0 at the kink.
 template <class T> struct QuantileLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "quantile";
+    d.class_name = "QuantileLoss";
+    d.summary = "Quantile (pinball) loss, with u = target - input.";
+    d.formula = "max(q u, (q - 1) u), u = target - input";
+    d.math = R"(\ell = \max(q\,u,\ (q - 1)\,u), \qquad
+\partial\ell/\partial x = \begin{cases} -q & u > 0 \\ 1 - q & u < 0 \\ 0 & u = 0 \end{cases})";
+    d.notes = "Minimised in expectation by the q-quantile of the target; q = 0.5 is half the L1 "
+              "loss.";
+    return d;
+  }(), {real_param("quantile", 0.5, kOpenUnit, "The quantile q estimated.")});
   T q, q_minus_1;  // q - 1 rounded once from double, not in T
   explicit QuantileLoss(const LossParams& p)
       : q(T(p.values[0])), q_minus_1(T(p.values[0] - 1)) {}
@@ -134,7 +205,18 @@ template <class T> struct QuantileLoss {
 // d/dx = sign(r) (times 2 (|r| - eps) when squared) outside the tube, 0 inside and at |r| = eps.
 // Written as "<= eps ? 0 : ..." so NaN propagates.
 template <class T> struct EpsilonInsensitiveLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "epsilon_insensitive";
+    d.class_name = "EpsilonInsensitiveLoss";
+    d.summary = "Epsilon-insensitive loss of support vector regression.";
+    d.formula = "max(0, |r| - epsilon) (squared if squared)";
+    d.math = R"(\ell = \max(0, |r| - \epsilon) \quad\text{or, if squared,}\quad
+\max(0, |r| - \epsilon)^2)";
+    d.notes = "The subgradient is 0 inside the tube and on its edge |r| = epsilon.";
+    return d;
+  }(), {real_param("epsilon", 0.1, kNonnegative, "Half-width of the tube where the loss is 0."),
+        bool_param("squared", false, "Square the distance to the tube.")});
   T eps;
   bool squared;
   explicit EpsilonInsensitiveLoss(const LossParams& p)
@@ -153,15 +235,41 @@ template <class T> struct EpsilonInsensitiveLoss {
 // d/dx = r / v;  d/dvar = 0.5 (1/v - r^2/v^2).
 // precision: the third argument is beta = 1/var, clamped to min(beta, 1/eps):
 //   0.5 (-log beta + r^2 beta);  d/dx = r beta;  d/dbeta = 0.5 (r^2 - 1/beta).
-// A negative var (or beta) is refused, as PyTorch refuses it.
+// A negative var (or beta) is refused (LossInfo::third_domain), as PyTorch refuses it.
 template <class T> struct GaussianNllLoss {
-  static constexpr int kArity = 3;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "gaussian_nll";
+    d.class_name = "GaussianNLLLoss";
+    d.arity = 3;
+    d.operands = "var";
+    d.third_domain = Interval{0, kInf, true, true};
+    d.probabilistic = true;
+    d.summary = "Gaussian negative log-likelihood with a predicted variance (or precision).";
+    d.formula = "(log(max(var, eps)) + r^2 / max(var, eps)) / 2 (+ log(2 pi)/2 if full)";
+    d.math = R"(\ell(x, y, v) = \tfrac12 \left(\log v + \frac{(x - y)^2}{v}\right)
+\ [+\ \tfrac12 \log 2\pi \text{ if full}], \qquad v \leftarrow \max(v, \epsilon))";
+    d.notes = R"(Gradients for the input, ``r / v``, and for the variance, ``(1/v - r^2/v^2) / 2``;
+the clamp passes the gradient straight through, as ``torch.nn.functional.gaussian_nll_loss``
+does. With ``param="precision"`` the third argument is beta = 1/var (the maximum-likelihood
+view of weighted L2), clamped to ``min(beta, 1/eps)``: ``(r^2 beta - log beta) / 2``.
+
+The third argument has the input's shape, or the input's shape without its last axis or with
+a last axis of 1 (one variance shared along it; its gradient is summed there). Negative
+variances raise ValueError.
+
+Call as ``loss(input, target, var)``; ``value_and_grads(input, target, var)`` returns
+``(value, d_input, d_var)``.)";
+    return d;
+  }(), {bool_param("full", false, "Add the constant 0.5 log(2 pi)."),
+        real_param("eps", 1e-6, kPositive, "Clamp for the variance."),
+        choice_param("param", "var,precision",
+                     "What the third argument holds: the variance or its inverse.")});
   T constant, eps, inv_eps;
   bool precision;
   explicit GaussianNllLoss(const LossParams& p)
       : constant(p.values[0] != 0 ? T(0.91893853320467274178) : T(0)),  // 0.5 log(2 pi)
         eps(T(p.values[1])), inv_eps(T(1 / p.values[1])), precision(p.values[2] != 0) {}
-  template <class V> static LOSSKIT_INLINE auto third_invalid(V z) { return z < 0; }
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y, Vec<T> z) const {
     const Vec<T> r = x - y;
     const Vec<T> r2 = r * r;
@@ -182,7 +290,23 @@ template <class T> struct GaussianNllLoss {
 //   full: + y log y - y + 0.5 log(2 pi y) for y > 1 (Stirling's approximation of log y!),
 //         0 for y <= 1.
 template <class T> struct PoissonNllLoss {
-  static constexpr int kArity = 2;
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "poisson_nll";
+    d.class_name = "PoissonNLLLoss";
+    d.probabilistic = true;
+    d.target_domain = kNonnegative;
+    d.summary = "Poisson negative log-likelihood.";
+    d.formula = "exp(x) - y x (log_input), x - y log(x + eps) otherwise";
+    d.math = R"(\ell = e^{x} - y\,x \quad(\text{log\_input}) \qquad\text{or}\qquad
+\ell = x - y \log(x + \epsilon))";
+    d.notes = "Plus, when ``full``, Stirling's term ``y log y - y + log(2 pi y)/2`` for y > 1. "
+              "Same as ``torch.nn.functional.poisson_nll_loss``.";
+    return d;
+  }(), {bool_param("log_input", true, "The input is the log of the rate (else the rate)."),
+        bool_param("full", false, "Add Stirling's approximation of log(y!)."),
+        real_param("eps", 1e-8, kNonnegative,
+                   "Added to the rate inside the log when ``log_input=False``.")});
   bool log_input, full;
   T eps;
   explicit PoissonNllLoss(const LossParams& p)
@@ -208,3 +332,8 @@ template <class T> struct PoissonNllLoss {
 };
 
 }  // namespace losskit::LOSSKIT_ISA
+
+// The losses this file defines, in registry order.
+#define LOSSKIT_REGRESSION_LOSSES(X)                                                           \
+  X(MseLoss) X(L1Loss) X(HuberLoss) X(SmoothL1Loss) X(PseudoHuberLoss) X(LogCoshLoss)          \
+  X(QuantileLoss) X(EpsilonInsensitiveLoss) X(GaussianNllLoss) X(PoissonNllLoss)

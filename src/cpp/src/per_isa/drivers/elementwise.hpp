@@ -8,7 +8,7 @@
 
 #include <type_traits>
 
-#include "losskit/losskit.hpp"
+#include "losskit/loss_types.hpp"
 #include "definitions/point.hpp"
 #include "parallel.hpp"
 #include "simd/vec.hpp"
@@ -18,18 +18,10 @@ namespace losskit::LOSSKIT_ISA {
 
 struct BlockSummary {
   double sum = 0;
-  bool bad_weight = false;
-  bool bad_third = false;
-  bool bad_input = false;
+  bool bad = false;  // an argument outside its domain (the checking passes only)
 };
 
-// Losses whose input has a domain (e.g. probabilities) declare kChecksInput and input_invalid.
-template <class Loss, class = void> struct ChecksInput : std::false_type {};
-template <class Loss>
-struct ChecksInput<Loss, std::void_t<decltype(Loss::kChecksInput)>>
-    : std::bool_constant<Loss::kChecksInput> {};
-
-// Arity-4 losses (loss_list.hpp) have two optional per-element operands and gradients for
+// Arity-4 losses (LossInfo::arity) have two optional per-element operands and gradients for
 // both; the block reads the operands when kOperands, and asks the loss for those gradients
 // (template <bool kExtraGrads> eval(...)) only when kExtraGrads.
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
@@ -42,34 +34,27 @@ struct ElementwiseBlock {
 
   // One vector at i: stores what is asked for and returns the value to sum (0 in lanes past
   // `lanes`, and everywhere when the values are not summed).
-  LOSSKIT_INLINE Vec<T> vector(std::size_t i, std::size_t lanes, Mask<T>& bad_w, Mask<T>& bad_z,
-                               Mask<T>& bad_x) const {
+  LOSSKIT_INLINE Vec<T> vector(std::size_t i, std::size_t lanes) const {
     const bool partial = lanes < kLanes<T>;
     auto ld = [&](const T* p) { return partial ? load_partial<T>(p + i, lanes) : load<T>(p + i); };
     auto st = [&](T* p, Vec<T> v) {
       if (partial) store_partial<T>(p + i, lanes, v); else store<T>(p + i, v);
     };
     const Vec<T> x = ld(c.input), y = ld(c.target);
-    if constexpr (ChecksInput<Loss>::value) bad_x |= Loss::input_invalid(x);
     Point<T> pt;
-    if constexpr (Loss::kArity == 4) {
+    if constexpr (Loss::kInfo.arity == 4) {
       if constexpr (kOperands) {
         pt = loss.template eval<kExtraGrads>(x, y, ld(c.third), ld(c.fourth));
       } else {
         pt = loss.template eval<kExtraGrads>(x, y);
       }
-    } else if constexpr (Loss::kArity == 3) {
-      const Vec<T> z = ld(c.third);
-      bad_z |= Loss::third_invalid(z);
-      pt = loss(x, y, z);
+    } else if constexpr (Loss::kInfo.arity == 3) {
+      pt = loss(x, y, ld(c.third));
     } else {
       pt = loss(x, y);
     }
     Vec<T> w = splat<T>(1);
-    if constexpr (kWeighted) {
-      w = ld(c.sample_weight);
-      bad_w |= w < T(0);
-    }
+    if constexpr (kWeighted) w = ld(c.sample_weight);
     Vec<T> summed = {};
     if constexpr (kValue) {
       Vec<T> v = pt.value;
@@ -80,10 +65,10 @@ struct ElementwiseBlock {
     if constexpr (kGrad) {
       const Vec<T> s = kWeighted ? w * grad_scale : splat<T>(grad_scale);
       st(c.grad_out, pt.grad * s);
-      if constexpr (Loss::kArity == 3) {
+      if constexpr (Loss::kInfo.arity == 3) {
         if (c.grad_third_out) st(c.grad_third_out, pt.grad_third * s);
       }
-      if constexpr (Loss::kArity == 4 && kExtraGrads) {
+      if constexpr (Loss::kInfo.arity == 4 && kExtraGrads) {
         st(c.grad_third_out, pt.grad_third * s);
         st(c.grad_fourth_out, pt.grad_fourth * s);
       }
@@ -97,7 +82,6 @@ struct ElementwiseBlock {
     // re-broadcast every constant, once per vector (30% of the time of the logistic losses).
     const ElementwiseBlock self = *this;
     Accumulator<T> acc;
-    Mask<T> bad_w = {}, bad_z = {}, bad_x = {};
     constexpr std::size_t L = kLanes<T>;
     std::size_t i = begin;
     if constexpr (sizeof(T) == 4) {
@@ -105,20 +89,22 @@ struct ElementwiseBlock {
       // accumulator, which halves the widening work (8% of the logistic losses' time); the
       // extra rounding is that of one two-term sum, and the order stays fixed.
       for (; i + 2 * L <= end; i += 2 * L) {
-        const Vec<T> v0 = self.vector(i, L, bad_w, bad_z, bad_x);
-        const Vec<T> v1 = self.vector(i + L, L, bad_w, bad_z, bad_x);
+        const Vec<T> v0 = self.vector(i, L);
+        const Vec<T> v1 = self.vector(i + L, L);
         if (kValue && sum_value) acc.add(v0 + v1);
       }
     }
     for (; i + L <= end; i += L) {
-      const Vec<T> v = self.vector(i, L, bad_w, bad_z, bad_x);
+      const Vec<T> v = self.vector(i, L);
       if (kValue && sum_value) acc.add(v);
     }
     if (i < end) {
-      const Vec<T> v = self.vector(i, end - i, bad_w, bad_z, bad_x);
+      const Vec<T> v = self.vector(i, end - i);
       if (kValue && sum_value) acc.add(v);
     }
-    return {acc.sum(), any(bad_w), any(bad_z), any(bad_x)};
+    BlockSummary out;
+    out.sum = acc.sum();
+    return out;
   }
 };
 
@@ -127,39 +113,46 @@ BlockSummary run_blocks(const Block& block, std::size_t n, std::size_t block_siz
   return combine_blocks<BlockSummary>(block, n, block_size, threads,
                                       [](BlockSummary t, const BlockSummary& b) {
                                         t.sum += b.sum;
-                                        t.bad_weight |= b.bad_weight;
-                                        t.bad_third |= b.bad_third;
-                                        t.bad_input |= b.bad_input;
+                                        t.bad |= b.bad;
                                         return t;
                                       });
 }
 
-template <class T> std::size_t first_index(const T* p, std::size_t n, bool (*bad)(T)) {
-  for (std::size_t i = 0; i < n; ++i)
-    if (bad(p[i])) return i;
-  return n;
+// Whether v lies outside d (NaN does not: it propagates as IEEE arithmetic says).
+template <class T> LOSSKIT_INLINE Mask<T> outside(Vec<T> v, const Interval& d) {
+  const T low = T(d.low), high = T(d.high);
+  return (d.low_closed ? v < low : v <= low) | (d.high_closed ? v > high : v >= high);
 }
 
-// sum(w) and whether any w < 0, in the same fixed blocks (needed before the main pass for a
-// weighted mean, whose gradient is scaled by 1/sum(w)).
-template <class T> BlockSummary weight_sum(const T* w, std::size_t n) {
-  auto block = [w](std::size_t begin, std::size_t end) {
+// sum(p) and whether any p lies outside d, in the same fixed blocks as the kernels (the sum is
+// the weighted mean's denominator, needed before the main pass scales the gradient by it).
+template <class T> BlockSummary sum_and_check(const T* p, std::size_t n, const Interval& d) {
+  auto block = [p, &d](std::size_t begin, std::size_t end) {
     Accumulator<T> acc;
     Mask<T> bad = {};
     std::size_t i = begin;
     for (; i + kLanes<T> <= end; i += kLanes<T>) {
-      const Vec<T> v = load<T>(w + i);
-      bad |= v < T(0);
+      const Vec<T> v = load<T>(p + i);
+      bad |= outside<T>(v, d);
       acc.add(v);
     }
     if (i < end) {
-      const Vec<T> v = load_partial<T>(w + i, end - i);
-      bad |= v < T(0);
+      const Vec<T> v = load_partial<T>(p + i, end - i);
+      bad |= outside<T>(v, d) & first_lanes<T>(end - i);
       acc.add(v);
     }
-    return BlockSummary{acc.sum(), any(bad), false, false};
+    BlockSummary out;
+    out.sum = acc.sum();
+    out.bad = any(bad);
+    return out;
   };
   return run_blocks(block, n, kBlock, threads_for(n, kParallelMinStreaming));
+}
+
+template <class T> std::size_t first_outside(const T* p, std::size_t n, const Interval& d) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (any(outside<T>(splat<T>(p[i]), d))) return i;
+  return n;
 }
 
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
@@ -173,7 +166,7 @@ BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_s
 template <class Loss, class T, bool kWeighted, bool kOperands = false>
 BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
   const bool value = c.compute_value && (c.reduction != Reduction::none || c.value_out);
-  if constexpr (Loss::kArity == 4) {
+  if constexpr (Loss::kInfo.arity == 4) {
     // Arity 4: both operands or neither; both extra gradients or neither (with grad_out).
     if (!kOperands && c.third)
       return run_weighted<Loss, T, kWeighted, true>(loss, c, grad_scale);
@@ -188,51 +181,43 @@ BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_
   return run_variant<Loss, T, kWeighted, true, false, kOperands>(loss, c, grad_scale);
 }
 
+// Sample weights: non-negative (inf included).
+inline constexpr Interval kWeightDomain{0, kInf, true, true};
+
 template <template <class> class LossTemplate, class T>
 ElementwiseResult evaluate_elementwise(const LossParams& params, const ElementwiseCall<T>& c) {
-  const LossTemplate<T> loss(params);
+  using Loss = LossTemplate<T>;
+  constexpr const LossInfo& info = Loss::kInfo;
   const std::size_t n = c.size;
   ElementwiseResult result{0, BadArgument::none, 0};
+  // Every argument with a domain is checked before anything is written (one read of it; the
+  // weights' pass also sums them for a weighted mean).
+  auto refuse = [&](BadArgument what, const T* p, const Interval& d) {
+    result.bad_argument = what;
+    result.bad_index = first_outside<T>(p, n, d);
+    return result;
+  };
   double denominator = c.reduction == Reduction::batchmean ? double(c.batch_size) : double(n);
-  if (c.sample_weight && c.reduction == Reduction::mean) {
-    const BlockSummary ws = weight_sum(c.sample_weight, n);
-    if (ws.bad_weight) {
-      result.bad_argument = BadArgument::sample_weight;
-      result.bad_index = first_index<T>(c.sample_weight, n, [](T w) { return w < 0; });
-      return result;
-    }
-    denominator = ws.sum;
+  if (c.sample_weight) {
+    const BlockSummary ws = sum_and_check<T>(c.sample_weight, n, kWeightDomain);
+    if (ws.bad) return refuse(BadArgument::sample_weight, c.sample_weight, kWeightDomain);
+    if (c.reduction == Reduction::mean) denominator = ws.sum;
+  }
+  if constexpr (!info.input_domain.is_everything()) {
+    if (sum_and_check<T>(c.input, n, info.input_domain).bad)
+      return refuse(BadArgument::input, c.input, info.input_domain);
+  }
+  if constexpr (info.arity == 3 && !info.third_domain.is_everything()) {
+    if (sum_and_check<T>(c.third, n, info.third_domain).bad)
+      return refuse(BadArgument::third, c.third, info.third_domain);
   }
   const bool averaged = c.reduction == Reduction::mean || c.reduction == Reduction::batchmean;
   const double scale = averaged ? 1 / denominator : 1;
-  const BlockSummary s = c.sample_weight ? run_weighted<LossTemplate<T>, T, true>(loss, c, T(scale))
-                                         : run_weighted<LossTemplate<T>, T, false>(loss, c, T(scale));
-  if (s.bad_weight) {
-    result.bad_argument = BadArgument::sample_weight;
-    result.bad_index = first_index<T>(c.sample_weight, n, [](T w) { return w < 0; });
-  } else if (s.bad_input) {
-    result.bad_argument = BadArgument::input;
-    if constexpr (ChecksInput<LossTemplate<T>>::value) {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (any(LossTemplate<T>::input_invalid(splat<T>(c.input[i])))) {
-          result.bad_index = i;
-          break;
-        }
-      }
-    }
-  } else if (s.bad_third) {
-    result.bad_argument = BadArgument::third;
-    if constexpr (LossTemplate<T>::kArity == 3) {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (any(LossTemplate<T>::third_invalid(splat<T>(c.third[i])))) {
-          result.bad_index = i;
-          break;
-        }
-      }
-    }
-  } else if (c.compute_value && c.reduction != Reduction::none) {
+  const Loss loss(params);
+  const BlockSummary s = c.sample_weight ? run_weighted<Loss, T, true>(loss, c, T(scale))
+                                         : run_weighted<Loss, T, false>(loss, c, T(scale));
+  if (c.compute_value && c.reduction != Reduction::none)
     result.value = averaged ? s.sum / denominator : s.sum;
-  }
   return result;
 }
 

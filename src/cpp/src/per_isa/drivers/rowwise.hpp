@@ -45,7 +45,9 @@ ElementwiseResult evaluate_rowwise(const LossParams& params, const RowwiseCall<T
     // A local copy (the call included, by value): the gradient stores may alias anything
     // reachable from elsewhere, which would force reloads of every pointer per vector.
     const R local = rows_loss;
-    return BlockSummary{local.rows(r0, r1, T(scale)), false, false, false};
+    BlockSummary out;
+    out.sum = local.rows(r0, r1, T(scale));
+    return out;
   };
   const BlockSummary s = run_blocks(block, N, rows_per_block,
                                     threads_for(N * C, kParallelMinRowwise));

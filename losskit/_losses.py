@@ -1,0 +1,75 @@
+"""Every loss class, made from its C++ definition (see ``_base.define``). Most need nothing
+else; the few with behaviour of their own in Python (array-valued parameters) extend the base
+they are made on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _base
+from ._barron import BarronBase
+from ._base import ElementwiseLoss, ElementwiseLoss3, RowwiseLoss
+from ._validation import GRAD, VALUE, VALUE_AND_GRAD, cast_to, kernel_dtype
+
+
+class _BCEWithLogits(ElementwiseLoss):
+    """pos_weight may be an array, broadcast along the input's last axes: it then reaches the
+    kernel of ``bce_with_logits_weighted`` as a per-element third argument."""
+
+    def _kernel_name(self, config: dict[str, Any]) -> str:
+        if isinstance(config["pos_weight"], np.ndarray):
+            return "bce_with_logits_weighted"
+        return self.name
+
+    def _configured(self) -> None:
+        self._expanded: np.ndarray | None = None
+
+    def _pos_weight_operand(self, input: Any) -> Any:
+        """pos_weight broadcast to the input's shape and dtype (kept for the next call)."""
+        pos_weight = self._config["pos_weight"]
+        if not isinstance(pos_weight, np.ndarray):
+            return None
+        shape = np.shape(input)
+        dtype = kernel_dtype(np.asarray(input).dtype)
+        e = self._expanded
+        if e is None or e.shape != shape or e.dtype != dtype:
+            try:
+                e = np.ascontiguousarray(np.broadcast_to(cast_to(pos_weight, dtype), shape))
+            except ValueError:
+                raise ValueError(f"pos_weight shape {pos_weight.shape} does not broadcast to "
+                                 f"input shape {shape}") from None
+            self._expanded = e
+        return e
+
+    def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        return self._run(VALUE, input, target, self._pos_weight_operand(input), None,
+                         sample_weight, out)
+
+    def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
+        return self._run(GRAD, input, target, self._pos_weight_operand(input), None,
+                         sample_weight, out)
+
+    def value_and_grad(self, input: Any, target: Any, sample_weight: Any = None,
+                       out: Any = None) -> Any:
+        return self._run(VALUE_AND_GRAD, input, target, self._pos_weight_operand(input), None,
+                         sample_weight, out)
+
+
+_EXTENSIONS: dict[str, type] = {"bce_with_logits": _BCEWithLogits, "barron": BarronBase}
+
+
+def _base_of(definition: dict[str, Any]) -> type:
+    if definition["name"] in _EXTENSIONS:
+        return _EXTENSIONS[definition["name"]]
+    if definition["family"] == "rowwise":
+        return RowwiseLoss
+    return ElementwiseLoss3 if definition["arity"] == 3 else ElementwiseLoss
+
+
+CLASSES: dict[str, type] = {
+    d["class_name"]: _base.define(d["name"], _base_of(d))
+    for d in _base.DEFINITIONS.values() if d["class_name"]
+}
+__all__ = list(CLASSES)

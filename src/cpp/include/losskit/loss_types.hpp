@@ -1,0 +1,209 @@
+// The types of the loss API that do not depend on which losses exist: what a loss is (LossInfo,
+// as its one definition states it: name, parameters with defaults and domains, arity, family,
+// the domains of its arguments, formula and documentation), its parameters, and one call of its
+// kernel. Every loss definition (src/cpp/src/per_isa/definitions/) carries one LossInfo; the
+// enum of losses (losskit/loss_ids.hpp, generated at build time), the kernel tables, the Python
+// classes and their docstrings, the catalog of `losskit list` and the common tests derive from it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+
+namespace losskit {
+
+// batchmean: the sum divided by ElementwiseCall::batch_size (KL divergence's convention).
+enum class Reduction : int { none = 0, sum = 1, mean = 2, batchmean = 3 };
+
+// Numeric parameters in the order the loss's LossInfo lists its kernel parameters (booleans
+// and choices as 0/1/index). The caller validates them against LossInfo's domains; the
+// kernels assume valid parameters.
+struct LossParams {
+  static constexpr int kMax = 4;
+  double values[kMax] = {0, 0, 0, 0};
+};
+
+// A set of reals: [low, high], with either end open. Unbounded ends are +-inf; an open
+// infinite end excludes inf itself (a finite value is required).
+struct Interval {
+  double low = -std::numeric_limits<double>::infinity();
+  double high = std::numeric_limits<double>::infinity();
+  bool low_closed = false;
+  bool high_closed = false;
+  constexpr bool contains(double v) const {
+    return (low_closed ? v >= low : v > low) && (high_closed ? v <= high : v < high);
+  }
+  constexpr bool is_everything() const {
+    return low == -std::numeric_limits<double>::infinity() && !low_closed &&
+           high == std::numeric_limits<double>::infinity() && !high_closed;
+  }
+};
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr Interval kReals{};                              // finite reals
+inline constexpr Interval kPositive{0, kInf, false, false};      // finite, > 0
+inline constexpr Interval kNonnegative{0, kInf, true, false};    // finite, >= 0
+inline constexpr Interval kOpenUnit{0, 1, false, false};         // (0, 1)
+inline constexpr Interval kUnit{0, 1, true, true};               // [0, 1]
+inline constexpr Interval kExtendedReals{-kInf, kInf, true, true};  // +-inf allowed
+
+enum class ParamKind : int {
+  real = 0,          // a float in `domain`
+  integer = 1,       // an integer in `domain`
+  boolean = 2,       // True/False; the kernel reads 0/1
+  choice = 3,        // one of `choices` (comma-separated); the kernel reads its index
+  class_weight = 4,  // row-wise losses: optional per-class weights (C,), not a kernel value
+  ignore_index = 5,  // row-wise losses: the label whose rows are skipped, not a kernel value
+};
+
+struct ParamInfo {
+  const char* name = nullptr;
+  ParamKind kind = ParamKind::real;
+  double default_value = 0;
+  Interval domain = kReals;
+  const char* choices = "";  // ParamKind::choice
+  const char* doc = "";      // one sentence for the docstring's Parameters section
+  // The parameter may also be an array broadcast to the input (its values then reach the
+  // kernel as per-element operands, see LossInfo::operands), or None (its default then is
+  // default_value).
+  bool array_allowed = false;
+  bool none_default = false;
+};
+
+enum class LossFamily : int {
+  elementwise = 0,  // (input, target[, operands]) of one shape
+  rowwise = 1,      // (N, C) scores with a label (N,) or a probability row per sample
+};
+
+struct LossInfo {
+  static constexpr int kMaxParams = 6;
+  const char* name = nullptr;        // registry name, e.g. "huber"
+  const char* class_name = nullptr;  // the Python class; nullptr for an internal kernel
+  LossFamily family = LossFamily::elementwise;
+  // 2: (input, target); 3: (input, target, third) with a gradient in third (operands names
+  // it); 4: (input, target[, third, fourth]): the last two kernel parameters may instead be
+  // per-element operands, with gradients for both (operands names them).
+  int arity = 2;
+  const char* operands = "";  // comma-separated names of the third (and fourth) argument
+  const char* task = "regression";  // regression, classification or divergence
+  const char* summary = "";         // one line
+  const char* formula = "";         // one line of plain text (`losskit list`)
+  const char* math = "";            // the docstring's formula, reStructuredText math
+  const char* notes = "";           // the rest of the docstring's description
+  Interval input_domain = kReals;   // values outside are refused before anything is written
+  Interval target_domain = kReals;  // documents and drives test data (not checked)
+  Interval third_domain = kReals;   // arity 3: values outside are refused
+  const char* reductions = "mean,sum,none";  // the first is the default
+  bool probabilistic = false;  // a negative log-likelihood (of some distribution)
+  // Targets are +1 / -1 and the loss is a function of the margin z = target * input.
+  bool margin_targets = false;
+  // Row-wise: the target may also be (N, C) probabilities instead of (N,) labels.
+  bool probability_targets = false;
+  ParamInfo params[kMaxParams] = {};
+  int num_params = 0;
+};
+
+// Builders for the definitions' LossInfo (C++17 has no designated initializers).
+constexpr ParamInfo real_param(const char* name, double default_value, Interval domain,
+                               const char* doc) {
+  ParamInfo p;
+  p.name = name;
+  p.default_value = default_value;
+  p.domain = domain;
+  p.doc = doc;
+  return p;
+}
+constexpr ParamInfo integer_param(const char* name, double default_value, Interval domain,
+                                  const char* doc) {
+  ParamInfo p = real_param(name, default_value, domain, doc);
+  p.kind = ParamKind::integer;
+  return p;
+}
+constexpr ParamInfo bool_param(const char* name, bool default_value, const char* doc) {
+  ParamInfo p = real_param(name, default_value ? 1 : 0, kUnit, doc);
+  p.kind = ParamKind::boolean;
+  return p;
+}
+// The first choice is the default.
+constexpr ParamInfo choice_param(const char* name, const char* choices, const char* doc) {
+  ParamInfo p = real_param(name, 0, kNonnegative, doc);
+  p.kind = ParamKind::choice;
+  p.choices = choices;
+  return p;
+}
+constexpr ParamInfo class_weight_param() {
+  ParamInfo p = real_param("weight", 0, kNonnegative,
+                           "Per-class weights of shape (C,), finite and non-negative.");
+  p.kind = ParamKind::class_weight;
+  p.none_default = true;
+  return p;
+}
+constexpr ParamInfo ignore_index_param() {
+  ParamInfo p = integer_param("ignore_index", -100, kReals,
+                              "Rows whose label is this value contribute nothing.");
+  p.kind = ParamKind::ignore_index;
+  return p;
+}
+// The parameters of a definition, in the order of the Python constructor (the kernel reads
+// the real, integer, boolean and choice ones, in this order, as LossParams).
+constexpr LossInfo with_params(LossInfo info, std::initializer_list<ParamInfo> params) {
+  for (const ParamInfo& p : params) info.params[info.num_params++] = p;
+  return info;
+}
+
+// How many of a loss's parameters the kernel reads (LossParams' length).
+constexpr int kernel_param_count(const LossInfo& info) {
+  int n = 0;
+  for (int i = 0; i < info.num_params; ++i)
+    if (info.params[i].kind != ParamKind::class_weight &&
+        info.params[i].kind != ParamKind::ignore_index)
+      ++n;
+  return n;
+}
+
+// One evaluation of an elementwise loss over `size` elements.
+template <class T>
+struct ElementwiseCall {
+  const T* input = nullptr;
+  const T* target = nullptr;
+  const T* third = nullptr;          // arity-3 losses only (gaussian_nll: var or precision)
+  // Arity-4 losses: third and fourth are both null (the loss's last two parameters apply to
+  // every element) or both given (one value per element, e.g. barron's alpha and scale).
+  const T* fourth = nullptr;
+  const T* sample_weight = nullptr;  // one weight per element, or nullptr
+  std::size_t size = 0;
+  Reduction reduction = Reduction::mean;
+  std::size_t batch_size = 0;   // Reduction::batchmean only: the divisor
+  bool compute_value = true;    // false: only gradients (the returned value is then 0)
+  T* value_out = nullptr;       // reduction none: w * loss per element (optional)
+  T* grad_out = nullptr;        // d(reduced value)/d input (optional; for none: of the sum)
+  T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3 and 4)
+  T* grad_fourth_out = nullptr; // d(reduced value)/d fourth (optional, arity 4)
+  // (Arity 4: grad_third_out and grad_fourth_out are written together, with grad_out.)
+};
+
+// Why an evaluation refused its input: the argument and the first offending element.
+enum class BadArgument : int { none = 0, sample_weight = 1, third = 2, input = 3, target = 4 };
+struct ElementwiseResult {
+  double value;              // the reduced value: sum, or mean (nan for a mean over nothing);
+                             // 0 for Reduction::none
+  BadArgument bad_argument;  // sample_weight < 0, or a third argument outside its domain
+  std::size_t bad_index;     // first offending element when bad_argument != none
+};
+
+template <class T>
+struct RowwiseCall {
+  const T* input = nullptr;          // (rows, classes), C-contiguous
+  std::size_t rows = 0, classes = 0;
+  const std::int64_t* labels = nullptr;  // (rows,): class index, or ignore_index to skip a row
+  const T* target = nullptr;         // (rows, classes) probabilities (cross_entropy), or nullptr
+  std::int64_t ignore_index = -100;  // labels only
+  const T* class_weight = nullptr;   // (classes,), or nullptr
+  const T* sample_weight = nullptr;  // (rows,), or nullptr
+  Reduction reduction = Reduction::mean;
+  bool compute_value = true;
+  T* value_out = nullptr;  // (rows,) weighted per-sample losses, Reduction::none
+  T* grad_out = nullptr;   // (rows, classes)
+};
+
+}  // namespace losskit
