@@ -1,6 +1,6 @@
-"""Classification and divergence losses. The formulas live in C++ (src/cpp/src/losses/
-classification.hpp for the elementwise ones, rowwise.hpp for those over (N, C) scores); these
-classes hold parameters, validation and documentation."""
+"""Classification and divergence losses. The formulas live in C++ (src/cpp/src/per_isa/
+definitions/classification.hpp for the elementwise ones, multiclass.hpp for those over (N, C)
+scores); these classes hold parameters, validation and documentation."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Regression losses. The formulas live in C++ (src/cpp/src/losses/regression.hpp); these
-classes hold parameters, validation and documentation. r = input - target throughout."""
+"""Regression losses. The formulas live in C++ (src/cpp/src/per_isa/definitions/
+regression.hpp); these classes hold parameters, validation and documentation. r = input - target throughout."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@
 // arity 2: (input, target); arity 3: (input, target, third) where the loss also has a gradient
 // with respect to the third argument; arity 4: (input, target[, third, fourth]) where third and
 // fourth are optional per-element values of the last two parameters, with gradients for both.
-// The per-point definitions are in src/cpp/src/losses/ (regression.hpp, classification.hpp,
-// barron.hpp).
+// The per-point definitions are in src/cpp/src/per_isa/definitions/ (regression.hpp,
+// classification.hpp, barron.hpp).
 #pragma once
 
 #define LOSSKIT_ELEMENTWISE_LOSSES(X)                                   \
@@ -34,7 +34,7 @@
 
 // Losses over rows of an (N, C) array with an integer label (or a probability row) per sample.
 //   X(identifier, "comma-separated parameter names, in LossParams order")
-// The per-row definitions are in src/cpp/src/losses/rowwise.hpp.
+// The per-row definitions are in src/cpp/src/per_isa/definitions/multiclass.hpp.
 #define LOSSKIT_ROWWISE_LOSSES(X)                                       \
   X(cross_entropy, "label_smoothing")                                   \
   X(nll, "")                                                            \
