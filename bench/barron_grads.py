@@ -1,6 +1,6 @@
 """Barron's loss, value and every gradient (input, alpha, scale): losskit against PyTorch autograd.
 
-The target of issue 4: ``BarronLoss.value_and_grads`` at least 10x faster than a PyTorch
+The speed target: ``BarronLoss.value_and_grads`` at least 10x faster than a PyTorch
 autograd implementation of the same formula, rho = b/a ((z + 1)^(a/2) - 1) with b = |a - 2|,
 z = (r/c)^2 / b, mean reduction. Both are checked against each other (float64 torch as the
 reference) before anything is timed, then timed in interleaved rounds (median per call), with

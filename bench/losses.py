@@ -20,7 +20,7 @@ A spec holds the formulas (regression.py and classification.py define them):
 - ``sklearn(module, x)``: ``(loss object, scale)`` from ``sklearn._loss.loss`` where it has
   the loss (``scale`` turns its "half" convention into ours), or None.
 
-The semantics are PyTorch's (SPEC section 2); the gradient is that of the mean, so it
+The semantics are PyTorch's (as losskit's are); the gradient is that of the mean, so it
 carries a 1/N factor (N = the number of samples: elements, or rows for cross-entropy).
 """
 

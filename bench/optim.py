@@ -1,9 +1,9 @@
 """Optimizer steps: Adam and Nesterov-momentum SGD on one parameter array of N elements.
 
 The gradient is fixed and preallocated; every contender updates its own copy of the
-parameters in place, from the same starting point, with PyTorch's update rules (SPEC
-section 5): Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8) and SGD (lr 1e-3, momentum 0.9,
-nesterov=True). The correctness gate runs :data:`CHECK_STEPS` steps from zero state (the
+parameters in place, from the same starting point, with PyTorch's update rules (which
+losskit.optim follows): Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8) and SGD (lr 1e-3,
+momentum 0.9, nesterov=True). The correctness gate runs :data:`CHECK_STEPS` steps from zero state (the
 first SGD step differs from the others) and compares the displacement of the parameters with
 the float64 NumPy reference; the timed steps that follow are steady-state steps.
 

@@ -352,7 +352,7 @@ def _problems(results: dict, markdown: bool) -> str:
 
 
 def _thread_consistency(results: dict, markdown: bool) -> str:
-    """SPEC section 7: losskit's results are bitwise identical whatever the thread count."""
+    """losskit promises results bitwise identical whatever the thread count: list any case where they differ."""
     seen: dict[tuple, dict[int, tuple]] = {}
     for c in results["cases"]:
         for name, rec in c["impls"].items():

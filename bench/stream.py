@@ -10,7 +10,7 @@ careful loss kernel would)::
     r1u3   u_k = u_k/2 + a (k = 1, 2, 3)     an Adam step (read g; update p, m, v)
 
 In-place updates skip the write-allocate traffic of a new output, which is why optimizer
-steps count more GB/s than the other shapes (PERF-NOTES). The kernels are written in C,
+steps count more GB/s than the other shapes. The kernels are written in C,
 compiled at run time with the system compiler (``cc -O3 -march=native -fopenmp``) into a
 temporary directory and loaded with :mod:`ctypes`; the repeat loop lives in C, so small sizes
 are timed without the ctypes call overhead. Without a compiler :func:`build` returns None

@@ -1,8 +1,7 @@
 """The performance targets of losskit, evaluated on a run's measurements.
 
-The targets are stated for float32 at 2 threads (issue 7); they are evaluated on the float32
-cases of the main tables, at whatever thread count those ran (the note says so when it is
-not 2):
+The targets are stated for float32 at 2 threads; they are evaluated on the float32 cases of
+the main tables, at whatever thread count those ran (the note says so when it is not 2):
 
 ``bandwidth``  every elementwise loss, value + gradient at N = 1e7, within 1.2x of the
                same-shape bandwidth kernel;
@@ -10,9 +9,8 @@ not 2):
 ``overhead``   losskit's per-call overhead at most half of the cheapest peer's;
 ``optimizer``  Adam and SGD steps at least as fast as torch.optim's fused ones;
 
-and those of the loss issues (3 and 4), against peers measured in the same run (PERF-NOTES'
-peer times come from another machine; on this one every peer is slower, so only same-run
-ratios are comparable):
+and the targets of the costlier kernels, as ratios to peers measured in the same run (absolute
+times differ from machine to machine; ratios within one run are comparable anywhere):
 
 ``ce-large``   cross-entropy value + gradient at (4096, 1000) at least 1.5x faster than the
                fastest peer;

@@ -4,8 +4,8 @@ A contender is anything with a ``name`` and ``sample(calls, settle) -> seconds p
 (a :class:`~.worker.Remote`: the worker times ``calls`` back-to-back calls itself, so the
 messages to and from it are not in the time). ``calls`` is chosen so that a sample lasts at
 least ``min_sample_s`` (1 for large arrays). One *round* takes one sample of every contender,
-in an order rotated each round, so slow drifts of the machine (PERF-NOTES: the memory
-bandwidth moves between 20 and 69 GB/s within minutes) hit every contender alike. The
+in an order rotated each round, so slow drifts of the machine (the memory
+bandwidth of a shared virtual machine can move between 20 and 69 GB/s within minutes) hit every contender alike. The
 bandwidth kernel is one of the contenders and is also sampled right before the first and
 right after the last round.
 

@@ -154,7 +154,7 @@ class _Server:
         if imp.validate is not None:
             msgs.append(imp.validate(result))
         if w.contenders.get(name) is not None and w.contenders[name].family == "losskit" and result[1] is not None:
-            # for the report's "same bits for every thread count" check (SPEC section 7)
+            # for the report's "same bits for every thread count" check
             array = np.ascontiguousarray(to_numpy(result[1]))
             rec["value"] = None if result[0] is None else float(result[0])
             rec["crc32"] = zlib.crc32(array.view(np.uint8).reshape(-1))

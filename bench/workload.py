@@ -74,7 +74,7 @@ class CheckResult:
 
 # Tolerances of the correctness gate. They catch bugs, they do not rate accuracy (the measured
 # errors are reported next to the timings). float32 values may come from float32 dot
-# products, off by ~1e-4 at N = 1e7 (PERF-NOTES), hence the loose value tolerance.
+# products, off by ~1e-4 at N = 1e7, hence the loose value tolerance.
 TOLERANCES = {
     np.dtype(np.float32): {"value_rtol": 1e-3, "array_rtol": 1e-4, "array_atol": 1e-5},
     np.dtype(np.float64): {"value_rtol": 1e-9, "array_rtol": 1e-9, "array_atol": 1e-12},

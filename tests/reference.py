@@ -1,6 +1,6 @@
 """Independent NumPy (float64) reference implementations of the losskit losses.
 
-Everything here is written from the formulas in SPEC.md (PyTorch semantics), not from the
+Everything here is written from the documented formulas (PyTorch semantics), not from the
 C++ kernels.  For every registered loss there is one ``RefLoss`` entry holding
 
 * ``value(x, y[, v], **params)``: the loss per element,
@@ -269,7 +269,7 @@ def poisson_nll_grad(x, y, log_input=True, full=False, eps=1e-8):
 
 
 # barron ----------------------------------------------------------------------------
-# Barron's general robust loss rho(r, alpha, c) (SPEC section 3), with its special cases.
+# Barron's general robust loss rho(r, alpha, c), with its special cases.
 def _barron_parts(x, y, alpha, scale):
     x, y = _f64(x, y)
     u = (x - y) / scale
@@ -671,7 +671,7 @@ def near_kink(ref: RefLoss, params: dict, x, y, dtype) -> np.ndarray:
 
 
 # ======================================================================================
-# Classification and divergence losses (appended with issue 3)
+# Classification and divergence losses
 # ======================================================================================
 # Elementwise entries join REFERENCE (so test_losses.py covers them); the row-wise losses
 # over (N, C) scores are in ROWWISE_REFERENCE (used by test_rowwise.py): they are not

@@ -1,6 +1,6 @@
-"""Barron's general and adaptive robust loss (issue 4, SPEC section 3): accuracy against an
-mpmath reference computed here, properties, special cases, the log partition function, the
-adaptive loss's latent gradients and bad input. The common behaviour of BarronLoss (reductions,
+"""Barron's general and adaptive robust loss: accuracy against an mpmath reference computed
+here, properties, special cases, the log partition function, the adaptive loss's latent
+gradients and bad input. The common behaviour of BarronLoss (reductions,
 weights, out=, threads, ISAs, dtypes) is covered by test_losses.py through reference.py."""
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ def test_targets_say_what_was_missed_and_by_how_much():
     assert all(verdicts[t]["status"] == "not measured" for t in ("ce-large", "ce-small", "bce", "barron"))
 
 
-def test_loss_issue_targets_use_same_run_ratios():
+def test_kernel_targets_use_same_run_ratios():
     results = {
         "config": {"threads": 2},
         "workloads": {w: {"elementwise": w != "ce", "dtypes": ["float32"]}

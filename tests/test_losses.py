@@ -185,7 +185,7 @@ def test_defaults_match_spec(default_loss_case):
     case = default_loss_case
     obj = getattr(losskit, case.ref.cls_name)()
     for k, v in case.ref.defaults.items():
-        assert obj.params[k] == v, f"default {k}={obj.params[k]!r}, SPEC says {v!r}"
+        assert obj.params[k] == v, f"default {k}={obj.params[k]!r}, documented default {v!r}"
     # reduction defaults to "mean"
     data = sample(case, (9,), seed=1)
     args = args_of(case.ref, data)

@@ -1,4 +1,4 @@
-// The generic loop for row-wise losses (losses/rowwise.hpp): label and weight checks, the
+// The generic loop for row-wise losses (definitions/multiclass.hpp): label and weight checks, the
 // reduction's denominator, blocks of rows, threads.
 //
 // Determinism as in elementwise.hpp: the rows are cut into blocks whose size depends only on

@@ -28,7 +28,7 @@ namespace losskit::LOSSKIT_ISA {
 // Vector widths, per element type: the ISA's natural width by default. The build can pick
 // another per type (CMake LOSSKIT_AVX512_F32_BYTES): on AMD Zen 4, which splits 512-bit work
 // in two halves, 256-bit float32 vectors were tried and measured 1.3-1.5x slower on the real
-// loss kernels (bench notes in docs/ARCHITECTURE.md), so 512 bits stays the default.
+// loss kernels (docs/ARCHITECTURE.md, "Vector widths"), so 512 bits stays the default.
 #if defined(__AVX512F__)
 #define LOSSKIT_DEFAULT_F32_BYTES 64
 #define LOSSKIT_DEFAULT_F64_BYTES 64
