@@ -242,6 +242,18 @@ def gaussian_nll_grad_third(x, y, v, full=False, eps=1e-6, param="var"):
 
 
 # poisson_nll -----------------------------------------------------------------------
+def expectile_value(x, y, expectile=0.5):
+    x, y = _f64(x, y)
+    u = y - x
+    return np.where(u < 0, 1 - expectile, expectile) * u * u
+
+
+def expectile_grad(x, y, expectile=0.5):
+    x, y = _f64(x, y)
+    u = y - x
+    return -2 * np.where(u < 0, 1 - expectile, expectile) * u
+
+
 def _stirling(y):
     # y log y - y + 0.5 log(2 pi y), only where y > 1 (PyTorch masks y <= 1 to 0)
     big = y > 1
@@ -507,6 +519,8 @@ _register(RefLoss("log_cosh", "LogCoshLoss", log_cosh_value, log_cosh_grad, ({},
 _register(RefLoss("quantile", "QuantileLoss", quantile_value, quantile_grad,
                   ({"quantile": 0.5}, {"quantile": 0.1}, {"quantile": 0.9}),
                   kinks=lambda p: (0.0,), nan_grad=lambda p: False))
+_register(RefLoss("expectile", "ExpectileLoss", expectile_value, expectile_grad,
+                  ({"expectile": 0.5}, {"expectile": 0.1}, {"expectile": 0.9})))
 _register(RefLoss("epsilon_insensitive", "EpsilonInsensitiveLoss",
                   epsilon_insensitive_value, epsilon_insensitive_grad,
                   ({"epsilon": 0.1, "squared": False}, {"epsilon": 0.1, "squared": True},

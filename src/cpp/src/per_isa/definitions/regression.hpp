@@ -331,9 +331,35 @@ template <class T> struct PoissonNllLoss {
   }
 };
 
+// Expectile loss with u = target - input (QuantileLoss's convention): |tau - 1[u < 0]| u^2;
+// d/dx = -2 |tau - 1[u < 0]| u, continuous (0 at u = 0).
+template <class T> struct ExpectileLoss {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "expectile";
+    d.class_name = "ExpectileLoss";
+    d.summary = "Expectile loss (asymmetric squared error), with u = target - input.";
+    d.formula = "|tau - 1[u < 0]| u^2, u = target - input";
+    d.math = R"(\ell = |\tau - \mathbb{1}[u < 0]|\, u^2, \qquad
+\partial\ell/\partial x = -2\, |\tau - \mathbb{1}[u < 0]|\, u)";
+    d.notes = "Minimised in expectation by the tau-expectile of the target; tau = 0.5 is half "
+              "the squared error. Smooth, unlike the quantile loss.";
+    return d;
+  }(), {real_param("expectile", 0.5, kOpenUnit, "The expectile tau estimated.")});
+  T tau, one_minus_tau;  // 1 - tau rounded once from double
+  explicit ExpectileLoss(const LossParams& p)
+      : tau(T(p.values[0])), one_minus_tau(T(1 - p.values[0])) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> u = y - x;
+    const Vec<T> wu = select<Vec<T>>(u < T(0), splat<T>(one_minus_tau), splat<T>(tau)) * u;
+    return {wu * u, T(-2) * wu};
+  }
+};
+
 }  // namespace losskit::LOSSKIT_ISA
 
 // The losses this file defines, in registry order.
 #define LOSSKIT_REGRESSION_LOSSES(X)                                                           \
   X(MseLoss) X(L1Loss) X(HuberLoss) X(SmoothL1Loss) X(PseudoHuberLoss) X(LogCoshLoss)          \
-  X(QuantileLoss) X(EpsilonInsensitiveLoss) X(GaussianNllLoss) X(PoissonNllLoss)
+  X(QuantileLoss) X(EpsilonInsensitiveLoss) X(GaussianNllLoss) X(PoissonNllLoss)            \
+  X(ExpectileLoss)
