@@ -11,57 +11,32 @@ def get_isa() -> str: ...
 def set_isa(isa: str) -> None: ...
 def available_isas() -> list[str]: ...
 def _vmath(name: str, x: npt.NDArray[np.floating[Any]], out: npt.NDArray[np.floating[Any]]) -> None: ...
-def elementwise_losses() -> dict[str, tuple[int, tuple[str, ...]]]: ...
+def loss_definitions() -> list[dict[str, Any]]: ...
 def _barron_log_partition(alpha: npt.NDArray[np.float64], return_grad: bool) -> Any: ...
 
+MODES: dict[str, int]
+
 class ElementwiseKernel:
-    def __init__(self, name: str, params: list[float], reduction: str, third_name: str) -> None: ...
-    def _call(
+    def __init__(self, name: str, params: list[float], reduction: str) -> None: ...
+    def run(
         self,
         mode: int,
         input: Any,
         target: Any,
         third: Any,
-        sample_weight: Any,
-        out: Any,
-        out_third: Any,
-    ) -> Any: ...
-    def _call_canonical(
-        self,
-        mode: int,
-        input: npt.NDArray[np.floating[Any]],
-        target: npt.NDArray[np.floating[Any]],
-        third: npt.NDArray[np.floating[Any]] | None,
-        sample_weight: npt.NDArray[np.floating[Any]] | None,
-        out: npt.NDArray[np.floating[Any]] | None,
-        out_third: npt.NDArray[np.floating[Any]] | None,
-    ) -> Any: ...
-    def _call4(
-        self,
-        mode: int,
-        input: Any,
-        target: Any,
-        third: Any,
-        sample_weight: Any,
-        out: Any,
-        out_third: Any,
         fourth: Any,
+        sample_weight: Any,
+        out: Any,
+        out_third: Any,
         out_fourth: Any,
     ) -> Any: ...
-    def _call_canonical4(
-        self,
-        mode: int,
-        input: npt.NDArray[np.floating[Any]],
-        target: npt.NDArray[np.floating[Any]],
-        third: npt.NDArray[np.floating[Any]] | None,
-        sample_weight: npt.NDArray[np.floating[Any]] | None,
-        out: npt.NDArray[np.floating[Any]] | None,
-        out_third: npt.NDArray[np.floating[Any]] | None,
-        fourth: npt.NDArray[np.floating[Any]] | None,
-        out_fourth: npt.NDArray[np.floating[Any]] | None,
-    ) -> Any: ...
-    @property
-    def _arity(self) -> int: ...
+
+class RowwiseKernel:
+    def __init__(
+        self, name: str, params: list[float], reduction: str, ignore_index: int,
+        class_weight: list[float],
+    ) -> None: ...
+    def run(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any: ...
 
 # ---- update rules, clipping, penalties, gather, sampling (bind_optim.cpp) --------------------
 _F = npt.NDArray[np.floating[Any]]
