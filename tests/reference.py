@@ -520,7 +520,9 @@ _register(RefLoss("quantile", "QuantileLoss", quantile_value, quantile_grad,
                   ({"quantile": 0.5}, {"quantile": 0.1}, {"quantile": 0.9}),
                   kinks=lambda p: (0.0,), nan_grad=lambda p: False))
 _register(RefLoss("expectile", "ExpectileLoss", expectile_value, expectile_grad,
-                  ({"expectile": 0.5}, {"expectile": 0.1}, {"expectile": 0.9})))
+                  ({"expectile": 0.5}, {"expectile": 0.1}, {"expectile": 0.9}),
+                  # the gradient is continuous, its slope jumps at u = 0 (finite differences)
+                  kinks=lambda p: (0.0,)))
 _register(RefLoss("epsilon_insensitive", "EpsilonInsensitiveLoss",
                   epsilon_insensitive_value, epsilon_insensitive_grad,
                   ({"epsilon": 0.1, "squared": False}, {"epsilon": 0.1, "squared": True},
