@@ -128,10 +128,17 @@ class BarronLoss(ElementwiseLoss):
 
     def _operands(self, input: Any) -> tuple[Any, Any]:
         """alpha and scale as kernel operands for this input's dtype (None: scalar parameters)."""
-        if not self._arrays:
-            return None, None
         dtype = getattr(input, "dtype", None)
         dtype = np.dtype(np.float32) if dtype in (np.float32, np.float16) else np.dtype(np.float64)
+        if dtype == np.float32:
+            # The kernel runs on 1/scale in the input's dtype: a scale below float32's smallest
+            # normal number (1.2e-38) would make it inf (NaN even at x = 0).
+            smallest = float(np.min(self._params["scale"])) if np.size(self._params["scale"]) else 1.0
+            if smallest < float(np.finfo(np.float32).tiny):
+                raise ValueError(f"scale must be at least {float(np.finfo(np.float32).tiny)!r} (the "
+                                 f"smallest normal float32) for float32 input, got scale = {smallest!r}")
+        if not self._arrays:
+            return None, None
         ops = self._cast.get(dtype)
         if ops is None:
             ops = (cast_to(self._alpha_op, dtype), cast_to(self._scale_op, dtype))
@@ -257,7 +264,8 @@ class AdaptiveBarronLoss(Loss):
     Parameters
     ----------
     num_dims : int, >= 1
-    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi
+    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi; alpha_hi < 2 unless equal
+        (alpha fixed). A learned alpha stays below 2: d rho / d alpha is +inf at 2.
     alpha_init : float in (alpha_lo, alpha_hi), or None for the midpoint
     scale_lo : float, > 0
     scale_init : float, >= scale_lo
@@ -286,6 +294,11 @@ class AdaptiveBarronLoss(Loss):
                              f"got alpha_lo = {lo!r}")
         if not (lo <= hi and math.isfinite(hi)):
             raise ValueError(f"alpha_hi must be finite and >= alpha_lo = {lo!r}, got alpha_hi = {hi!r}")
+        if lo < hi and hi >= 2:
+            # d rho / d alpha is +inf at alpha = 2 and d alpha / d latent is 0 there: a saturated
+            # latent would get inf * 0 = NaN.
+            raise ValueError(f"alpha_hi must be below 2 when alpha is learned (alpha_lo < alpha_hi), "
+                             f"got alpha_hi = {hi!r}")
         s_lo, s_init = check_real("scale_lo", scale_lo), check_real("scale_init", scale_init)
         if not (s_lo > 0 and math.isfinite(s_lo)):
             raise ValueError(f"scale_lo must be positive and finite, got scale_lo = {s_lo!r}")
