@@ -264,8 +264,8 @@ class AdaptiveBarronLoss(Loss):
     Parameters
     ----------
     num_dims : int, >= 1
-    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi; alpha_hi < 2 unless equal
-        (alpha fixed). A learned alpha stays below 2: d rho / d alpha is +inf at 2.
+    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi; neither is 2 unless they are
+        equal (alpha fixed): d rho / d alpha is +inf at alpha = 2.
     alpha_init : float in (alpha_lo, alpha_hi), or None for the midpoint
     scale_lo : float, > 0
     scale_init : float, >= scale_lo
@@ -294,11 +294,12 @@ class AdaptiveBarronLoss(Loss):
                              f"got alpha_lo = {lo!r}")
         if not (lo <= hi and math.isfinite(hi)):
             raise ValueError(f"alpha_hi must be finite and >= alpha_lo = {lo!r}, got alpha_hi = {hi!r}")
-        if lo < hi and hi >= 2:
-            # d rho / d alpha is +inf at alpha = 2 and d alpha / d latent is 0 there: a saturated
-            # latent would get inf * 0 = NaN.
-            raise ValueError(f"alpha_hi must be below 2 when alpha is learned (alpha_lo < alpha_hi), "
-                             f"got alpha_hi = {hi!r}")
+        if lo < hi and 2.0 in (lo, hi):
+            # d rho / d alpha is +inf at alpha = 2 and d alpha / d latent is 0 at a bound: a
+            # latent saturated at a bound of 2 would get inf * 0 = NaN.
+            name, value = ("alpha_hi", hi) if hi == 2 else ("alpha_lo", lo)
+            raise ValueError(f"{name} must not be 2 when alpha is learned (alpha_lo < alpha_hi): "
+                             f"d rho / d alpha is infinite there; got {name} = {value!r}")
         s_lo, s_init = check_real("scale_lo", scale_lo), check_real("scale_init", scale_init)
         if not (s_lo > 0 and math.isfinite(s_lo)):
             raise ValueError(f"scale_lo must be positive and finite, got scale_lo = {s_lo!r}")

@@ -192,11 +192,18 @@ def test_barron_float32_subnormal_scale_is_refused(scale, as_array):
     np.testing.assert_allclose(v, math.sqrt(2) - 1, rtol=1e-12)
 
 
-def test_adaptive_barron_refuses_learned_alpha_hi_of_2_or_more():
-    for hi in (2.0, 2.5):
-        with pytest.raises(ValueError, match="alpha_hi"):
-            losskit.AdaptiveBarronLoss(num_dims=2, alpha_hi=hi)
+def test_adaptive_barron_refuses_a_learned_alpha_bound_of_2():
+    with pytest.raises(ValueError, match="alpha_hi"):
+        losskit.AdaptiveBarronLoss(num_dims=2, alpha_hi=2.0)
+    with pytest.raises(ValueError, match="alpha_lo"):
+        losskit.AdaptiveBarronLoss(num_dims=2, alpha_lo=2.0, alpha_hi=3.0)
     losskit.AdaptiveBarronLoss(num_dims=2, alpha_lo=2.0, alpha_hi=2.0)  # fixed alpha is fine
+    # a bound past 2 saturates at a finite d/dalpha: the latent gradient stays finite
+    loss = losskit.AdaptiveBarronLoss(num_dims=2, alpha_lo=0.0, alpha_hi=3.0)
+    loss.params[0][:] = 60.0  # sigmoid saturates: alpha = 3
+    x = np.array([[0.5, 2.0], [1.0, -3.0]])
+    loss.value_and_grad(x, np.zeros_like(x))
+    assert all(np.all(np.isfinite(g)) for g in loss.param_grads)
 
 
 # --------------------------------------------------------------------------------------
