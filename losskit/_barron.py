@@ -32,6 +32,7 @@ from ._validation import (
 __all__ = ["BarronBase", "AdaptiveBarronLoss", "barron_log_partition"]
 
 _LOG_E_MINUS_1 = math.log(math.e - 1.0)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 class BarronBase(ElementwiseLoss):
@@ -50,9 +51,16 @@ class BarronBase(ElementwiseLoss):
 
     def _configured(self) -> None:
         self._cast: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
+        scale = self._config["scale"]
+        self._min_scale = float(np.min(scale)) if np.size(scale) else 1.0
 
     def _operands(self, input: Any) -> tuple[Any, Any]:
         """alpha and scale as kernel operands for this input's dtype (None: scalar parameters)."""
+        if self._min_scale < _FLOAT32_TINY and kernel_dtype(np.asarray(input).dtype) == np.float32:
+            # The kernel runs on 1/scale in the input's dtype: a scale below float32's smallest
+            # normal number would make it inf (NaN even at x = 0).
+            raise ValueError(f"scale must be at least {_FLOAT32_TINY!r} (the smallest normal "
+                             f"float32) for float32 input, got scale = {self._min_scale!r}")
         if not self._per_element(self._config):
             return None, None
         dtype = kernel_dtype(np.asarray(input).dtype)
@@ -166,7 +174,8 @@ class AdaptiveBarronLoss(Loss):
     Parameters
     ----------
     num_dims : int, >= 1
-    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi
+    alpha_lo, alpha_hi : float, 0 <= alpha_lo <= alpha_hi; neither is 2 unless they are
+        equal (alpha fixed): d rho / d alpha is +inf at alpha = 2.
     alpha_init : float in (alpha_lo, alpha_hi), or None for the midpoint
     scale_lo : float, > 0
     scale_init : float, >= scale_lo
@@ -199,6 +208,12 @@ class AdaptiveBarronLoss(Loss):
                              f"got alpha_lo = {lo!r}")
         if not (lo <= hi and math.isfinite(hi)):
             raise ValueError(f"alpha_hi must be finite and >= alpha_lo = {lo!r}, got alpha_hi = {hi!r}")
+        if lo < hi and 2.0 in (lo, hi):
+            # d rho / d alpha is +inf at alpha = 2 and d alpha / d latent is 0 at a bound: a
+            # latent saturated at a bound of 2 would get inf * 0 = NaN.
+            name, value = ("alpha_hi", hi) if hi == 2 else ("alpha_lo", lo)
+            raise ValueError(f"{name} must not be 2 when alpha is learned (alpha_lo < alpha_hi): "
+                             f"d rho / d alpha is infinite there; got {name} = {value!r}")
         s_lo, s_init = check_real("scale_lo", scale_lo), check_real("scale_init", scale_init)
         if not (s_lo > 0 and math.isfinite(s_lo)):
             raise ValueError(f"scale_lo must be positive and finite, got scale_lo = {s_lo!r}")

@@ -72,6 +72,13 @@ Isa initial_isa() {
   return best_isa();
 }
 
+// Read once: both the table and the ISA name start from it (a second read would repeat the
+// warning above).
+Isa start_isa() {
+  static const Isa isa = initial_isa();
+  return isa;
+}
+
 int initial_threads() {
 #ifdef _OPENMP
   return std::min(omp_get_max_threads(), kMaxThreads);
@@ -81,11 +88,11 @@ int initial_threads() {
 }
 
 std::atomic<const KernelTable*>& active_table() {
-  static std::atomic<const KernelTable*> table{table_of(initial_isa())};
+  static std::atomic<const KernelTable*> table{table_of(start_isa())};
   return table;
 }
 std::atomic<Isa>& active_isa() {
-  static std::atomic<Isa> isa{initial_isa()};
+  static std::atomic<Isa> isa{start_isa()};
   return isa;
 }
 std::atomic<int>& num_threads() {

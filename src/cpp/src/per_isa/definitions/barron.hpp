@@ -60,12 +60,21 @@ template <> struct BarronConstants<float> {
   static constexpr int kSeriesTerms = 13;
   // phi3(h) = sum_k (k+1) h^k / (k+2)! for |h| < 1/2: 9 terms leave < 1e-8 relative.
   static constexpr int kPhi3Terms = 9;
+  // D(z) = log1p(z) - z/(1+z) by its series in t^2, t = z/(2+z) <= 1/3: 7 terms.
+  static constexpr int kDTerms = 7;
+  // Above this h, e^h times d/dalpha's factors could overflow: d/dalpha = e^(h + log K).
+  static constexpr float kBigH = 80.0f;
+  // Near a = 2 the series in L (barron_dalpha_near2) for L <= 1.4: 16 terms.
+  static constexpr int kNear2Terms = 16;
 };
 template <> struct BarronConstants<double> {
   static constexpr double kHuge = 3.1217485503159922e144;  // 2^480; u^2/b < 2^1013
   static constexpr double kTinyH = 1.1830521861667747e-271;  // 2^-900
   static constexpr int kSeriesTerms = 28;
   static constexpr int kPhi3Terms = 17;  // < 1e-17 relative
+  static constexpr int kDTerms = 18;
+  static constexpr double kBigH = 700.0;
+  static constexpr int kNear2Terms = 26;
 };
 
 template <class T> LOSSKIT_INLINE BarronLanes<T> barron_lanes(Vec<T> a, Vec<T> c) {
@@ -175,20 +184,56 @@ template <class T> LOSSKIT_INLINE Vec<T> barron_phi3(Vec<T> h, Vec<T> p, Vec<T> 
 // d rho / d a = b sum_{k>=3} h_k z^k for small z, from rho = b sum_k g_k(a) z^k with
 // g_k = binom(a/2, k) / a = (a - 2) G_k:  h_k = (2 - k) G_k + (a - 2) G_k',
 // G_2 = 1/8, G_{k+1} = G_k (a/2 - k) / (k + 1) (and its derivative in a).
+// The recurrence carries G_k z^k and G_k' z^k: G_k alone grows like (a/2)^k / k! and
+// overflows for large |a| (float: |a| ~ 1e4) while z^k underflows (inf * 0).
 template <class T> LOSSKIT_INLINE Vec<T> barron_dalpha_series(Vec<T> a, Vec<T> b, Vec<T> z) {
   constexpr int kTerms = BarronConstants<T>::kSeriesTerms;
   const Vec<T> half_a = T(0.5) * a;
   const Vec<T> d = a - T(2);
-  Vec<T> G = splat<T>(T(0.125)), dG = splat<T>(0), zk = z * z, sum = splat<T>(0);
+  Vec<T> Gz = T(0.125) * (z * z), dGz = splat<T>(0), sum = splat<T>(0);
   for (int k = 2; k < 2 + kTerms; ++k) {
-    const T inv = T(1.0 / (k + 1));
+    const Vec<T> step = z * T(1.0 / (k + 1));
     const Vec<T> f = half_a - T(k);
-    dG = fma(dG, f, T(0.5) * G) * inv;
-    G = G * f * inv;
-    zk *= z;
-    sum = fma(fma(d, dG, T(1 - k) * G), zk, sum);  // h_{k+1} z^{k+1}
+    dGz = fma(dGz, f, T(0.5) * Gz) * step;
+    Gz = Gz * f * step;
+    sum += fma(d, dGz, T(1 - k) * Gz);  // h_{k+1} z^{k+1}
   }
   return b * sum;
+}
+
+// D(z) = log1p(z) - z/(1+z) = L - w without cancellation: for z <= 1 (where L - w would
+// cancel up to ~1/z) as 2t^2/(1+t) + 2t^3 (1/3 + t^2/5 + t^4/7 + ...), t = z/(2+z), from
+// log1p(z) = 2 atanh(t) and w = 2t/(1+t): all terms positive. Elsewhere L - w (>= 0.19).
+template <class T> LOSSKIT_INLINE Vec<T> barron_log1p_minus_ratio(Vec<T> z, Vec<T> L, Vec<T> w) {
+  constexpr int kTerms = BarronConstants<T>::kDTerms;
+  const auto small = z <= T(1);
+  const Vec<T> direct = L - w;
+  if (!barron_any(small)) return direct;
+  const Vec<T> zs = select<Vec<T>>(small, z, splat<T>(0));
+  const Vec<T> t = zs / (zs + T(2));
+  const Vec<T> t2 = t * t;
+  Vec<T> sum = splat<T>(T(1.0 / (2 * kTerms + 1)));
+  for (int j = kTerms - 1; j >= 1; --j) sum = fma(sum, t2, splat<T>(T(1.0 / (2 * j + 1))));
+  const Vec<T> series = T(2) * t2 * ((T(1) / (T(1) + t)) + t * sum);
+  return select<Vec<T>>(small, series, direct);
+}
+
+// Near a = 2: d rho / d a = (b/4) sum_{n>=3} L^n e_n / n!,  e_n = c^(n-2) (n - 1 - c) +
+// (c - 1)^(n-1), c = a/2 (entire in L: from rho = (b/a)(e^(cL) - 1) with z = e^L - 1). For
+// |c - 1| < 1/4 no term cancels, and where z is past the z-series the closed forms would
+// cancel ~20x (their O(z^2) parts cancel to b z^3 / 24).
+template <class T> LOSSKIT_INLINE Vec<T> barron_dalpha_near2(Vec<T> a, Vec<T> b, Vec<T> L) {
+  constexpr int kTerms = BarronConstants<T>::kNear2Terms;
+  const Vec<T> c = T(0.5) * a, cm = c - T(1);
+  const Vec<T> L3 = L * L * L * T(1.0 / 6);
+  Vec<T> A = L3 * c, B = L3 * (cm * cm), sum = splat<T>(0);
+  for (int n = 3; n < 3 + kTerms; ++n) {
+    sum += fma(A, T(n - 1) - c, B);
+    const Vec<T> step = L * T(1.0 / (n + 1));
+    A *= step * c;
+    B *= step * cm;
+  }
+  return T(0.25) * b * sum;
 }
 
 template <class T> LOSSKIT_INLINE Vec<T> barron_max(Vec<T> x, Vec<T> y) {
@@ -243,24 +288,49 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   if constexpr (kAlphaGrad) {
     // T2 + T3 = (b/a^2)(h e^h - E) = (b L^2 / 4) phi3(h): no 1/a, and no cancellation of the
     // large L terms when h -> -inf (a < 0, large z).
-    const Vec<T> T23 = (T(0.25) * p.b * L * L) * barron_phi3<T>(h, P, E);
-    const auto near0 = p.a < one;
+    const Vec<T> phi3 = barron_phi3<T>(h, P, E);
+    const Vec<T> T23 = (T(0.25) * p.b * L * L) * phi3;
+    // |a - 2| >= 1/2: the compact form below; near 2 the em form (no 1/(a - 2) blow-up).
+    const auto near0 = abs<T>(p.a - T(2)) >= T(0.5);
     const auto near2 = ~near0;  // also NaN alphas
-    Vec<T> T1 = {};
+    Vec<T> T1 = {}, compact = {}, D = {};
     if (barron_any(near0)) {
-      const Vec<T> qs = (value - half * u2Q) / (p.a - T(2));
-      T1 = qs;
+      // T1 + T2 + T3 = (s/2)(e^h D - L^2 phi3(h)), s = sign(a - 2), with
+      // D = log1p(z) - z/(1+z) computed without cancellation (T1 = (rho - u^2 Q/2)/(a - 2)
+      // alone cancels ~10x at z ~ 1/4, on top of T1 + T23's own cancellation).
+      Vec<T> w = z * inv_one_z;
+      if (any_huge) w = select<Vec<T>>(huge, one, w);
+      D = barron_log1p_minus_ratio<T>(z, L, w);
+      compact = half * (L * L * phi3 - P * D);
+      compact = select<Vec<T>>(p.a > T(2), -compact, compact);
     }
     if (barron_any(near2)) {
       const Vec<T> em = vexpm1<T>(half * (p.a - T(2)) * L);
       const Vec<T> a_safe = select<Vec<T>>(near2, p.a, one);
       const Vec<T> qs = (abs<T>(em) - half * u2Q) / a_safe;  // Q = 1 + em, but accurate
       T1 = select<Vec<T>>(near2, qs, T1);
+      const auto series2 = near2 & (L <= T(1.4));
+      if (barron_any(series2)) {
+        const Vec<T> n2 = barron_dalpha_near2<T>(select<Vec<T>>(series2, p.a, splat<T>(2)), p.b,
+                                                 select<Vec<T>>(series2, L, splat<T>(0)));
+        T1 = select<Vec<T>>(series2, n2 - T23, T1);  // T1 + T23 below gives n2 back (to rounding)
+      }
     }
-    ga = T1 + T23;
-    // Where rho overflows its terms do too (inf - inf); rho increases with a, so d/da = +inf.
-    ga = select<Vec<T>>((ga != ga) & (value == std::numeric_limits<T>::infinity()),
-                        splat<T>(std::numeric_limits<T>::infinity()), ga);
+    ga = select<Vec<T>>(near0, compact, T1 + T23);
+    // Large h (a >= 1 there): e^h times the factors overflows before d/dalpha does. There
+    // d/dalpha = (1/2)(e^h K - 4 s/a^2), s K = s (D - (2/a)(L - 2/a)) > 0 (near 2, where that
+    // cancels, s K = (b/a)(L - (a + 2)/a) + s/(1 + z)), and 4/a^2 is below e^h K's rounding:
+    // d/dalpha = exp(h + log(s K / 2)), inf only where it overflows itself (never inf - inf).
+    if (barron_any_beyond<true>(h, C::kBigH)) {
+      const auto big = h > C::kBigH;
+      const Vec<T> ab = select<Vec<T>>(big, p.a, one);
+      const Vec<T> sz = select<Vec<T>>(ab > T(2), inv_one_z, -inv_one_z);
+      const Vec<T> K = D - (T(2) / ab) * (L - T(2) / ab);
+      const Vec<T> sK = select<Vec<T>>(near0, select<Vec<T>>(ab > T(2), K, -K),
+                                       fma(p.b_over_a, L - (ab + T(2)) / ab, sz));
+      const Vec<T> big_ga = vexp<T>(h + vlog<T>(half * sK));
+      ga = select<Vec<T>>(big, big_ga, ga);
+    }
     // Small z: the terms cancel to O(z^3); the series is exact there.
     const Vec<T> m = abs<T>(fma(half, p.a, splat<T>(-2))) * T(1.0 / 3);  // |a/2 - 2| / 3
     const auto series = z * barron_max<T>(one, m) < T(0.25);
@@ -332,7 +402,8 @@ shared alpha). d rho / d alpha is +inf at exactly alpha = 2 (a genuine log singu
         }(),
         [] {
           ParamInfo p = real_param("scale", 1.0, kPositive,
-                                   "Scale c; an array broadcasts to the input.");
+                                   "Scale c; an array broadcasts to the input. float32 input "
+                                   "needs c >= 1.2e-38 (the smallest normal float32).");
           p.array_allowed = true;
           return p;
         }()});

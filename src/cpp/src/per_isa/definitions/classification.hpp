@@ -162,7 +162,9 @@ template <class T> struct KlDivLoss {
     d.notes = R"(or, with ``log_target``, :math:`e^{y}(y - x)`. Same as
 ``torch.nn.functional.kl_div``; the default reduction "batchmean" divides the sum by
 ``input.shape[0]`` (the mathematically correct KL per sample), "mean" by the number of
-elements.)";
+elements. With ``sample_weight``, "batchmean" divides the weighted sum by the samples' total
+weight, ``sum(w l) / (sum(w) / elements_per_sample)``: for one weight per sample that is
+``sum_i w_i sum_c l_ic / sum_i w_i``, and unit weights give PyTorch's batchmean.)";
     return d;
   }(), {bool_param("log_target", false, "The target holds log-probabilities.")});
   bool log_target;

@@ -207,12 +207,14 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
   }
 
   // The row's loss (before the sample weight) and its scaled gradient, from scan() and
-  // log_sum = log(sum_exp), i.e. lse - max.
-  LOSSKIT_INLINE T finish(std::size_t r, const RowSums& s, T log_sum, T* g, T k) const {
+  // log_sum = log(sum_exp), i.e. lse - max. k (the reduction scale times the sample weight)
+  // is in double, and so are the row's gradient factors until they are rounded.
+  LOSSKIT_INLINE T finish(std::size_t r, const RowSums& s, T log_sum, T* g, double k) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     const T* x = c.input + r * C;
-    T value, p_scale, g_y = 0;
+    T value, p_scale;
+    double g_y = 0;
     std::int64_t y = -1;
     if (c.target) {
       value = s.sum_wt * log_sum - s.sum_wd;
@@ -223,22 +225,22 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
       value = (T(1) - smoothing) * wy * (log_sum - (x[y] - s.max));
       if (smoothing != T(0)) value += eps_per_class * (weight_total * log_sum - s.sum_wd);
       p_scale = (T(1) - smoothing) * wy + eps_per_class * weight_total;
-      g_y = k * (T(1) - smoothing) * wy;
+      g_y = k * double(T(1) - smoothing) * double(wy);
     }
     if (g) {
-      const Vec<T> a = splat<T>(k * p_scale / s.sum_exp);
+      const Vec<T> a = splat<T>(T(k * double(p_scale) / double(s.sum_exp)));
       const T* t = c.target ? c.target + r * C : nullptr;
       with_flags([&](auto weighted) {
         vectors<T>(0, C, [&](const auto& L) {
           Vec<T> gv = L.ld(g) * a;
           if constexpr (weighted) {
             const Vec<T> w = class_weights(t, L);
-            gv = fma(splat<T>(-k), t ? w : w * eps_per_class, gv);
+            gv = fma(splat<T>(T(-k)), t ? w : w * eps_per_class, gv);
           }
           L.st(g, gv);
         });
       }, t || smoothing != T(0));
-      if (y >= 0) g[y] -= g_y;
+      if (y >= 0) g[y] -= T(g_y);
     }
     return value;
   }
@@ -249,14 +251,16 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
   // horizontal reductions, one vector log per tile) and the gradient tile is transposed back.
   // Per element the arithmetic is scan() and finish()'s, except that a row's exponentials are
   // summed class by class in order, and the rows' values in float64 lanes (a fixed order too).
-  LOSSKIT_INLINE double short_rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  LOSSKIT_INLINE double short_rows(std::size_t r0, std::size_t r1, double grad_scale) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     constexpr std::size_t G = kLanes<T>;
     const Vec<T> ninf = splat<T>(-std::numeric_limits<T>::infinity());
     const Vec<T> lane = lane_indices<T>(std::make_index_sequence<G>());
     const Vec<T> class_weights = c.class_weight ? load_row<T>(c.class_weight, 0, C) : Vec<T>{};
+    const bool weighted = c.sample_weight || c.class_weight;
     Accumulator<T> total;
+    double weighted_total = 0;
     for (std::size_t g0 = r0; g0 < r1; g0 += G) {
       const std::size_t gn = r1 - g0 < G ? r1 - g0 : G;
       // Rows past the block are zeros (harmless arithmetic, masked out below). A label as T
@@ -277,8 +281,16 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
       const Vec<T> wy = c.class_weight
           ? __builtin_shuffle(class_weights, __builtin_convertvector(index, Mask<T>))
           : splat<T>(1);
-      const Vec<T> weight = select<Vec<T>>(counted, sw * wy, splat<T>(0));
-      const Vec<T> scaled = select<Vec<T>>(counted, (grad_scale * sw) * wy, splat<T>(0));
+      Vec<T> weight = select<Vec<T>>(counted, splat<T>(1), splat<T>(0));
+      Vec<T> scaled = select<Vec<T>>(counted, splat<T>(T(grad_scale)), splat<T>(0));
+      alignas(sizeof(Vec<T>)) double row_weight[G] = {};
+      if (weighted) {  // s w_y in double (exact for float), then k s w_y rounded once
+        for (std::size_t j = 0; j < G; ++j) {
+          row_weight[j] = counted[j] ? double(sw[j]) * double(wy[j]) : 0;
+          weight[j] = T(row_weight[j]);
+          scaled[j] = T(grad_scale * row_weight[j]);
+        }
+      }
       // The class loops run over all kLanes vectors, unrolled, with a test against C: the tile
       // stays in registers (a loop to the run-time C would keep it in memory).
       Vec<T> m = ninf, label_logit = splat<T>(0);
@@ -295,8 +307,8 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
         tile[k] = vexp<T>(tile[k] - m);
         sum += tile[k];
       }
-      const Vec<T> values = select<Vec<T>>(counted, weight * (vlog<T>(sum) - (label_logit - m)),
-                                           splat<T>(0));
+      const Vec<T> losses = vlog<T>(sum) - (label_logit - m);
+      const Vec<T> values = select<Vec<T>>(counted, weight * losses, splat<T>(0));
       if (c.grad_out) {
         const Vec<T> scale = scaled / sum;
 #pragma GCC unroll 16
@@ -308,12 +320,17 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
         for (std::size_t j = 0; j < gn; ++j) store_row<T>(c.grad_out + (g0 + j) * C, 0, C, tile[j]);
       }
       if (c.value_out) store_row<T>(c.value_out + g0, 0, gn, values);
-      total.add(values);
+      if (weighted) {  // s w_y l in double: a tiny s w_y would lose its bits as a float
+        for (std::size_t j = 0; j < gn; ++j)
+          if (counted[j]) weighted_total += row_weight[j] * double(losses[j]);
+      } else {
+        total.add(values);
+      }
     }
-    return total.sum();
+    return weighted ? weighted_total : total.sum();
   }
 
-  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, double grad_scale) const {
     if (one_vector_rows) return short_rows(r0, r1, grad_scale);
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
@@ -339,9 +356,9 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
           continue;
         }
         const T sw = ctx.sample_weight(r);
-        const T value = sw * finish(r, sums[j], log_s[j], g, grad_scale * sw);
-        if (c.value_out) c.value_out[r] = value;
-        total += double(value);
+        const T row = finish(r, sums[j], log_s[j], g, grad_scale * double(sw));
+        if (c.value_out) c.value_out[r] = sw * row;
+        total += double(sw) * double(row);
       }
     }
     return total;
@@ -369,22 +386,22 @@ template <class T> struct NllRows {
   const RowContext<T> ctx;
   NllRows(const LossParams&, const RowwiseCall<T>& c) : ctx{c} {}
 
-  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, double grad_scale) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     double total = 0;
     for (std::size_t r = r0; r < r1; ++r) {
       T* g = c.grad_out ? c.grad_out + r * C : nullptr;
       if (g) zero_row<T>(g, C);
-      T value = 0;
-      if (!ctx.ignored(r)) {
+      double value = 0;
+      if (!ctx.ignored(r)) {  // s w_y in double: exact for float, and no overflow of k s w_y
         const std::int64_t y = c.labels[r];
-        const T sw = ctx.sample_weight(r), wy = ctx.label_weight(y);
-        value = -sw * wy * c.input[r * C + y];
-        if (g) g[y] = -grad_scale * sw * wy;
+        const double weight = double(ctx.sample_weight(r)) * double(ctx.label_weight(y));
+        value = -weight * double(c.input[r * C + y]);
+        if (g) g[y] = T(-grad_scale * weight);
       }
-      if (c.value_out) c.value_out[r] = value;
-      total += double(value);
+      if (c.value_out) c.value_out[r] = T(value);
+      total += value;
     }
     return total;
   }
@@ -405,7 +422,7 @@ template <class T> struct MarginRows {
       : ctx{c}, margin(T(margin_)), norm(per_class ? T(1 / double(c.classes)) : T(1)),
         squared(p == 2) {}
 
-  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, T grad_scale) const {
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, double grad_scale) const {
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     double total = 0;
@@ -413,8 +430,9 @@ template <class T> struct MarginRows {
       const T* x = c.input + r * C;
       T* g = c.grad_out ? c.grad_out + r * C : nullptr;
       const std::int64_t y = c.labels[r];
-      const T sw = ctx.sample_weight(r), wy = ctx.label_weight(y);
-      const T k = grad_scale * sw * wy * norm;
+      const double weight =
+          double(ctx.sample_weight(r)) * double(ctx.label_weight(y)) * double(norm);
+      const T k = T(grad_scale * weight);
       const T base = margin - x[y];
       Accumulator<T> sum_h;
       Vec<T> sum_g = splat<T>(0);
@@ -431,15 +449,17 @@ template <class T> struct MarginRows {
         const Vec<T> zc = select<Vec<T>>(active, z, splat<T>(0));
         sum_h.add(squared ? zc * zc : zc);
         if (g) {
-          const Vec<T> gv = select<Vec<T>>(active, squared ? T(2) * k * zc : splat<T>(k), splat<T>(0));
+          // A NaN score gives NaN (not k) in its class and, through the sum, in the label's.
+          const Vec<T> slope = squared ? T(2) * k * zc : splat<T>(k);
+          const Vec<T> gv = select<Vec<T>>(active, select<Vec<T>>(z != z, z, slope), splat<T>(0));
           sum_g += gv;
           store_row<T>(g, i, lanes, gv);
         }
       }
       if (g) g[y] = -reduce_sum(sum_g);
-      const T value = sw * wy * norm * T(sum_h.sum());
-      if (c.value_out) c.value_out[r] = value;
-      total += double(value);
+      const double value = weight * sum_h.sum();
+      if (c.value_out) c.value_out[r] = T(value);
+      total += value;
     }
     return total;
   }

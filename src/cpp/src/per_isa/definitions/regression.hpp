@@ -104,7 +104,7 @@ template <class T> struct SmoothL1Loss {
 
 // delta^2 (sqrt(1 + (r/delta)^2) - 1);  d/dx = r / sqrt(1 + (r/delta)^2).
 // With a = |r|/delta and root = sqrt(1 + a^2), cancellation-free:
-//   value = delta |r| a / (root + 1),   d/dx = r / root,
+//   value = |r| (|r| / (root + 1)),   d/dx = r / root,
 // both from one division 1 / (root (root + 1)) (the kernel is bound by the divider and the
 // square root). a is capped at 2^60 so that a^2 stays finite in float32; past the cap
 // a / (root + 1) rounds to 1 and d/dx to sign(r) delta, which the cap's lanes take.
@@ -132,7 +132,12 @@ template <class T> struct PseudoHuberLoss {
     const Vec<T> inv = T(1) / (root * (root + T(1)));
     const Vec<T> grad = r * ((root + T(1)) * inv);
     const Vec<T> capped = select<Vec<T>>(a == kCap, copysign<T>(splat<T>(delta), r), grad);
-    return {delta * abs_r * (a * (root * inv)), capped};
+    // delta^2 (root - 1) = r^2 / (root + 1) = |r| (|r| / (root + 1)): no delta^2 or delta |r|,
+    // which overflow for a large delta while the value does not (float: delta 1e30, r 1e10 is
+    // 5e19). |r| / (root + 1) <= min(|r|/2, delta) keeps the product finite wherever the value
+    // is. Where a is capped, |r| / (root + 1) is delta to within 2^-60.
+    const Vec<T> ratio = select<Vec<T>>(a == kCap, splat<T>(delta), abs_r * (root * inv));
+    return {abs_r * ratio, capped};
   }
 };
 

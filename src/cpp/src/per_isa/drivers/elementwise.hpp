@@ -6,6 +6,8 @@
 // block order after the (optional) parallel loop. So every thread count gives the same bits.
 #pragma once
 
+#include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "losskit/loss_types.hpp"
@@ -15,6 +17,38 @@
 
 namespace losskit::LOSSKIT_ISA {
 
+
+// The factor a reduction multiplies each weighted element by, w / denominator, as
+// (w * pow2) * scale: pow2 is a power of two that brings the weights near 1 (exact, and normal
+// in T even when the weights are subnormal or huge) and scale = 2^-e / (pow2 denominator) is
+// rounded once. A plain 1 / denominator in T would overflow below ~3e-38 (float) or lose
+// bits to the subnormals above ~1e38 (e.g. 1e5 weights of 1e36). Values are summed as
+// l * (w * pow2) and divided by denominator * pow2 in double, so they keep their precision too.
+// Unweighted calls use `scale` alone (1 / N or 1, pow2 = 1): their path is unchanged.
+template <class T> struct Normaliser {
+  T pow2 = 1, scale = 1;
+  double value_divisor = 1;  // what the summed values are divided by
+};
+template <class T> Normaliser<T> normaliser(double denominator, bool averaged, bool weighted) {
+  Normaliser<T> n;
+  if (!averaged) return n;
+  n.value_divisor = denominator;
+  if (!weighted || !(denominator > 0) || std::isinf(denominator)) {
+    n.scale = T(1 / denominator);  // 0 -> inf (0/0 = NaN gradients, as the mean's value)
+    return n;
+  }
+  int e = 0;
+  const double f = std::frexp(denominator, &e);  // denominator = f 2^e, f in [1/2, 1)
+  // w * 2^-e <= denominator 2^-e < 1; keep 2^-e within T's normal exponents, the rest goes
+  // into scale (which is then still far from overflow: |e| <= 1100).
+  constexpr int kMinExp = std::numeric_limits<T>::min_exponent - 1;  // 2^kMinExp is normal
+  constexpr int kMaxExp = std::numeric_limits<T>::max_exponent - 1;
+  const int p = -e < kMinExp ? kMinExp : (-e > kMaxExp ? kMaxExp : -e);
+  n.pow2 = T(std::ldexp(1.0, p));
+  n.scale = T(std::ldexp(1 / f, -e - p));
+  n.value_divisor = std::ldexp(denominator, p);
+  return n;
+}
 
 struct BlockSummary {
   double sum = 0;
@@ -29,7 +63,7 @@ template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOp
 struct ElementwiseBlock {
   Loss loss;
   ElementwiseCall<T> c;
-  T grad_scale;
+  Normaliser<T> norm;
   bool sum_value;  // reduction sum/mean: accumulate the (weighted) values
 
   // One vector at i: stores what is asked for and returns the value to sum (0 in lanes past
@@ -54,7 +88,8 @@ struct ElementwiseBlock {
       pt = loss(x, y);
     }
     Vec<T> w = splat<T>(1);
-    if constexpr (kWeighted) w = ld(c.sample_weight);
+    // exact (see Normaliser); the weights themselves when not averaged (pow2 = 1)
+    if constexpr (kWeighted) w = ld(c.sample_weight) * norm.pow2;
     Vec<T> summed = {};
     if constexpr (kValue) {
       Vec<T> v = pt.value;
@@ -63,7 +98,7 @@ struct ElementwiseBlock {
       if (sum_value) summed = partial ? select<Vec<T>>(first_lanes<T>(lanes), v, summed) : v;
     }
     if constexpr (kGrad) {
-      const Vec<T> s = kWeighted ? w * grad_scale : splat<T>(grad_scale);
+      const Vec<T> s = kWeighted ? w * norm.scale : splat<T>(norm.scale);
       st(c.grad_out, pt.grad * s);
       if constexpr (Loss::kInfo.arity == 3) {
         if (c.grad_third_out) st(c.grad_third_out, pt.grad_third * s);
@@ -157,28 +192,30 @@ template <class T> std::size_t first_outside(const T* p, std::size_t n, const In
 
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
           bool kExtraGrads = false>
-BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
+BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c,
+                         const Normaliser<T>& norm) {
   const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad, kOperands, kExtraGrads> block{
-      loss, c, grad_scale, c.compute_value && c.reduction != Reduction::none};
+      loss, c, norm, c.compute_value && c.reduction != Reduction::none};
   return run_blocks(block, c.size, kBlock, threads_for(c.size, kParallelMinStreaming));
 }
 
 template <class Loss, class T, bool kWeighted, bool kOperands = false>
-BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c, T grad_scale) {
+BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c,
+                          const Normaliser<T>& norm) {
   const bool value = c.compute_value && (c.reduction != Reduction::none || c.value_out);
   if constexpr (Loss::kInfo.arity == 4) {
     // Arity 4: both operands or neither; both extra gradients or neither (with grad_out).
     if (!kOperands && c.third)
-      return run_weighted<Loss, T, kWeighted, true>(loss, c, grad_scale);
+      return run_weighted<Loss, T, kWeighted, true>(loss, c, norm);
     if (c.grad_out && c.grad_third_out && c.grad_fourth_out) {
-      if (value) return run_variant<Loss, T, kWeighted, true, true, kOperands, true>(loss, c, grad_scale);
-      return run_variant<Loss, T, kWeighted, false, true, kOperands, true>(loss, c, grad_scale);
+      if (value) return run_variant<Loss, T, kWeighted, true, true, kOperands, true>(loss, c, norm);
+      return run_variant<Loss, T, kWeighted, false, true, kOperands, true>(loss, c, norm);
     }
   }
   if (value && c.grad_out)
-    return run_variant<Loss, T, kWeighted, true, true, kOperands>(loss, c, grad_scale);
-  if (c.grad_out) return run_variant<Loss, T, kWeighted, false, true, kOperands>(loss, c, grad_scale);
-  return run_variant<Loss, T, kWeighted, true, false, kOperands>(loss, c, grad_scale);
+    return run_variant<Loss, T, kWeighted, true, true, kOperands>(loss, c, norm);
+  if (c.grad_out) return run_variant<Loss, T, kWeighted, false, true, kOperands>(loss, c, norm);
+  return run_variant<Loss, T, kWeighted, true, false, kOperands>(loss, c, norm);
 }
 
 // Sample weights: non-negative (inf included).
@@ -201,7 +238,12 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
   if (c.sample_weight) {
     const BlockSummary ws = sum_and_check<T>(c.sample_weight, n, kWeightDomain);
     if (ws.bad) return refuse(BadArgument::sample_weight, c.sample_weight, kWeightDomain);
-    if (c.reduction == Reduction::mean) denominator = ws.sum;
+    // batchmean with weights: sum(w l) over the samples' total weight, the weights' sum over
+    // the elements of a sample (n / batch_size of them; unit weights give batch_size back).
+    if (c.reduction == Reduction::mean || (c.reduction == Reduction::batchmean && n == 0))
+      denominator = ws.sum;
+    else if (c.reduction == Reduction::batchmean)
+      denominator = ws.sum / (double(n) / double(c.batch_size));
   }
   if constexpr (!info.input_domain.is_everything()) {
     if (sum_and_check<T>(c.input, n, info.input_domain).bad)
@@ -212,12 +254,12 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
       return refuse(BadArgument::third, c.third, info.third_domain);
   }
   const bool averaged = c.reduction == Reduction::mean || c.reduction == Reduction::batchmean;
-  const double scale = averaged ? 1 / denominator : 1;
+  const Normaliser<T> norm = normaliser<T>(denominator, averaged, c.sample_weight != nullptr);
   const Loss loss(params);
-  const BlockSummary s = c.sample_weight ? run_weighted<Loss, T, true>(loss, c, T(scale))
-                                         : run_weighted<Loss, T, false>(loss, c, T(scale));
+  const BlockSummary s = c.sample_weight ? run_weighted<Loss, T, true>(loss, c, norm)
+                                         : run_weighted<Loss, T, false>(loss, c, norm);
   if (c.compute_value && c.reduction != Reduction::none)
-    result.value = averaged ? s.sum / denominator : s.sum;
+    result.value = averaged ? s.sum / norm.value_divisor : s.sum;
   return result;
 }
 

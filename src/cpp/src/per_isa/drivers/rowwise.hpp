@@ -45,8 +45,10 @@ ElementwiseResult evaluate_rowwise(const LossParams& params, const RowwiseCall<T
     // A local copy (the call included, by value): the gradient stores may alias anything
     // reachable from elsewhere, which would force reloads of every pointer per vector.
     const R local = rows_loss;
+    // The scale stays in double: a row's factor k s w_y is formed in double and rounded once
+    // (1 / denominator would overflow T for tiny weights, and lose bits for huge ones).
     BlockSummary out;
-    out.sum = local.rows(r0, r1, T(scale));
+    out.sum = local.rows(r0, r1, scale);
     return out;
   };
   const BlockSummary s = run_blocks(block, N, rows_per_block,
