@@ -236,3 +236,23 @@ def test_unknown_losskit_isa_warns_once(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=tmp_path, check=True)
     assert out.stderr.count("unknown LOSSKIT_ISA") == 1, out.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pos_weight", [None, 3.0])
+def test_bce_with_logits_gradient_keeps_tiny_targets(dtype, pos_weight):
+    """d/dx = lw sigmoid(x) - pw y for x < 0 (lw = 1 + (pw - 1) y): computed without 1 - y,
+    which would round a tiny target away (x = -1e4, y = 1e-30 gave 0, not -1e-30)."""
+    import mpmath
+
+    x = np.array([-1e4, -200.0, -20.0, -1.0, 0.5, 30.0], dtype=dtype)
+    y = np.array([1e-30, 1e-25, 1e-30, 1e-30, 1e-30, 1 - 1e-7], dtype=dtype)
+    loss = losskit.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="sum")
+    got = loss.grad(x, y)
+    pw = 1.0 if pos_weight is None else pos_weight
+    for xi, yi, gi in zip(x.astype(float), y.astype(float), got.astype(float)):
+        with mpmath.workdps(50):
+            X, Y = mpmath.mpf(xi), mpmath.mpf(yi)
+            lw = 1 + (pw - 1) * Y
+            expected = float((1 - Y) - lw / (1 + mpmath.exp(X)))
+        assert gi == pytest.approx(expected, rel=4 * np.finfo(dtype).eps, abs=0), (xi, yi)

@@ -36,6 +36,9 @@ template <class T> LOSSKIT_INLINE Vec<T> keep_nan(Vec<T> z, Vec<T> g) {
 //   x >= 0:  (1 - y) x + lw log1p(e^-|x|)
 //   x <  0:  -pw y x   + lw log1p(e^-|x|)
 // (PyTorch's own formula rounds e.g. x = -30, y = 0 to 0 in float32 instead of 9.4e-14.)
+// The gradient likewise, with s = e^-|x| / (1 + e^-|x|) = sigmoid(-|x|):
+//   x >= 0:  (1 - y) - lw s
+//   x <  0:  lw s - pw y     (= (1 - y) - lw (1 - s): no 1 - y that loses a tiny target)
 // kUnitWeight: pw = 1 (the default), the same bits with four fewer multiplications.
 template <class T, bool kUnitWeight = false>
 LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
@@ -43,14 +46,16 @@ LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
   const Log1pUnit<T> l = vlog1p_unit<T>(e);
   const auto nonneg = x >= T(0);
   const Vec<T> one_minus_y = T(1) - y;
-  const Vec<T> sigmoid_neg = select<Vec<T>>(nonneg, e * l.reciprocal, l.reciprocal);
+  const Vec<T> s = e * l.reciprocal;
   if constexpr (kUnitWeight) {
     const Vec<T> linear = select<Vec<T>>(nonneg, one_minus_y, -y) * x;
-    return {linear + l.log1p, one_minus_y - sigmoid_neg};
+    return {linear + l.log1p, select<Vec<T>>(nonneg, one_minus_y - s, s - y)};
   } else {
     const Vec<T> lw = fma(pw - T(1), y, splat<T>(1));
-    const Vec<T> linear = select<Vec<T>>(nonneg, one_minus_y, -(pw * y)) * x;
-    return {fma(lw, l.log1p, linear), one_minus_y - lw * sigmoid_neg};
+    const Vec<T> pw_y = pw * y;
+    const Vec<T> linear = select<Vec<T>>(nonneg, one_minus_y, -pw_y) * x;
+    const Vec<T> lw_s = lw * s;
+    return {fma(lw, l.log1p, linear), select<Vec<T>>(nonneg, one_minus_y - lw_s, lw_s - pw_y)};
   }
 }
 
