@@ -256,3 +256,15 @@ def test_bce_with_logits_gradient_keeps_tiny_targets(dtype, pos_weight):
             lw = 1 + (pw - 1) * Y
             expected = float((1 - Y) - lw / (1 + mpmath.exp(X)))
         assert gi == pytest.approx(expected, rel=4 * np.finfo(dtype).eps, abs=0), (xi, yi)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_cross_entropy_mean_over_zero_weight_is_nan_as_pytorch(label_smoothing):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    y = np.array([0, 0, 1, 1])
+    w = np.array([0.0, 0.0, 1.0])
+    expected = float(torch.nn.functional.cross_entropy(
+        torch.tensor(x), torch.tensor(y), weight=torch.tensor(w), label_smoothing=label_smoothing))
+    got = losskit.CrossEntropyLoss(weight=w, label_smoothing=label_smoothing)(x, y)
+    assert math.isnan(expected) and math.isnan(got)

@@ -5,6 +5,8 @@
 // the number of classes; each block sums its rows in order, the blocks are added in order.
 #pragma once
 
+#include <limits>
+
 #include "drivers/elementwise.hpp"
 #include "definitions/multiclass.hpp"
 
@@ -54,7 +56,11 @@ ElementwiseResult evaluate_rowwise(const LossParams& params, const RowwiseCall<T
   const BlockSummary s = run_blocks(block, N, rows_per_block,
                                     threads_for(N * C, kParallelMinRowwise));
   if (c.compute_value && c.reduction != Reduction::none)
-    result.value = c.reduction == Reduction::mean ? s.sum / denominator : s.sum;
+    // A mean over no weight is 0/0 = NaN (PyTorch's), even where label smoothing adds terms
+    // of classes whose weight is not that of the labels: sum / 0 would be inf.
+    result.value = c.reduction != Reduction::mean ? s.sum
+                   : denominator == 0             ? std::numeric_limits<double>::quiet_NaN()
+                                                  : s.sum / denominator;
   return result;
 }
 
