@@ -28,6 +28,9 @@ using losskit::LossInfo;
 using losskit::LossParams;
 using losskit::ParamKind;
 using losskit::Reduction;
+using losskit_test::default_params;
+using losskit_test::draw;
+using losskit_test::kernel_param_indices;
 using losskit_test::Lcg;
 using Real = long double;
 
@@ -162,39 +165,6 @@ Expected barron_special(Real u, Real c, Real a) {
     rho = std::expm1(u * u / 2), drho_du = u * std::exp(u * u / 2);
   }
   return {rho, drho_du / c, drho_da, -drho_du * u / c};
-}
-
-// The kernel parameters of a definition (real, integer, boolean and choice ones, in order: the
-// order LossParams holds them in) at their defaults.
-std::vector<double> default_params(const LossInfo& info) {
-  std::vector<double> values;
-  for (int i = 0; i < info.num_params; ++i)
-    if (info.params[i].kind != ParamKind::class_weight && info.params[i].kind != ParamKind::ignore_index)
-      values.push_back(info.params[i].default_value);
-  return values;
-}
-
-// Indices into LossInfo::params of the kernel parameters.
-std::vector<int> kernel_param_indices(const LossInfo& info) {
-  std::vector<int> indices;
-  for (int i = 0; i < info.num_params; ++i)
-    if (info.params[i].kind != ParamKind::class_weight && info.params[i].kind != ParamKind::ignore_index)
-      indices.push_back(i);
-  return indices;
-}
-
-// A value of d: uniform over a bounded interval, within 3 of its one finite end, and in (-3, 3)
-// for an interval unbounded both ways (so data of a loss over the reals stays where its terms
-// are of moderate size). An open end is never drawn.
-Real draw(const Interval& d, Lcg& rng) {
-  const bool low = std::isfinite(d.low), high = std::isfinite(d.high);
-  for (;;) {
-    const double v = low && high ? rng.uniform(d.low, d.high)
-                     : low       ? d.low + rng.uniform(0, 3)
-                     : high      ? d.high - rng.uniform(0, 3)
-                                 : rng.uniform(-3, 3);
-    if (d.contains(v)) return v;
-  }
 }
 
 // Where each loss is evaluated: element i of the test data.
