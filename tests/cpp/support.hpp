@@ -2,6 +2,7 @@
 // instruction set or thread count (restoring the previous setting).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,6 +25,41 @@ class Lcg {
  private:
   std::uint64_t state_;
 };
+
+// A value of d from rng: uniform over a bounded interval, within 3 of its one finite end, and
+// in (-3, 3) for an interval unbounded both ways (so test data of a loss over the reals stays
+// where its terms are of moderate size). An open end is never drawn.
+inline double draw(const losskit::Interval& d, Lcg& rng) {
+  const bool low = std::isfinite(d.low), high = std::isfinite(d.high);
+  for (;;) {
+    const double v = low && high ? rng.uniform(d.low, d.high)
+                     : low       ? d.low + rng.uniform(0, 3)
+                     : high      ? d.high - rng.uniform(0, 3)
+                                 : rng.uniform(-3, 3);
+    if (d.contains(v)) return v;
+  }
+}
+
+// The kernel parameters of a definition (the real, integer, boolean and choice ones, in the
+// order LossParams holds them) at their defaults.
+inline std::vector<double> default_params(const losskit::LossInfo& info) {
+  std::vector<double> values;
+  for (int i = 0; i < info.num_params; ++i)
+    if (info.params[i].kind != losskit::ParamKind::class_weight &&
+        info.params[i].kind != losskit::ParamKind::ignore_index)
+      values.push_back(info.params[i].default_value);
+  return values;
+}
+
+// Where each of those lies in LossInfo::params.
+inline std::vector<int> kernel_param_indices(const losskit::LossInfo& info) {
+  std::vector<int> indices;
+  for (int i = 0; i < info.num_params; ++i)
+    if (info.params[i].kind != losskit::ParamKind::class_weight &&
+        info.params[i].kind != losskit::ParamKind::ignore_index)
+      indices.push_back(i);
+  return indices;
+}
 
 // SplitMix64's output function (Steele, Lea & Flood 2014), written here independently of the
 // library's to check its generator.

@@ -22,7 +22,7 @@ using Real = long double;
 
 struct Options {
   RowwiseLoss loss;
-  double p0 = 0, p1 = 0;  // the loss's parameters, in loss_list.hpp's order
+  double p0 = 0, p1 = 0;  // the loss's kernel parameters, in LossInfo::params' order
   bool class_weights = false, sample_weights = false, probabilities = false;
   std::string label() const {
     return std::string(losskit::info(loss).name) + " p=" + losskit_test::show(p0) + "," +
@@ -207,7 +207,25 @@ LOSSKIT_TEST(rowwise_registry) {
     const auto loss = RowwiseLoss(i);
     CHECK(losskit::rowwise_loss_from_name(losskit::info(loss).name) == loss);
   }
-  CHECK(std::string(losskit::info(RowwiseLoss::multi_margin).param_names) == "p,margin");
+  // Every parameter's default lies in its domain (rows of the default case are valid input).
+  for (int i = 0; i < losskit::kNumRowwiseLosses; ++i) {
+    const losskit::LossInfo& info = losskit::info(RowwiseLoss(i));
+    CHECK(info.family == losskit::LossFamily::rowwise);
+    for (int j = 0; j < info.num_params; ++j)
+      if (!info.params[j].domain.contains(info.params[j].default_value))
+        losskit_test::report(__FILE__, __LINE__, std::string(info.name) + "." + info.params[j].name +
+                                                     " default outside its domain");
+  }
+  const losskit::LossInfo& mm = losskit::info(RowwiseLoss::multi_margin);
+  CHECK(mm.num_params == 3);
+  CHECK(std::string(mm.params[0].name) == "p" && mm.params[0].kind == losskit::ParamKind::integer);
+  CHECK(mm.params[0].default_value == 1);
+  CHECK(mm.params[0].domain.contains(2) && !mm.params[0].domain.contains(3));
+  CHECK(std::string(mm.params[1].name) == "margin" && mm.params[1].default_value == 1.0);
+  CHECK(mm.params[2].kind == losskit::ParamKind::class_weight);
+  CHECK(losskit::kernel_param_count(mm) == 2);
+  const losskit::LossInfo& ce = losskit::info(RowwiseLoss::cross_entropy);
+  CHECK(ce.params[1].kind == losskit::ParamKind::ignore_index && ce.params[1].default_value == -100);
   CHECK_THROWS(losskit::rowwise_loss_from_name("cross-entropy"), std::invalid_argument);
   CHECK_THROWS(losskit::info(RowwiseLoss(losskit::kNumRowwiseLosses)), std::invalid_argument);
 }

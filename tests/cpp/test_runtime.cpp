@@ -18,7 +18,8 @@ using losskit_test::Lcg;
 
 constexpr int kMaxThreads = 4;  // more than the CI machine's cores: oversubscription is fine
 
-// Inputs inside every loss's domain (probabilities for bce, positive third arguments).
+// Inputs inside every loss's domain (probabilities for bce, positive third arguments), for the
+// reduction helpers.
 template <class T> struct Inputs {
   std::vector<T> x, y, z3, z4, w;
   explicit Inputs(std::size_t n) {
@@ -28,6 +29,23 @@ template <class T> struct Inputs {
       y.push_back(T(rng.uniform(0, 1)));
       z3.push_back(T(rng.uniform(0.1, 2)));
       z4.push_back(T(rng.uniform(0.5, 2)));
+      w.push_back(T(rng.uniform(0, 2)));
+    }
+  }
+  // A loss's arguments drawn from its definition's domains (targets +-1 for a margin loss;
+  // arity 4: per-element operands from the domains of its last two parameters).
+  Inputs(std::size_t n, const losskit::LossInfo& info) {
+    Lcg rng(n);
+    const std::vector<int> k = losskit_test::kernel_param_indices(info);
+    for (std::size_t i = 0; i < n; ++i) {
+      x.push_back(T(losskit_test::draw(info.input_domain, rng)));
+      y.push_back(T(info.margin_targets ? (rng.uniform(0, 1) < 0.5 ? -1.0 : 1.0)
+                                        : losskit_test::draw(info.target_domain, rng)));
+      if (info.arity == 3) z3.push_back(T(losskit_test::draw(info.third_domain, rng)));
+      if (info.arity == 4) {
+        z3.push_back(T(losskit_test::draw(info.params[k[k.size() - 2]].domain, rng)));
+        z4.push_back(T(losskit_test::draw(info.params[k.back()].domain, rng)));
+      }
       w.push_back(T(rng.uniform(0, 2)));
     }
   }
@@ -62,8 +80,9 @@ Outputs<T> evaluate_all(losskit::ElementwiseLoss loss, const Inputs<T>& in, Redu
   call.grad_out = out.grad.data();
   if (arity >= 3) call.grad_third_out = out.grad3.data();
   if (arity == 4) call.grad_fourth_out = out.grad4.data();
-  LossParams params;
-  for (double& v : params.values) v = 0.5;
+  LossParams params;  // the definition's defaults
+  const std::vector<double> defaults = losskit_test::default_params(losskit::info(loss));
+  for (std::size_t i = 0; i < defaults.size(); ++i) params.values[i] = defaults[i];
   const losskit::ElementwiseResult r = losskit::evaluate(loss, params, call);
   CHECK(r.bad_argument == losskit::BadArgument::none);
   out.value = r.value;
@@ -82,9 +101,10 @@ template <class T, class Run> void check_same_for_every_thread_count(const Run& 
 }
 
 template <class T> void check_elementwise_determinism() {
-  const Inputs<T> in(100003);  // 48 blocks of 2048 and a partial one, past the thread threshold
   for (int i = 0; i < losskit::kNumElementwiseLosses; ++i) {
     const auto loss = losskit::ElementwiseLoss(i);
+    // 48 blocks of 2048 and a partial one, past the thread threshold
+    const Inputs<T> in(100003, losskit::info(loss));
     for (Reduction red : {Reduction::none, Reduction::sum, Reduction::mean, Reduction::batchmean})
       for (bool weighted : {false, true})
         check_same_for_every_thread_count<T>([&] { return evaluate_all<T>(loss, in, red, weighted); },
