@@ -678,7 +678,7 @@ def test_gradient_sharing_memory_gives_what_a_copy_gives(name, where):
     n = 40
     buf = np.linspace(-2, 2, 2 * n + 8)
     other = np.cos(np.arange(n + 8.0))
-    p, q = buf[:n], other[:n]
+    p, q = buf[4 : n + 4], other[:n]
     expected_p, expected_q = p.copy(), q.copy()
     ref = getattr(optim, name)([expected_p, expected_q], lr=0.1, **kw)
     opt = getattr(optim, name)([p, q], lr=0.1, **kw)
@@ -687,11 +687,13 @@ def test_gradient_sharing_memory_gives_what_a_copy_gives(name, where):
         opt.step([np.ones(n), np.ones(n)])
         if k == 0:  # state exists from here on
             opt.state[0][key] = np.array(opt.state[0][key])  # own memory
-    grad = {"param": p, "param_shifted": buf[4 : n + 4], "state": opt.state[0][key],
-            "other_param": other[3 : n + 3]}[where]
-    fresh = grad.copy()
-    ref.step([fresh, np.ones(n)])
-    opt.step([grad, np.ones(n)])
+    # gradients that start before the memory they share: an in-order pass would overwrite
+    # elements it has not read yet (param 0 is updated before param 1 reads its gradient)
+    ones = np.ones(n)
+    grads = {"param": [p, ones], "param_shifted": [buf[:n], ones],
+             "state": [opt.state[0][key], ones], "other_param": [ones, buf[2 : n + 2]]}[where]
+    ref.step([g.copy() for g in grads])
+    opt.step(grads)
     np.testing.assert_array_equal(p, expected_p)
     np.testing.assert_array_equal(q, expected_q)
     np.testing.assert_array_equal(opt.state[0][key], ref.state[0][key])
