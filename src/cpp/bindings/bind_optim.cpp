@@ -39,6 +39,7 @@ Dtype inplace_dtype(py::handle h) {
   return Dtype::other;
 }
 std::size_t itemsize(Dtype t) { return t == Dtype::f32 ? sizeof(float) : sizeof(double); }
+std::uintptr_t address(py::handle array) { return reinterpret_cast<std::uintptr_t>(data<char>(array)); }
 
 // The hyperparameters of each rule by name: its Python attributes and constructor keywords.
 template <class F> void for_each_hyperparameter(Sgd*, F f) {
@@ -122,9 +123,10 @@ struct ParamWork {
 };
 
 // A byte range the step writes, with what it is (k < 0: the parameter, else state name k).
+// Addresses as integers: ranges of unrelated arrays are compared.
 struct Written {
-  const char* begin;
-  const char* end;
+  std::uintptr_t begin;
+  std::uintptr_t end;
   std::size_t i;
   int k;
   std::string label() const { return k < 0 ? param_label(i) : state_label(i, k); }
@@ -190,7 +192,7 @@ void step_all(const Rule& hyper, double lr, const py::list& params, const py::li
     w.n = size_of(w.param);
     total += w.n;
     const std::size_t bytes = w.n * itemsize(w.dtype);
-    written.push_back({data<char>(w.param), data<char>(w.param) + bytes, i, -1});
+    written.push_back({address(w.param), address(w.param) + bytes, i, -1});
     w.grad = PyList_GET_ITEM(grads.ptr(), py::ssize_t(i));
     if (inplace_dtype(w.grad) != w.dtype || !same_shape(w.grad, w.param))
       throw py::value_error("grads[" + std::to_string(i) + "] must be a C-contiguous array of "
@@ -212,7 +214,7 @@ void step_all(const Rule& hyper, double lr, const py::list& params, const py::li
                               "the shape and dtype of " + param_label(i) + ", got " +
                               describe(a));
       w.state[k] = a;
-      written.push_back({data<char>(a), data<char>(a) + bytes, i, k});
+      written.push_back({address(a), address(a) + bytes, i, k});
     }
     if (layout.counts_steps) w.t = steps_taken(st, i) + 1;
   }
@@ -232,13 +234,13 @@ void step_all(const Rule& hyper, double lr, const py::list& params, const py::li
   // it is read from a copy then, which gives what a fresh gradient array would give.
   for (ParamWork& w : work) {
     const std::size_t bytes = w.n * itemsize(w.dtype);
-    const char* g = data<char>(w.grad);
+    const std::uintptr_t g = address(w.grad);
     const auto after = std::upper_bound(  // the first written range ending after g
         written.begin(), written.end(), g,
-        [](const char* p, const Written& r) { return p < r.end; });
+        [](std::uintptr_t p, const Written& r) { return p < r.end; });
     if (bytes && after != written.end() && after->begin < g + bytes) {
       w.grad_copy.resize((bytes + sizeof(double) - 1) / sizeof(double));
-      std::memcpy(w.grad_copy.data(), g, bytes);
+      std::memcpy(w.grad_copy.data(), data<char>(w.grad), bytes);
     }
   }
   run_kernel(total, [&] {
