@@ -697,3 +697,21 @@ def test_gradient_sharing_memory_gives_what_a_copy_gives(name, where):
     np.testing.assert_array_equal(p, expected_p)
     np.testing.assert_array_equal(q, expected_q)
     np.testing.assert_array_equal(opt.state[0][key], ref.state[0][key])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_optimizers_pickle_and_copy(case):
+    import copy
+
+    name, kw = case
+    for clone_of in (lambda o: pickle.loads(pickle.dumps(o)), copy.deepcopy):
+        opt = getattr(optim, name)([np.linspace(-1, 1, 6)], lr=0.05, **kw)
+        opt.step([np.arange(6.0)])
+        clone = clone_of(opt)
+        assert repr(clone) == repr(opt) and clone.step_count == 1
+        for o in (opt, clone):
+            o.step([np.ones(6)])
+        assert not np.shares_memory(clone.params[0], opt.params[0])
+        np.testing.assert_array_equal(clone.params[0], opt.params[0])
+        for k, v in opt.state[0].items():
+            np.testing.assert_array_equal(clone.state[0][k], v)

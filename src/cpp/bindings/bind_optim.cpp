@@ -277,9 +277,10 @@ void step_all(const Rule& hyper, double lr, const py::list& params, const py::li
 // keywords, the state names it uses, and step().
 template <class Rule> void bind_rule(py::module_& m, const char* name, const char* doc) {
   py::class_<Rule> cls(m, name, doc);
-  cls.def(py::init([name = std::string(name)](const py::kwargs& kwargs) {
+  // From keywords (the constructor) and from the dict of every field (pickling).
+  auto from_dict = [name = std::string(name)](const py::dict& fields) {
     Rule rule;
-    for (const auto& item : kwargs) {
+    for (const auto& item : fields) {
       const std::string key = py::str(item.first);
       bool known = false;
       for_each_hyperparameter(static_cast<Rule*>(nullptr), [&](const char* field, auto member) {
@@ -290,7 +291,16 @@ template <class Rule> void bind_rule(py::module_& m, const char* name, const cha
       if (!known) throw py::type_error(name + " has no hyperparameter '" + key + "'");
     }
     return rule;
-  }));
+  };
+  cls.def(py::init([from_dict](const py::kwargs& kwargs) { return from_dict(kwargs); }));
+  cls.def(py::pickle(
+      [](const Rule& rule) {
+        py::dict fields;
+        for_each_hyperparameter(static_cast<Rule*>(nullptr),
+                                [&](const char* field, auto member) { fields[field] = rule.*member; });
+        return fields;
+      },
+      [from_dict](const py::dict& fields) { return from_dict(fields); }));
   for_each_hyperparameter(static_cast<Rule*>(nullptr),
                           [&](const char* field, auto member) { cls.def_readwrite(field, member); });
   cls.def_property_readonly("state_names", [](const Rule& rule) {
