@@ -359,8 +359,8 @@ def test_clipping_memmap_and_byte_order_in_place(norm_type, tmp_path):
 
 def test_huge_integers_are_value_errors(restore_threads):
     threads = losskit.get_num_threads()
-    for bad in (2**40, 2**64, 0, -1):
-        with pytest.raises(ValueError, match=r"\bn\b"):
+    for bad in (2**40, 2**64, -(2**64), 0):
+        with pytest.raises(ValueError, match=r"num_threads must be in \[1, 1024\]"):
             losskit.set_num_threads(bad)
     with pytest.raises(TypeError, match=r"\bn\b"):
         losskit.set_num_threads(2.0)

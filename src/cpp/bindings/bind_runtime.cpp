@@ -1,5 +1,4 @@
 // Instruction sets, threads and the vector-math test hook.
-#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -31,7 +30,7 @@ void bind_runtime(py::module_& m) {
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use above their size threshold.");
   m.def("set_num_threads", [](py::handle n) {
         // Any Python integer (a huge one included) is checked here, so that a bad n is a
-        // ValueError or TypeError naming it, never pybind's argument-conversion error.
+        // ValueError or TypeError, never pybind's argument-conversion error.
         if (PyBool_Check(n.ptr()) || !PyIndex_Check(n.ptr()))
           throw py::type_error("n must be an integer, got " + std::string(py::repr(n)));
         const py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(n.ptr()));
@@ -39,9 +38,9 @@ void bind_runtime(py::module_& m) {
         int overflow = 0;
         const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
         if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
-        if (overflow || v < 1 || v > std::numeric_limits<int>::max())
-          throw py::value_error("n must be a number of threads >= 1, got " +
-                                std::string(py::repr(n)));
+        if (overflow || v < 1 || v > kMaxThreads)
+          throw py::value_error("num_threads must be in [1, " + std::to_string(kMaxThreads) +
+                                "], got " + std::string(py::repr(n)));
         set_num_threads(int(v));
       }, py::arg("n"),
         "Set the threads the kernels use (1 <= n <= 1024: OpenMP would end the process if it "
