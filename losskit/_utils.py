@@ -33,7 +33,11 @@ __all__ = [
 
 
 # ---- clipping ----------------------------------------------------------------------------
-def _grad_list(grads: Any, writable: bool = True) -> list[np.ndarray]:
+def _grad_list(grads: Any, writable: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The arrays as the kernels take them, and the user's arrays to copy results back into.
+
+    ndarray subclasses (np.memmap) are used in place; a non-native byte order array is
+    worked on as a native copy, written back afterwards."""
     if isinstance(grads, np.ndarray):
         grads = [grads]
     try:
@@ -41,32 +45,45 @@ def _grad_list(grads: Any, writable: bool = True) -> list[np.ndarray]:
     except TypeError:
         raise TypeError(f"grads must be a sequence of arrays, got {type(grads).__name__}") from None
     dtype = None
+    work = []
     for i, g in enumerate(grads):
         name = f"grads[{i}]"
         if not isinstance(g, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(g).__name__}")
-        if g.dtype not in (np.float32, np.float64) or not g.dtype.isnative:
+        native = g.dtype.newbyteorder("=")
+        if native not in (np.float32, np.float64):
             raise ValueError(f"{name} must have dtype float32 or float64, got {g.dtype}")
-        if dtype is not None and g.dtype != dtype:
+        if dtype is not None and native != dtype:
             raise ValueError(f"{name} has dtype {g.dtype}, but grads[0] has dtype {dtype}")
-        dtype = g.dtype
+        dtype = native
         if writable and not g.flags.writeable:
             raise ValueError(f"{name} is read-only; clipping works in place")
         if not (g.flags.c_contiguous and g.flags.aligned):
             raise ValueError(f"{name} must be C-contiguous; clipping works in place")
-    return grads
+        work.append(g if g.dtype.isnative else g.astype(native))
+    return work, grads
 
 
-_NORM_CODES = {1.0: 1, 2.0: 2, math.inf: 3}
+def _write_back(work: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    for w, g in zip(work, grads):
+        if w is not g:
+            g[...] = w
 
 
-def _norm_code(norm_type: Any) -> int:
+# The norms clip_grad_norm supports, by the norm_type users pass.
+_NORM_TYPES = {1.0: _core.NormType.l1, 2.0: _core.NormType.l2, math.inf: _core.NormType.inf}
+
+
+def _norm_type(norm_type: Any) -> Any:
     if isinstance(norm_type, str) and norm_type.lower() in ("inf", "infinity"):
         norm_type = math.inf
-    if isinstance(norm_type, numbers.Real) and not isinstance(norm_type, bool):
-        code = _NORM_CODES.get(float(norm_type))
-        if code is not None:
-            return code
+    if isinstance(norm_type, numbers.Real) and not isinstance(norm_type, (bool, np.bool_)):
+        try:
+            found = _NORM_TYPES.get(float(norm_type))
+        except OverflowError:  # an int beyond float64's range
+            found = None
+        if found is not None:
+            return found
     raise ValueError(f"norm_type must be 1, 2 or inf, got {norm_type!r}")
 
 
@@ -87,7 +104,8 @@ def clip_grad_norm(
     Parameters
     ----------
     grads : sequence of arrays (or one array)
-        Writable C-contiguous float32/float64 arrays, all of one dtype.
+        Writable C-contiguous float32/float64 arrays, all of one dtype (any byte order;
+        ndarray subclasses such as np.memmap are updated in place).
     max_norm : float
         Non-negative.
     norm_type : 1, 2 or inf
@@ -100,28 +118,32 @@ def clip_grad_norm(
     float
         The total norm before clipping (float64).
     """
-    grads = _grad_list(grads)
+    work, grads = _grad_list(grads)
     max_norm = check_real("max_norm", max_norm)
     if not max_norm >= 0:
         raise ValueError(f"max_norm must be non-negative, got {max_norm!r}")
-    code = _norm_code(norm_type)
+    kind = _norm_type(norm_type)
     error_if_nonfinite = check_bool("error_if_nonfinite", error_if_nonfinite)
-    return _core._clip_grad_norm(grads, max_norm, code, error_if_nonfinite)
+    norm = _core._clip_grad_norm(work, max_norm, kind, error_if_nonfinite)
+    _write_back(work, grads)
+    return norm
 
 
 def grad_norm(grads: Sequence[np.ndarray] | np.ndarray, norm_type: float = 2.0) -> float:
     """The total norm of ``grads`` (as :func:`clip_grad_norm` computes it), without clipping."""
-    return _core._total_norm(_grad_list(grads, writable=False), _norm_code(norm_type))
+    work, _ = _grad_list(grads, writable=False)
+    return _core._total_norm(work, _norm_type(norm_type))
 
 
 def clip_grad_value(grads: Sequence[np.ndarray] | np.ndarray, clip_value: float) -> None:
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place (NaN stays NaN),
     as ``torch.nn.utils.clip_grad_value_``."""
-    grads = _grad_list(grads)
+    work, grads = _grad_list(grads)
     clip_value = check_real("clip_value", clip_value)
     if not clip_value >= 0:
         raise ValueError(f"clip_value must be non-negative, got {clip_value!r}")
-    _core._clip_grad_value(grads, clip_value)
+    _core._clip_grad_value(work, clip_value)
+    _write_back(work, grads)
 
 
 # ---- penalties ---------------------------------------------------------------------------
@@ -243,10 +265,12 @@ class ElasticNetPenalty(_Penalty):
 
 # ---- minibatches -------------------------------------------------------------------------
 def _check_count(name: str, value: Any, minimum: int) -> int:
+    """An int in [minimum, 2**63 - 1): the C++ core takes 64-bit counts and epoch numbers,
+    and iteration advances the epoch by one."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if not minimum <= value < 2**63 - 1:
+        raise ValueError(f"{name} must lie in [{minimum}, 2**63 - 1), got {value}")
     return int(value)
 
 
@@ -345,8 +369,9 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
     ``X`` is a C-contiguous 1-D or 2-D array of any dtype; ``indices`` integers in
     ``[0, len(X))`` (negative indices are rejected, not wrapped); ``out`` (optional)
     a writable C-contiguous array of shape ``(len(indices),) + X.shape[1:]`` and X's dtype,
-    reused across calls to avoid page faults. Threaded above a size threshold; an index out
-    of range raises ValueError naming its position (after the valid rows were copied).
+    reused across calls to avoid page faults; it may share memory with X or the indices (the
+    result is then what fresh copies would give). Threaded above a size threshold; an index
+    out of range raises ValueError naming its position (after the valid rows were copied).
     """
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
@@ -374,7 +399,16 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
             )
         if not out.flags.writeable or not (out.flags.c_contiguous and out.flags.aligned):
             raise ValueError("out must be a writable C-contiguous array")
-    bad = _core._gather(X, idx, out)
+    # The kernel reads X and the indices while it writes out: where out shares memory with
+    # either (an alias, an overlap, another dtype over the same bytes), gather into a new
+    # array and copy it over, which gives what fresh copies would give (rows with a bad
+    # index keep out's values, as in the direct path).
+    target = out
+    if np.may_share_memory(out, X) or np.may_share_memory(out, idx):
+        target = out.copy()
+    bad = _core._gather(X, idx, target)
+    if target is not out:
+        out[...] = target
     if bad >= 0:
         raise ValueError(
             f"indices[{bad}] = {int(idx[bad])} is out of range for X with {X.shape[0]} rows"

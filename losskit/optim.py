@@ -13,8 +13,10 @@ for any thread count)::
     >>> opt = losskit.optim.Adam([w], lr=0.1)
     >>> opt.step([np.array([1.0, -2.0, 0.5])])   # w is updated in place
 
-Parameters are writable, C-contiguous float32/float64 NumPy arrays (any shape); gradients
-have the parameter's shape and dtype. A NaN (or inf) gradient propagates into the parameters
+Parameters are writable, C-contiguous float32/float64 NumPy arrays of native byte order (any
+shape; ndarray subclasses such as ``np.memmap`` included) that share no memory with each
+other; gradients have the parameter's shape and dtype (any byte order and layout: they are
+only read). A NaN (or inf) gradient propagates into the parameters
 and the state, as in PyTorch; clip with ``losskit.clip_grad_norm(..., error_if_nonfinite=True)``
 first to stop it.
 """
@@ -56,10 +58,10 @@ def _check_nonneg(name: str, value: Any) -> float:
     return value
 
 
-def _check_lr(lr: Any) -> float | Callable[[int], float]:
+def _check_lr(name: str, lr: Any) -> float | Callable[[int], float]:
     if callable(lr):
         return lr
-    return _check_nonneg("lr", lr)
+    return _check_nonneg(name, lr)
 
 
 def _check_beta(name: str, value: Any) -> float:
@@ -67,6 +69,14 @@ def _check_beta(name: str, value: Any) -> float:
     if not 0 <= value < 1:
         raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
     return value
+
+
+def _check_betas(name: str, betas: Any) -> tuple[float, float]:
+    try:
+        b1, b2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (beta1, beta2), got {betas!r}") from None
+    return (_check_beta(f"{name}[0]", b1), _check_beta(f"{name}[1]", b2))
 
 
 def _check_params(params: Any) -> list[np.ndarray]:
@@ -82,8 +92,14 @@ def _check_params(params: Any) -> list[np.ndarray]:
         name = f"params[{i}]"
         if not isinstance(p, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(p).__name__}")
-        if p.dtype not in (np.float32, np.float64) or not p.dtype.isnative:
+        if p.dtype.kind != "f" or p.dtype.itemsize not in (4, 8):
             raise TypeError(f"{name} must have dtype float32 or float64, got {p.dtype}")
+        if not p.dtype.isnative:
+            # The kernels update parameters in place in the machine's byte order.
+            raise ValueError(
+                f"{name} has non-native byte order ({p.dtype.str}); the optimizer updates "
+                f"parameters in place: pass p.astype(p.dtype.newbyteorder('='))"
+            )
         if not p.flags.writeable:
             raise ValueError(f"{name} is read-only; the optimizer updates parameters in place")
         if not (p.flags.c_contiguous and p.flags.aligned):
@@ -91,6 +107,14 @@ def _check_params(params: Any) -> list[np.ndarray]:
                 f"{name} must be C-contiguous (use np.ascontiguousarray before creating the "
                 f"optimizer); the optimizer updates parameters in place"
             )
+    # C-contiguous arrays share memory exactly where their byte ranges overlap.
+    ranges = sorted(
+        (p.ctypes.data, p.ctypes.data + p.nbytes, i) for i, p in enumerate(params) if p.nbytes
+    )
+    for (_, end, i), (begin, _, j) in zip(ranges, ranges[1:]):
+        if begin < end:
+            i, j = sorted((i, j))
+            raise ValueError(f"params[{j}] shares memory with params[{i}]")
     ids = [id(p) for p in params]
     if len(set(ids)) != len(ids):
         raise ValueError("params must not contain the same array twice")
@@ -98,41 +122,85 @@ def _check_params(params: Any) -> list[np.ndarray]:
 
 
 def _fix_grad(i: int, p: np.ndarray, g: Any) -> np.ndarray:
-    """The slow path: grads[i] as a canonical array of p's shape and dtype, or a ValueError
-    (TypeError for what is not a real array: complex, objects, strings)."""
+    """The slow path: grads[i] as a C-contiguous array of p's shape and dtype (native byte
+    order), or a ValueError (TypeError for what is not a real array: complex, objects,
+    strings)."""
     name = f"grads[{i}]"
     if not isinstance(g, np.ndarray):
         g = as_real_array(name, g, p.dtype)  # lists, scalars, tensors
     if g.shape != p.shape:
         raise ValueError(f"{name} has shape {g.shape}, but params[{i}] has shape {p.shape}")
-    if g.dtype != p.dtype:
+    if g.dtype.newbyteorder("=") != p.dtype:
         raise ValueError(f"{name} has dtype {g.dtype}, but params[{i}] has dtype {p.dtype}")
-    g = np.ascontiguousarray(g)
+    g = np.ascontiguousarray(g, dtype=p.dtype)
     return g if g.flags.aligned else g.copy()
 
 
-def _check_state_array(i: int, key: str, a: Any, p: np.ndarray) -> np.ndarray:
-    if (
-        type(a) is not np.ndarray
-        or a.dtype != p.dtype
-        or a.shape != p.shape
-        or not (a.flags.c_contiguous and a.flags.aligned and a.flags.writeable)
-    ):
-        what = (
-            f"{type(a).__name__}"
-            if not isinstance(a, np.ndarray)
-            else f"array of shape {a.shape}, dtype {a.dtype}"
-        )
-        raise ValueError(
-            f"state[{i}][{key!r}] must be a writable C-contiguous array of shape {p.shape} and "
-            f"dtype {p.dtype} (the parameter's), got {what}"
-        )
-    return a
+def _check_step(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not 0 <= value < 2**63 - 1:
+        raise ValueError(f"{name} must be a non-negative integer below 2**63 - 1, got {value!r}")
+    return int(value)
+
+
+def _loaded_state(i: int, st: Any, p: np.ndarray) -> dict[str, Any]:
+    """state_dict["state"][i] checked and copied: PyTorch's state names holding arrays of p's
+    shape and dtype (any byte order), and "step"."""
+    if not isinstance(st, dict):
+        raise TypeError(f"state_dict['state'][{i}] must be a dict, got {type(st).__name__}")
+    entry: dict[str, Any] = {}
+    for key, value in st.items():
+        name = f"state_dict['state'][{i}][{key!r}]"
+        if key == "step":
+            entry[key] = _check_step(name, value)
+        elif key not in _core.STATE_NAMES:
+            raise ValueError(
+                f"{name}: unknown state entry; expected one of {('step',) + _core.STATE_NAMES}"
+            )
+        elif value is not None:
+            if (
+                not isinstance(value, np.ndarray)
+                or value.shape != p.shape
+                or value.dtype.newbyteorder("=") != p.dtype
+            ):
+                what = (
+                    f"array of shape {value.shape}, dtype {value.dtype}"
+                    if isinstance(value, np.ndarray)
+                    else type(value).__name__
+                )
+                raise ValueError(
+                    f"{name} must be an array of shape {p.shape} and dtype {p.dtype} (the "
+                    f"parameter's), got {what}"
+                )
+            entry[key] = np.array(value, dtype=p.dtype, order="C", copy=True)
+    return entry
+
+
+class _Hyperparameter:
+    """A constructor argument as an attribute: assigning it checks the value and rebuilds the
+    update rule, so it takes effect on the next step, or raises and changes nothing."""
+
+    def __init__(self, check: Callable[[str, Any], Any]) -> None:
+        self.check = check
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else getattr(obj, self.slot)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj._set_hyperparameters({self.name: value})
 
 
 # ---- the optimizer base class ------------------------------------------------------------
 class Optimizer:
     """Base class: parameters, per-parameter state, the step counter and state dicts.
+
+    An optimizer holds its update rule as a compiled policy object (``_core.Sgd``,
+    ``_core.Adam``, ...: the hyperparameters), and one generic :meth:`step` runs it.
 
     Attributes
     ----------
@@ -141,10 +209,15 @@ class Optimizer:
         ``exp_avg_sq``, ``max_exp_avg_sq``, ``square_avg``, ``grad_avg``, ``sum``) holding
         arrays that :meth:`step` updates in place, and ``step`` (int) where PyTorch has it.
         Entries are created on the first step; an array set by the user before that is used
-        (it must have the parameter's shape and dtype).
+        (it must have the parameter's shape and dtype, and share memory with no parameter and
+        no other state array).
     step_count : int
         Steps taken so far. A callable ``lr`` is called with it (the 0-based index of the
         step being taken).
+
+    A :meth:`step` or :meth:`load_state_dict` that raises changes nothing. A gradient may
+    share memory with a parameter or a state array (the step reads it as it was); parameters
+    must not share memory with each other (ValueError at construction).
 
     Thread safety: one optimizer must not :meth:`step` from two threads at once (a step
     updates the parameters, the state arrays, the state dicts and ``step_count`` in place, and
@@ -153,12 +226,33 @@ class Optimizer:
     """
 
     _hyper_names: tuple[str, ...] = ()
+    _rule_class: Any = None
+    lr = _Hyperparameter(_check_lr)
 
-    def __init__(self, params: Any, lr: Any) -> None:
+    def __init__(self, params: Any, **hyperparameters: Any) -> None:
         self._params = _check_params(params)
-        self.lr = _check_lr(lr)
+        self._set_hyperparameters(hyperparameters)
         self.state: list[dict[str, Any]] = [{} for _ in self._params]
         self.step_count = 0
+
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
+        """Check `values` (each, then together), then set them and rebuild the rule."""
+        merged = {k: getattr(self, "_" + k) for k in ("lr",) + self._hyper_names
+                  if "_" + k in self.__dict__}
+        for name, value in values.items():
+            merged[name] = getattr(type(self), name).check(name, value)
+        self._check_together(merged)
+        rule = self._rule_class(**self._rule_fields(merged))
+        for name, value in merged.items():
+            setattr(self, "_" + name, value)  # the descriptors' slots
+        self._rule = rule
+
+    def _check_together(self, h: dict[str, Any]) -> None:
+        """Constraints between hyperparameters (ValueError)."""
+
+    def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
+        """The compiled rule's fields from the hyperparameters (lr is passed per step)."""
+        raise NotImplementedError
 
     @property
     def params(self) -> list[np.ndarray]:
@@ -210,19 +304,11 @@ class Optimizer:
                 out[i] = _fix_grad(i, p, g)
         return out
 
-    def _state(self, i: int, key: str, fill: float | None) -> np.ndarray:
-        """state[i][key], validated; created (filled with `fill`, or uninitialised) if absent."""
-        st = self.state[i]
-        p = self._params[i]
-        a = st.get(key)
-        if a is None:
-            a = np.empty_like(p) if fill is None else np.full_like(p, fill)
-            st[key] = a
-            return a
-        return _check_state_array(i, key, a, p)
-
     def step(self, grads: Any) -> None:
         """One update of every parameter from its gradient, in place.
+
+        Everything (gradients, the learning rate, every state entry, overlaps) is checked
+        before anything is written: a step that raises changes nothing.
 
         Parameters
         ----------
@@ -230,13 +316,8 @@ class Optimizer:
             One gradient per parameter, of its shape and dtype.
         """
         grads = self._grads(grads)
-        lr = self.current_lr()
-        for i, (p, g) in enumerate(zip(self._params, grads)):
-            self._update(i, p, g, lr)
+        self._rule.step(self.current_lr(), self._params, grads, self.state)
         self.step_count += 1
-
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        raise NotImplementedError
 
     def zero_state(self) -> None:
         """Forget every state entry and the step count (as a fresh optimizer)."""
@@ -260,36 +341,49 @@ class Optimizer:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (arrays are copied; the hyperparameters are set)."""
-        if not isinstance(state_dict, dict) or "state" not in state_dict:
+        """Restore a :meth:`state_dict` (arrays are copied; the hyperparameters are set).
+
+        Everything is checked first; a state dict that does not fit raises ValueError or
+        TypeError and leaves the optimizer as it was.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"state_dict must be a dict from Optimizer.state_dict(), got "
+                f"{type(state_dict).__name__}"
+            )
+        if "param_groups" in state_dict:
+            raise ValueError(
+                "state_dict looks like a torch.optim state_dict (it has 'param_groups'); "
+                "load a dict from losskit's Optimizer.state_dict()"
+            )
+        if "state" not in state_dict:
             raise ValueError("state_dict must be a dict from Optimizer.state_dict()")
         states = state_dict["state"]
+        if not isinstance(states, (list, tuple)):
+            raise TypeError(
+                f"state_dict['state'] must be a list with one dict per parameter, got "
+                f"{type(states).__name__}"
+            )
         if len(states) != len(self._params):
             raise ValueError(
                 f"state_dict holds state for {len(states)} parameters, this optimizer has "
                 f"{len(self._params)}"
             )
-        new_state = []
-        for i, (st, p) in enumerate(zip(states, self._params)):
-            entry: dict[str, Any] = {}
-            for k, v in st.items():
-                if isinstance(v, np.ndarray):
-                    entry[k] = _check_state_array(i, k, np.array(v, order="C", copy=True), p)
-                else:
-                    entry[k] = v
-            new_state.append(entry)
+        new_state = [_loaded_state(i, st, p) for i, (st, p) in enumerate(zip(states, self._params))]
         step_count = state_dict.get("step_count", 0)
-        if not isinstance(step_count, numbers.Integral) or step_count < 0:
+        if (
+            isinstance(step_count, (bool, np.bool_))
+            or not isinstance(step_count, numbers.Integral)
+            or step_count < 0
+        ):
             raise ValueError(f"step_count must be a non-negative integer, got {step_count!r}")
-        hyper = dict(state_dict.get("hyperparameters", {}))
-        if hyper:
-            current = {k: getattr(self, k) for k in ("lr",) + self._hyper_names}
-            unknown = set(hyper) - set(current)
-            if unknown:
-                raise ValueError(f"unknown hyperparameters in state_dict: {sorted(unknown)}")
-            current.update(hyper)
-            params = self._params
-            self.__init__(params, **current)  # type: ignore[misc]  # re-validates
+        hyper = state_dict.get("hyperparameters", {})
+        if not isinstance(hyper, dict):
+            raise TypeError(f"state_dict['hyperparameters'] must be a dict, got {hyper!r}")
+        unknown = set(hyper) - set(("lr",) + self._hyper_names)
+        if unknown:
+            raise ValueError(f"unknown hyperparameters in state_dict: {sorted(unknown)}")
+        self._set_hyperparameters(hyper)  # checks all, then sets all
         self.state = new_state
         self.step_count = int(step_count)
 
@@ -324,6 +418,12 @@ class SGD(Optimizer):
     """
 
     _hyper_names = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
+    _rule_class = _core.Sgd
+    momentum = _Hyperparameter(_check_nonneg)
+    dampening = _Hyperparameter(check_real)
+    weight_decay = _Hyperparameter(_check_nonneg)
+    nesterov = _Hyperparameter(check_bool)
+    maximize = _Hyperparameter(check_bool)
 
     def __init__(
         self,
@@ -335,25 +435,17 @@ class SGD(Optimizer):
         nesterov: bool = False,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.momentum = _check_nonneg("momentum", momentum)
-        self.dampening = check_real("dampening", dampening)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.nesterov = check_bool("nesterov", nesterov)
-        self.maximize = check_bool("maximize", maximize)
-        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+        super().__init__(
+            params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize,
+        )
+
+    def _check_together(self, h: dict[str, Any]) -> None:
+        if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening == 0")
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        buf = None
-        is_new = False
-        if self.momentum != 0:
-            is_new = "momentum_buffer" not in self.state[i]
-            buf = self._state(i, "momentum_buffer", None)
-        _core._sgd_step(
-            p, g, buf, is_new, lr, self.momentum, self.dampening, self.weight_decay,
-            self.nesterov, self.maximize,
-        )
+    def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
+        return {k: h[k] for k in self._hyper_names}
 
 
 class Adam(Optimizer):
@@ -382,7 +474,13 @@ class Adam(Optimizer):
     """
 
     _hyper_names = ("betas", "eps", "weight_decay", "amsgrad", "maximize")
+    _rule_class = _core.Adam
     _decoupled = False
+    betas = _Hyperparameter(_check_betas)
+    eps = _Hyperparameter(_check_nonneg)
+    weight_decay = _Hyperparameter(_check_nonneg)
+    amsgrad = _Hyperparameter(check_bool)
+    maximize = _Hyperparameter(check_bool)
 
     def __init__(
         self,
@@ -394,28 +492,17 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        try:
-            b1, b2 = betas
-        except (TypeError, ValueError):
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
-        self.betas = (_check_beta("betas[0]", b1), _check_beta("betas[1]", b2))
-        self.eps = _check_nonneg("eps", eps)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.amsgrad = check_bool("amsgrad", amsgrad)
-        self.maximize = check_bool("maximize", maximize)
-
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        st = self.state[i]
-        m = self._state(i, "exp_avg", 0.0)
-        v = self._state(i, "exp_avg_sq", 0.0)
-        vmax = self._state(i, "max_exp_avg_sq", 0.0) if self.amsgrad else None
-        step = int(st.get("step", 0)) + 1
-        _core._adam_step(
-            p, g, m, v, vmax, step, lr, self.betas[0], self.betas[1], self.eps,
-            self.weight_decay, self.amsgrad, self.maximize, self._decoupled,
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize,
         )
-        st["step"] = step
+
+    def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "beta1": h["betas"][0], "beta2": h["betas"][1], "eps": h["eps"],
+            "weight_decay": h["weight_decay"], "amsgrad": h["amsgrad"],
+            "maximize": h["maximize"], "decoupled_weight_decay": self._decoupled,
+        }
 
 
 class AdamW(Adam):
@@ -457,6 +544,13 @@ class RMSprop(Optimizer):
     """
 
     _hyper_names = ("alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
+    _rule_class = _core.Rmsprop
+    alpha = _Hyperparameter(_check_nonneg)
+    eps = _Hyperparameter(_check_nonneg)
+    weight_decay = _Hyperparameter(_check_nonneg)
+    momentum = _Hyperparameter(_check_nonneg)
+    centered = _Hyperparameter(check_bool)
+    maximize = _Hyperparameter(check_bool)
 
     def __init__(
         self,
@@ -469,24 +563,13 @@ class RMSprop(Optimizer):
         centered: bool = False,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.alpha = _check_nonneg("alpha", alpha)
-        self.eps = _check_nonneg("eps", eps)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.momentum = _check_nonneg("momentum", momentum)
-        self.centered = check_bool("centered", centered)
-        self.maximize = check_bool("maximize", maximize)
-
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        st = self.state[i]
-        s = self._state(i, "square_avg", 0.0)
-        a = self._state(i, "grad_avg", 0.0) if self.centered else None
-        b = self._state(i, "momentum_buffer", 0.0) if self.momentum > 0 else None
-        _core._rmsprop_step(
-            p, g, s, a, b, lr, self.alpha, self.eps, self.weight_decay, self.momentum,
-            self.centered, self.maximize,
+        super().__init__(
+            params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered, maximize=maximize,
         )
-        st["step"] = int(st.get("step", 0)) + 1
+
+    def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
+        return {k: h[k] for k in self._hyper_names}
 
 
 class Adagrad(Optimizer):
@@ -503,6 +586,12 @@ class Adagrad(Optimizer):
     """
 
     _hyper_names = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
+    _rule_class = _core.Adagrad
+    lr_decay = _Hyperparameter(_check_nonneg)
+    weight_decay = _Hyperparameter(_check_nonneg)
+    initial_accumulator_value = _Hyperparameter(_check_nonneg)
+    eps = _Hyperparameter(_check_nonneg)
+    maximize = _Hyperparameter(check_bool)
 
     def __init__(
         self,
@@ -514,22 +603,13 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.lr_decay = _check_nonneg("lr_decay", lr_decay)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check_nonneg(
-            "initial_accumulator_value", initial_accumulator_value
+        super().__init__(
+            params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
         )
-        self.eps = _check_nonneg("eps", eps)
-        self.maximize = check_bool("maximize", maximize)
 
-    def _update(self, i: int, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        st = self.state[i]
-        s = self._state(i, "sum", self.initial_accumulator_value)
-        step = int(st.get("step", 0)) + 1
-        _core._adagrad_step(p, g, s, step, lr, self.lr_decay, self.weight_decay, self.eps,
-                            self.maximize)
-        st["step"] = step
+    def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
+        return {k: h[k] for k in self._hyper_names}
 
 
 # ---- schedules ---------------------------------------------------------------------------

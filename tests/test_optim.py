@@ -405,3 +405,313 @@ def test_load_state_dict_bad():
     with pytest.raises(ValueError, match="momentum_buffer"):
         opt.load_state_dict({"state": [{"momentum_buffer": np.zeros(4)}], "step_count": 1})
     assert math.isfinite(opt.current_lr())
+
+
+# ---- transactions: a failing call changes nothing ------------------------------------------
+def _snapshot(opt, params):
+    return (
+        [p.copy() for p in params],
+        pickle.dumps(opt.state_dict()),
+        opt.step_count,
+    )
+
+
+def _assert_unchanged(opt, params, snap):
+    before_params, before_state, before_count = snap
+    for p, b in zip(params, before_params):
+        np.testing.assert_array_equal(p, b)
+    after = pickle.loads(pickle.dumps(opt.state_dict()))
+    expected = pickle.loads(before_state)
+    assert opt.step_count == before_count == after["step_count"]
+    assert after["hyperparameters"] == expected["hyperparameters"]
+    assert [sorted(s) for s in after["state"]] == [sorted(s) for s in expected["state"]]
+    for a, e in zip(after["state"], expected["state"]):
+        for k in e:
+            np.testing.assert_array_equal(a[k], e[k])
+
+
+def _stepped_adam(steps=2):
+    params = [np.linspace(-1, 1, 5), np.linspace(0, 1, 3)]
+    opt = optim.Adam(params, lr=0.1, amsgrad=True)
+    for _ in range(steps):
+        opt.step([np.ones(5), -np.ones(3)])
+    return params, opt
+
+
+@pytest.mark.parametrize(
+    "change,error,match",
+    [
+        (lambda sd: sd["hyperparameters"].update(eps=-1.0), ValueError, "eps"),
+        (lambda sd: sd["hyperparameters"].update(betas=(0.9, 1.5)), ValueError, r"betas\[1\]"),
+        (lambda sd: sd["hyperparameters"].update(bogus=1), ValueError, "bogus"),
+        (lambda sd: sd["state"][1].update(step=-5), ValueError, r"\[1\]\['step'\]"),
+        (lambda sd: sd["state"][1].update(step=2.7), TypeError, r"\[1\]\['step'\]"),
+        (lambda sd: sd["state"][1].update(step="abc"), TypeError, r"\[1\]\['step'\]"),
+        (lambda sd: sd["state"][1].update(step=True), TypeError, r"\[1\]\['step'\]"),
+        (lambda sd: sd["state"][1].update(exp_avg=np.zeros(4)), ValueError, r"\[1\]\['exp_avg'\]"),
+        (lambda sd: sd["state"][1].update(exp_avg=np.zeros(3, np.float32)), ValueError,
+         r"\[1\]\['exp_avg'\]"),
+        (lambda sd: sd["state"][1].update(exp_avg=[0.0, 0.0, 0.0]), ValueError, r"\[1\]\['exp_avg'\]"),
+        (lambda sd: sd["state"][0].update(momentum=np.zeros(5)), ValueError, "momentum"),
+        (lambda sd: sd.update(state=[None, {}]), TypeError, r"\['state'\]\[0\]"),
+        (lambda sd: sd.update(state={0: {}}), TypeError, r"state_dict\['state'\]"),
+        (lambda sd: sd.update(step_count=-1), ValueError, "step_count"),
+        (lambda sd: sd.update(step_count=1.5), ValueError, "step_count"),
+        (lambda sd: sd.update(hyperparameters=None), TypeError, "hyperparameters"),
+    ],
+)
+def test_load_state_dict_is_transactional(change, error, match):
+    params, opt = _stepped_adam()
+    snap = _snapshot(opt, params)
+    bad = opt.state_dict()
+    bad["hyperparameters"]["lr"] = 0.5  # a valid change that must not be applied either
+    change(bad)
+    with pytest.raises(error, match=match):
+        opt.load_state_dict(bad)
+    _assert_unchanged(opt, params, snap)
+    assert opt.lr == 0.1
+
+
+def test_load_state_dict_refuses_other_objects():
+    torch = pytest.importorskip("torch")
+    t = torch.zeros(3, requires_grad=True)
+    topt = torch.optim.SGD([t], lr=0.1, momentum=0.9)
+    t.grad = torch.ones(3)
+    topt.step()
+    opt = optim.SGD([np.zeros(3)], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="torch.optim state_dict"):
+        opt.load_state_dict(topt.state_dict())
+    with pytest.raises(TypeError, match="state_dict"):
+        opt.load_state_dict([{}])
+    assert opt.state == [{}] and opt.step_count == 0
+
+
+def test_loaded_state_accepts_other_byte_orders_and_integer_types():
+    params, opt = _stepped_adam()
+    sd = opt.state_dict()
+    sd["state"][0]["exp_avg"] = sd["state"][0]["exp_avg"].astype(">f8")
+    sd["state"][0]["step"] = np.int64(2)
+    p2 = [p.copy() for p in params]
+    opt2 = optim.Adam(p2)
+    opt2.load_state_dict(sd)
+    assert opt2.state[0]["exp_avg"].dtype == np.float64 and type(opt2.state[0]["step"]) is int
+    for o in (opt, opt2):
+        o.step([np.ones(5), -np.ones(3)])
+    for a, b in zip(params, p2):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "spoil,error,match",
+    [
+        (lambda st: st[1].update(exp_avg=np.zeros(4)), ValueError, r"state\[1\]\['exp_avg'\]"),
+        (lambda st: st[1].update(exp_avg_sq=np.zeros(3)[::-1]), ValueError,
+         r"state\[1\]\['exp_avg_sq'\]"),
+        (lambda st: st[1].update(exp_avg=np.zeros(3, ">f8")), ValueError, r"state\[1\]\['exp_avg'\]"),
+        (lambda st: st[1].update(step=-5), ValueError, r"state\[1\]\['step'\]"),
+        (lambda st: st[1].update(step=2.7), TypeError, r"state\[1\]\['step'\]"),
+        (lambda st: st[1].update(step="abc"), TypeError, r"state\[1\]\['step'\]"),
+        (lambda st: st[1].update(step=2**63 - 1), ValueError, r"state\[1\]\['step'\]"),
+        (lambda st: st.__setitem__(1, None), TypeError, r"state\[1\]"),
+    ],
+)
+def test_failing_step_changes_nothing(spoil, error, match):
+    """A step that fails on parameter 1 has not updated parameter 0 (nor its state)."""
+    params, opt = _stepped_adam()
+    spoil(opt.state)
+    snap = ([p.copy() for p in params], opt.step_count)
+    state0 = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in opt.state[0].items()}
+    with pytest.raises(error, match=match):
+        opt.step([np.ones(5), -np.ones(3)])
+    for p, b in zip(params, snap[0]):
+        np.testing.assert_array_equal(p, b)
+    assert opt.step_count == snap[1]
+    assert sorted(opt.state[0]) == sorted(state0)
+    for k, v in state0.items():
+        np.testing.assert_array_equal(opt.state[0][k], v)
+
+
+def test_failing_first_step_creates_no_state():
+    p0, p1 = np.zeros(4), np.zeros(2)
+    opt = optim.RMSprop([p0, p1], centered=True, momentum=0.5)
+    opt.state[1]["grad_avg"] = np.zeros(2, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"state\[1\]\['grad_avg'\]"):
+        opt.step([np.ones(4), np.ones(2)])
+    assert opt.state == [{}, {"grad_avg": opt.state[1]["grad_avg"]}]
+    assert not p0.any() and not p1.any()
+
+
+def test_state_step_counts_from_the_stored_value():
+    """Adam's bias correction uses state["step"] (as torch.optim), also when set by the user."""
+    torch = pytest.importorskip("torch")
+    p = np.linspace(-1, 1, 7)
+    t = torch.tensor(p.copy())
+    opt = optim.Adam([p], lr=0.1)
+    topt = torch.optim.Adam([t], lr=0.1, foreach=False)
+    opt.state[0].update(step=np.int32(10), exp_avg=np.full(7, 0.5), exp_avg_sq=np.full(7, 0.25))
+    topt.state[t] = {"step": torch.tensor(10.0), "exp_avg": torch.full((7,), 0.5, dtype=t.dtype),
+                     "exp_avg_sq": torch.full((7,), 0.25, dtype=t.dtype)}
+    g = np.cos(np.arange(7.0))
+    opt.step([g])
+    t.grad = torch.tensor(g)
+    topt.step()
+    assert opt.state[0]["step"] == 11
+    np.testing.assert_allclose(p, t.numpy(), rtol=1e-15, atol=1e-15)
+
+
+# ---- hyperparameters as attributes --------------------------------------------------------
+def test_hyperparameter_assignment_takes_effect_or_raises():
+    a, b = np.ones(4), np.ones(4)
+    opt = optim.SGD([a], lr=0.1, momentum=0.5)
+    opt.lr, opt.momentum, opt.weight_decay = 0.2, 0.9, 0.1
+    ref = optim.SGD([b], lr=0.2, momentum=0.9, weight_decay=0.1)
+    for _ in range(3):
+        opt.step([np.arange(4.0)])
+        ref.step([np.arange(4.0)])
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="momentum"):
+        opt.momentum = -1.0
+    with pytest.raises(ValueError, match="nesterov"):
+        opt.dampening = 0.5
+        opt.nesterov = True
+    assert opt.momentum == 0.9 and opt.nesterov is False
+    adam = optim.Adam([np.zeros(3)])
+    with pytest.raises(ValueError, match="eps"):
+        adam.eps = -1.0
+    with pytest.raises(TypeError, match="amsgrad"):
+        adam.amsgrad = "yes"
+    assert adam.eps == 1e-8 and adam.amsgrad is False
+    adam.amsgrad = True
+    adam.step([np.ones(3)])
+    assert "max_exp_avg_sq" in adam.state[0]
+    assert "betas=(0.9, 0.999)" in repr(adam)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=10**400),
+    lambda p: optim.Adam(p, eps=-(10**400)),
+    lambda p: optim.Adagrad(p, lr_decay=10**400),
+])
+def test_huge_int_hyperparameters_are_value_errors(make):
+    with pytest.raises(ValueError, match="lr|eps|lr_decay"):
+        make([np.zeros(3)])
+
+
+def test_rule_objects_come_from_core():
+    """The compiled policy objects hold what the Python attributes say."""
+    opt = optim.AdamW([np.zeros(3)], betas=(0.8, 0.95), weight_decay=0.3, amsgrad=True)
+    rule = opt._rule
+    assert isinstance(rule, losskit._core.Adam)
+    assert (rule.beta1, rule.beta2, rule.weight_decay, rule.amsgrad) == (0.8, 0.95, 0.3, True)
+    assert rule.decoupled_weight_decay is True
+    assert rule.state_names == ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step")
+    assert optim.SGD([np.zeros(1)], momentum=0.9)._rule.state_names == ("momentum_buffer",)
+    with pytest.raises(TypeError, match="beta3"):
+        losskit._core.Adam(beta3=0.5)
+
+
+# ---- arrays: subclasses, byte order, aliasing ------------------------------------------------
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_memmap_parameters_are_updated_in_place(name, tmp_path):
+    kw = {"SGD": {"momentum": 0.9}}.get(name, {})
+    plain = np.linspace(-1, 1, 33)
+    mm = np.memmap(tmp_path / "p.bin", dtype=np.float64, mode="w+", shape=(33,))
+    mm[:] = plain
+    grad_mm = np.memmap(tmp_path / "g.bin", dtype=np.float64, mode="w+", shape=(33,))
+    grad_mm[:] = np.sin(np.arange(33.0))
+    o1 = getattr(optim, name)([plain], lr=0.1, **kw)
+    o2 = getattr(optim, name)([mm], lr=0.1, **kw)
+    for _ in range(3):
+        o1.step([np.array(grad_mm)])
+        o2.step([grad_mm])
+    np.testing.assert_array_equal(np.asarray(mm), plain)
+    # a memmap set as state is used, too
+    o2.state[0][o2._rule.state_names[0]] = np.memmap(
+        tmp_path / "s.bin", dtype=np.float64, mode="w+", shape=(33,))
+    o2.step([grad_mm])
+
+
+def test_byte_order():
+    with pytest.raises(ValueError, match=r"params\[0\].*byte order"):
+        optim.Adam([np.zeros(3, dtype=">f8")])
+    # gradients are only read: any byte order
+    a, b = np.linspace(0, 1, 5), np.linspace(0, 1, 5)
+    o1, o2 = optim.Adam([a], lr=0.1), optim.Adam([b], lr=0.1)
+    g = np.arange(5.0)
+    o1.step([g])
+    o2.step([g.astype(">f8")])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_parameters_must_not_share_memory():
+    buf = np.zeros(10)
+    with pytest.raises(ValueError, match=r"params\[1\] shares memory with params\[0\]"):
+        optim.SGD([buf[:6], buf[4:]])
+    with pytest.raises(ValueError, match=r"params\[2\] shares memory with params\[0\]"):
+        optim.SGD([buf, np.zeros(2), buf.view(np.float32)])
+    optim.SGD([buf[:5], buf[5:]])  # adjacent, not overlapping
+
+
+def test_state_must_not_share_memory():
+    p0, p1 = np.zeros(4), np.zeros(4)
+    opt = optim.Adam([p0, p1])
+    opt.state[1]["exp_avg"] = p0  # another parameter
+    with pytest.raises(ValueError, match=r"shares memory.*must not overlap"):
+        opt.step([np.ones(4), np.ones(4)])
+    buf = np.zeros(6)
+    opt.state[1]["exp_avg"] = buf[:4]
+    opt.state[1]["exp_avg_sq"] = buf[2:]  # another state array
+    with pytest.raises(ValueError, match=r"state\[1\]\['exp_avg(_sq)?'\] shares memory"):
+        opt.step([np.ones(4), np.ones(4)])
+    opt.state[1]["exp_avg_sq"] = opt.state[1]["exp_avg"]  # the same array twice
+    with pytest.raises(ValueError, match="shares memory"):
+        opt.step([np.ones(4), np.ones(4)])
+    assert not p0.any() and not p1.any() and opt.step_count == 0
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("where", ["param", "param_shifted", "state", "other_param"])
+def test_gradient_sharing_memory_gives_what_a_copy_gives(name, where):
+    kw = {"SGD": {"momentum": 0.9}, "RMSprop": {"centered": True}}.get(name, {})
+    key = {"SGD": "momentum_buffer", "Adam": "exp_avg", "RMSprop": "grad_avg",
+           "Adagrad": "sum"}[name]
+    n = 40
+    buf = np.linspace(-2, 2, 2 * n + 8)
+    other = np.cos(np.arange(n + 8.0))
+    p, q = buf[4 : n + 4], other[:n]
+    expected_p, expected_q = p.copy(), q.copy()
+    ref = getattr(optim, name)([expected_p, expected_q], lr=0.1, **kw)
+    opt = getattr(optim, name)([p, q], lr=0.1, **kw)
+    for k in range(3):
+        ref.step([np.ones(n), np.ones(n)])
+        opt.step([np.ones(n), np.ones(n)])
+        if k == 0:  # state exists from here on
+            opt.state[0][key] = np.array(opt.state[0][key])  # own memory
+    # gradients that start before the memory they share: an in-order pass would overwrite
+    # elements it has not read yet (param 0 is updated before param 1 reads its gradient)
+    ones = np.ones(n)
+    grads = {"param": [p, ones], "param_shifted": [buf[:n], ones],
+             "state": [opt.state[0][key], ones], "other_param": [ones, buf[2 : n + 2]]}[where]
+    ref.step([g.copy() for g in grads])
+    opt.step(grads)
+    np.testing.assert_array_equal(p, expected_p)
+    np.testing.assert_array_equal(q, expected_q)
+    np.testing.assert_array_equal(opt.state[0][key], ref.state[0][key])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_optimizers_pickle_and_copy(case):
+    import copy
+
+    name, kw = case
+    for clone_of in (lambda o: pickle.loads(pickle.dumps(o)), copy.deepcopy):
+        opt = getattr(optim, name)([np.linspace(-1, 1, 6)], lr=0.05, **kw)
+        opt.step([np.arange(6.0)])
+        clone = clone_of(opt)
+        assert repr(clone) == repr(opt) and clone.step_count == 1
+        for o in (opt, clone):
+            o.step([np.ones(6)])
+        assert not np.shares_memory(clone.params[0], opt.params[0])
+        np.testing.assert_array_equal(clone.params[0], opt.params[0])
+        for k, v in opt.state[0].items():
+            np.testing.assert_array_equal(clone.state[0][k], v)

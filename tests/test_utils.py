@@ -335,3 +335,87 @@ def test_gradcheck_bad_input():
         losskit.gradcheck(np.sum, np.zeros(3))
     with pytest.raises(ValueError, match="shape"):
         losskit.gradcheck(np.sum, np.zeros(3), grad=np.zeros(4))
+
+
+# ---- array boundaries: subclasses, byte order, aliasing, huge integers ----------------------
+@pytest.mark.parametrize("norm_type", NORMS)
+def test_clipping_memmap_and_byte_order_in_place(norm_type, tmp_path):
+    rng = np.random.default_rng(11)
+    ref = _arrays(rng, np.float64, shapes=((7,), (3, 5)))
+    mm = np.memmap(tmp_path / "g.bin", dtype=np.float64, mode="w+", shape=(7,))
+    mm[:] = ref[0]
+    swapped = ref[1].astype(">f8")
+    expected = [a.copy() for a in ref]
+    norm = losskit.clip_grad_norm(expected, 0.5, norm_type=norm_type)
+    assert losskit.grad_norm([mm, swapped], norm_type) == norm
+    assert losskit.clip_grad_norm([mm, swapped], 0.5, norm_type=norm_type) == norm
+    assert swapped.dtype == ">f8"
+    np.testing.assert_array_equal(np.asarray(mm), expected[0])
+    np.testing.assert_array_equal(swapped, expected[1])
+    losskit.clip_grad_value([mm, swapped], 0.01)
+    assert np.abs(mm).max() <= 0.01 and np.abs(swapped).max() <= 0.01
+    assert (swapped != 0).all()
+
+
+def test_huge_integers_are_value_errors(restore_threads):
+    threads = losskit.get_num_threads()
+    for bad in (2**40, 2**64, -(2**64), 0):
+        with pytest.raises(ValueError, match=r"num_threads must be in \[1, 1024\]"):
+            losskit.set_num_threads(bad)
+    with pytest.raises(TypeError, match=r"\bn\b"):
+        losskit.set_num_threads(2.0)
+    assert losskit.get_num_threads() == threads
+    losskit.set_num_threads(np.int64(1))
+    assert losskit.get_num_threads() == 1
+    with pytest.raises(ValueError, match=r"^n must"):
+        losskit.MinibatchSampler(2**64, 4)
+    with pytest.raises(ValueError, match="batch_size"):
+        losskit.MinibatchSampler(10, 2**64)
+    sampler = losskit.MinibatchSampler(10, 4, seed=1)
+    sampler.set_epoch(3)
+    for bad in (2**64, 2**63 - 1):
+        with pytest.raises(ValueError, match="epoch"):
+            sampler.set_epoch(bad)
+        with pytest.raises(ValueError, match="epoch"):
+            sampler.epoch_indices(bad)
+    assert sampler.epoch == 3
+    with pytest.raises(TypeError, match="epoch"):
+        sampler.set_epoch(1.0)
+
+
+def _gather_cases():
+    # (X, indices, out) where out shares memory with X or the indices
+    base = np.arange(36.0).reshape(12, 3)
+    yield "out is X", base.copy(), np.array([3, 0, 0, 11, 5, 5, 1, 2, 9, 10, 4, 7]), None
+    yield "out overlaps X", base.copy(), np.array([7, 6, 5, 4, 3, 2, 1, 0]), (4, 12)
+    yield "out inside X", base.copy(), np.array([0, 1, 2]), (1, 4)
+
+
+@pytest.mark.parametrize("case", list(_gather_cases()), ids=lambda c: c[0])
+def test_gather_out_sharing_memory_with_X(case):
+    _, X, idx, rows = case
+    expected = X.copy()[idx]
+    out = X if rows is None else X[rows[0] : rows[1]]
+    assert losskit.gather(X, idx, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_gather_out_sharing_memory_with_indices():
+    idx = np.array([4, 0, 3, 3, 1], dtype=np.int64)
+    X = np.array([10, 11, 12, 13, 14], dtype=np.int64)
+    expected = X[idx.copy()]
+    assert losskit.gather(X, idx, out=idx) is idx  # out is the index array itself
+    np.testing.assert_array_equal(idx, expected)
+    # another dtype over the indices' bytes
+    idx = np.array([2, 2, 0, 1], dtype=np.int64)
+    Xf = np.array([0.5, 1.5, 2.5])
+    out = idx.view(np.float64)
+    expected = Xf[idx.copy()]
+    losskit.gather(Xf, idx, out=out)
+    np.testing.assert_array_equal(out, expected)
+    # an index out of range: the valid rows are written, the others keep out's values
+    X = np.arange(5.0)
+    out = X[:3]
+    with pytest.raises(ValueError, match=r"indices\[1\] = 7"):
+        losskit.gather(X, [4, 7, 0], out=out)
+    np.testing.assert_array_equal(X, [4.0, 1.0, 0.0, 3.0, 4.0])

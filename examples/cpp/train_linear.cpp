@@ -36,7 +36,10 @@ int main() {
   std::vector<std::int64_t> order(n);
   losskit::LossParams huber;
   huber.values[0] = 1.0;  // delta
-  losskit::AdamOptions adam;
+  losskit::Adam adam;
+  losskit::State<float> adam_state;  // the arrays adam.state_layout() names
+  adam_state[losskit::StateName::exp_avg] = exp_avg.data();
+  adam_state[losskit::StateName::exp_avg_sq] = exp_avg_sq.data();
   std::int64_t step = 0;
 
   for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
@@ -68,8 +71,7 @@ int main() {
       float* arrays[] = {grads.data()};
       const std::size_t sizes[] = {grads.size()};
       losskit::clip_grad_norm(arrays, sizes, 1, /*max_norm=*/5.0, losskit::NormType::l2, false);
-      losskit::adam_step(adam, ++step, params.data(), grads.data(), exp_avg.data(),
-                         exp_avg_sq.data(), nullptr, params.size());
+      losskit::step(adam, ++step, params.data(), grads.data(), adam_state, params.size());
     }
     if (epoch % 5 == 4 || epoch + 1 == epochs)
       std::printf("epoch %2zu  mean Huber loss %.4f\n", epoch + 1, epoch_loss / double(n / batch));

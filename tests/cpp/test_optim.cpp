@@ -13,6 +13,7 @@ namespace {
 
 using losskit_test::Lcg;
 using Real = long double;
+using losskit::StateName;
 
 template <class T>
 constexpr losskit_test::Tolerance kTolerance = losskit_test::for_type<T>({1e-5, 1e-6}, {1e-12, 1e-14});
@@ -47,14 +48,17 @@ constexpr int kSteps = 4;
 
 template <class T> void check_sgd() {
   for (std::size_t n : kSizes) {
-    for (const losskit::SgdOptions& o :
-         {losskit::SgdOptions{0.1, 0, 0, 0, false, false}, losskit::SgdOptions{0.05, 0.9, 0, 0.01, false, false},
-          losskit::SgdOptions{0.05, 0.9, 0.1, 0, true, false}, losskit::SgdOptions{0.02, 0.5, 0, 0.1, true, true}}) {
+    for (const losskit::Sgd& o :
+         {losskit::Sgd{0.1, 0, 0, 0, false, false}, losskit::Sgd{0.05, 0.9, 0, 0.01, false, false},
+          losskit::Sgd{0.05, 0.9, 0.1, 0, true, false}, losskit::Sgd{0.02, 0.5, 0, 0.1, true, true}}) {
       const Trajectory<T> tr = make_trajectory<T>(n, kSteps, n + 1);
       std::vector<T> p = tr.param, buf(n);
       std::vector<Real> rp(p.begin(), p.end()), rbuf(n);
       for (int s = 0; s < kSteps; ++s) {
-        losskit::sgd_step(o, p.data(), tr.grads[s].data(), buf.data(), s == 0, n);
+        losskit::State<T> state;
+        state[StateName::momentum_buffer] = buf.data();
+        if (s == 0) state.fresh = o.state_layout().from_first_grad;
+        losskit::step(o, s + 1, p.data(), tr.grads[s].data(), state, n);
         for (std::size_t i = 0; i < n; ++i) {
           Real g = o.maximize ? -Real(tr.grads[s][i]) : Real(tr.grads[s][i]);
           g += Real(T(o.weight_decay)) * rp[i];
@@ -75,25 +79,28 @@ template <class T> void check_sgd() {
 
 template <class T> void check_adam() {
   for (std::size_t n : kSizes) {
-    losskit::AdamOptions plain;
+    losskit::Adam plain;
     plain.lr = 0.01;
-    losskit::AdamOptions l2 = plain;
+    losskit::Adam l2 = plain;
     l2.weight_decay = 0.1;
     l2.amsgrad = true;
-    losskit::AdamOptions adamw = plain;
+    losskit::Adam adamw = plain;
     adamw.weight_decay = 0.05;
     adamw.decoupled_weight_decay = true;
     adamw.maximize = true;
     adamw.beta1 = 0.8;
     adamw.beta2 = 0.99;
-    for (const losskit::AdamOptions& o : {plain, l2, adamw}) {
+    for (const losskit::Adam& o : {plain, l2, adamw}) {
       const Trajectory<T> tr = make_trajectory<T>(n, kSteps, n + 2);
       std::vector<T> p = tr.param, m(n, T(0)), v(n, T(0)), vmax(n, T(0));
       std::vector<Real> rp(p.begin(), p.end()), rm(n, 0), rv(n, 0), rvmax(n, 0);
       for (int s = 0; s < kSteps; ++s) {
         const std::int64_t t = s + 1;
-        losskit::adam_step(o, t, p.data(), tr.grads[s].data(), m.data(), v.data(),
-                           o.amsgrad ? vmax.data() : nullptr, n);
+        losskit::State<T> state;
+        state[StateName::exp_avg] = m.data();
+        state[StateName::exp_avg_sq] = v.data();
+        if (o.amsgrad) state[StateName::max_exp_avg_sq] = vmax.data();
+        losskit::step(o, t, p.data(), tr.grads[s].data(), state, n);
         const Real bc1 = 1 - std::pow(Real(o.beta1), Real(t)), bc2 = 1 - std::pow(Real(o.beta2), Real(t));
         for (std::size_t i = 0; i < n; ++i) {
           Real g = o.maximize ? -Real(tr.grads[s][i]) : Real(tr.grads[s][i]);
@@ -119,16 +126,19 @@ template <class T> void check_adam() {
 
 template <class T> void check_rmsprop() {
   for (std::size_t n : kSizes) {
-    for (const losskit::RmspropOptions& o :
-         {losskit::RmspropOptions{0.01, 0.99, 1e-8, 0, 0, false, false},
-          losskit::RmspropOptions{0.01, 0.9, 1e-6, 0.1, 0.5, true, false},
-          losskit::RmspropOptions{0.005, 0.95, 1e-8, 0, 0.9, false, true}}) {
+    for (const losskit::Rmsprop& o :
+         {losskit::Rmsprop{0.01, 0.99, 1e-8, 0, 0, false, false},
+          losskit::Rmsprop{0.01, 0.9, 1e-6, 0.1, 0.5, true, false},
+          losskit::Rmsprop{0.005, 0.95, 1e-8, 0, 0.9, false, true}}) {
       const Trajectory<T> tr = make_trajectory<T>(n, kSteps, n + 3);
       std::vector<T> p = tr.param, sq(n, T(0)), ga(n, T(0)), buf(n, T(0));
       std::vector<Real> rp(p.begin(), p.end()), rsq(n, 0), rga(n, 0), rbuf(n, 0);
       for (int s = 0; s < kSteps; ++s) {
-        losskit::rmsprop_step(o, p.data(), tr.grads[s].data(), sq.data(), o.centered ? ga.data() : nullptr,
-                              o.momentum > 0 ? buf.data() : nullptr, n);
+        losskit::State<T> state;
+        state[StateName::square_avg] = sq.data();
+        if (o.centered) state[StateName::grad_avg] = ga.data();
+        if (o.momentum > 0) state[StateName::momentum_buffer] = buf.data();
+        losskit::step(o, s + 1, p.data(), tr.grads[s].data(), state, n);
         for (std::size_t i = 0; i < n; ++i) {
           Real g = o.maximize ? -Real(tr.grads[s][i]) : Real(tr.grads[s][i]);
           g += Real(o.weight_decay) * rp[i];
@@ -158,14 +168,17 @@ template <class T> void check_rmsprop() {
 
 template <class T> void check_adagrad() {
   for (std::size_t n : kSizes) {
-    for (const losskit::AdagradOptions& o :
-         {losskit::AdagradOptions{0.1, 0, 0, 1e-10, false}, losskit::AdagradOptions{0.05, 0.01, 0.1, 1e-8, true}}) {
+    for (const losskit::Adagrad& o :
+         {losskit::Adagrad{0.1, 0, 0, 0, 1e-10, false}, losskit::Adagrad{0.05, 0.01, 0.1, 0.5, 1e-8, true}}) {
       const Trajectory<T> tr = make_trajectory<T>(n, kSteps, n + 4);
-      std::vector<T> p = tr.param, sum(n, T(0));
-      std::vector<Real> rp(p.begin(), p.end()), rsum(n, 0);
+      // The caller fills the state as the layout says: sum starts at initial_accumulator_value.
+      std::vector<T> p = tr.param, sum(n, T(o.state_layout().fill));
+      std::vector<Real> rp(p.begin(), p.end()), rsum(n, Real(T(o.initial_accumulator_value)));
       for (int s = 0; s < kSteps; ++s) {
         const std::int64_t t = s + 1;
-        losskit::adagrad_step(o, t, p.data(), tr.grads[s].data(), sum.data(), n);
+        losskit::State<T> state;
+        state[StateName::sum] = sum.data();
+        losskit::step(o, t, p.data(), tr.grads[s].data(), state, n);
         const Real clr = Real(o.lr) / (1 + Real(t - 1) * Real(o.lr_decay));
         for (std::size_t i = 0; i < n; ++i) {
           Real g = o.maximize ? -Real(tr.grads[s][i]) : Real(tr.grads[s][i]);
@@ -196,22 +209,54 @@ LOSSKIT_TEST(update_rules_match_their_formulas) {
 }
 
 // Single steps worked out by hand: SGD p = 1 - 0.5 * (2 + 0.1 * 1) = -0.05.
-LOSSKIT_TEST(sgd_step_by_hand) {
-  double p = 1.0, g = 2.0, buf = 0;
-  losskit::SgdOptions o;
+LOSSKIT_TEST(steps_by_hand) {
+  double p = 1.0, g = 2.0;
+  losskit::Sgd o;
   o.lr = 0.5;
   o.weight_decay = 0.1;
-  losskit::sgd_step(o, &p, &g, &buf, true, 1);
+  losskit::step(o, 1, &p, &g, losskit::State<double>{}, 1);
   CHECK_CLOSE(p, -0.05, 1e-15, 0, "sgd");
   // Adam's first step moves every element by lr (times sign(g)) when eps is negligible.
   double q[3] = {0, 0, 0}, gq[3] = {3.0, -0.25, 1e-3}, m[3] = {}, v[3] = {};
-  losskit::AdamOptions a;
+  losskit::Adam a;
   a.lr = 0.1;
   a.eps = 0;
-  losskit::adam_step(a, 1, q, gq, m, v, nullptr, 3);
+  losskit::State<double> state;
+  state[StateName::exp_avg] = m;
+  state[StateName::exp_avg_sq] = v;
+  losskit::step(a, 1, q, gq, state, 3);
   CHECK_CLOSE(q[0], -0.1, 1e-15, 0, "adam");
   CHECK_CLOSE(q[1], 0.1, 1e-15, 0, "adam");
   CHECK_CLOSE(q[2], -0.1, 1e-15, 0, "adam");
+  // The gradient may be the parameter array itself: p - lr * p.
+  float r[5] = {1, -2, 3, -4, 5};
+  losskit::Sgd half;
+  half.lr = 0.5;
+  losskit::step(half, 1, r, r, losskit::State<float>{}, 5);
+  for (int i = 0; i < 5; ++i) CHECK_CLOSE(r[i], 0.5 * (i % 2 ? -(i + 1) : i + 1), 0, 0, "grad = param");
+}
+
+// Which state each rule keeps, by PyTorch's names, and how it starts.
+LOSSKIT_TEST(state_layouts) {
+  using losskit::state_bit;
+  CHECK(std::string(losskit::state_name(StateName::max_exp_avg_sq)) == "max_exp_avg_sq");
+  CHECK(losskit::Sgd{}.state_layout().used == 0);
+  losskit::Sgd sgd;
+  sgd.momentum = 0.9;
+  CHECK(sgd.state_layout().used == state_bit(StateName::momentum_buffer));
+  CHECK(sgd.state_layout().from_first_grad == state_bit(StateName::momentum_buffer));
+  CHECK(!sgd.state_layout().counts_steps);
+  losskit::Adam adam;
+  adam.amsgrad = true;
+  CHECK(adam.state_layout().used == (state_bit(StateName::exp_avg) | state_bit(StateName::exp_avg_sq) |
+                                     state_bit(StateName::max_exp_avg_sq)));
+  CHECK(adam.state_layout().counts_steps && adam.state_layout().fill == 0);
+  losskit::Rmsprop rms;
+  rms.centered = true;
+  CHECK(rms.state_layout().used == (state_bit(StateName::square_avg) | state_bit(StateName::grad_avg)));
+  losskit::Adagrad ada;
+  ada.initial_accumulator_value = 0.25;
+  CHECK(ada.state_layout().used == state_bit(StateName::sum) && ada.state_layout().fill == 0.25);
 }
 
 template <class T> void check_norms_and_clipping() {

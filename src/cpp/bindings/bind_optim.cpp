@@ -1,9 +1,15 @@
 // Update rules, clipping, penalties, gather and the sampler's generator.
 //
-// losskit/optim.py and losskit/_utils.py validate every argument (with messages naming it)
-// before calling these; here the arrays are only re-checked cheaply (canonical, same dtype and
-// size, writeable where written) so that a wrong call can never touch memory it should not.
+// One generic binding serves every update rule (bind_rule): a Python class per rule holding its
+// hyperparameters, whose step() checks every array, step count and overlap of a whole
+// optimizer step before it writes anything, so a failed step changes nothing.
+// losskit/_utils.py validates the other functions' arguments (with messages naming them);
+// here their arrays are only re-checked cheaply (layout, dtype, size, writeable where written)
+// so that a wrong call can never touch memory it should not.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,35 +21,305 @@ namespace losskit::bindings {
 
 namespace {
 
-// The dtype shared by `param` and every non-None array in `others` (same size, canonical,
-// writeable when `written`); throws std::invalid_argument otherwise.
-Dtype common_dtype(const char* what, py::handle param, std::initializer_list<py::handle> others,
-                   std::initializer_list<py::handle> written) {
-  const Dtype t = canonical_dtype(param);
-  bool ok = t != Dtype::other && writeable(param);
-  const std::size_t n = ok ? size_of(param) : 0;
-  for (py::handle h : others)
-    ok = ok && (h.is_none() || (canonical_dtype(h) == t && size_of(h) == n));
-  for (py::handle h : written) ok = ok && (h.is_none() || writeable(h));
-  if (!ok)
-    throw std::invalid_argument(std::string(what) +
-                                ": arrays must be C-contiguous float32/float64 of one dtype and "
-                                "size, the written ones writeable (use losskit.optim)");
-  return t;
+// A float32/float64 array that a kernel can read and write in place: C-contiguous, aligned,
+// native byte order. Unlike canonical_dtype, ndarray subclasses (np.memmap) qualify: the
+// optimizer and clipping update the user's own arrays, whatever their class.
+Dtype inplace_dtype(py::handle h) {
+  const auto& api = py::detail::npy_api::get();
+  if (!PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(api.PyArray_Type_)))
+    return Dtype::other;
+  const auto* a = py::detail::array_proxy(h.ptr());
+  constexpr int kNeed = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
+                        py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  if ((a->flags & kNeed) != kNeed) return Dtype::other;
+  const auto* d = py::detail::array_descriptor_proxy(a->descr);
+  if (d->byteorder == '>') return Dtype::other;
+  if (d->type_num == py::detail::npy_api::NPY_FLOAT_) return Dtype::f32;
+  if (d->type_num == py::detail::npy_api::NPY_DOUBLE_) return Dtype::f64;
+  return Dtype::other;
+}
+std::size_t itemsize(Dtype t) { return t == Dtype::f32 ? sizeof(float) : sizeof(double); }
+std::uintptr_t address(py::handle array) { return reinterpret_cast<std::uintptr_t>(data<char>(array)); }
+
+// The hyperparameters of each rule by name: its Python attributes and constructor keywords.
+template <class F> void for_each_hyperparameter(Sgd*, F f) {
+  f("lr", &Sgd::lr);
+  f("momentum", &Sgd::momentum);
+  f("dampening", &Sgd::dampening);
+  f("weight_decay", &Sgd::weight_decay);
+  f("nesterov", &Sgd::nesterov);
+  f("maximize", &Sgd::maximize);
+}
+template <class F> void for_each_hyperparameter(Adam*, F f) {
+  f("lr", &Adam::lr);
+  f("beta1", &Adam::beta1);
+  f("beta2", &Adam::beta2);
+  f("eps", &Adam::eps);
+  f("weight_decay", &Adam::weight_decay);
+  f("amsgrad", &Adam::amsgrad);
+  f("maximize", &Adam::maximize);
+  f("decoupled_weight_decay", &Adam::decoupled_weight_decay);
+}
+template <class F> void for_each_hyperparameter(Rmsprop*, F f) {
+  f("lr", &Rmsprop::lr);
+  f("alpha", &Rmsprop::alpha);
+  f("eps", &Rmsprop::eps);
+  f("weight_decay", &Rmsprop::weight_decay);
+  f("momentum", &Rmsprop::momentum);
+  f("centered", &Rmsprop::centered);
+  f("maximize", &Rmsprop::maximize);
+}
+template <class F> void for_each_hyperparameter(Adagrad*, F f) {
+  f("lr", &Adagrad::lr);
+  f("lr_decay", &Adagrad::lr_decay);
+  f("weight_decay", &Adagrad::weight_decay);
+  f("initial_accumulator_value", &Adagrad::initial_accumulator_value);
+  f("eps", &Adagrad::eps);
+  f("maximize", &Adagrad::maximize);
+}
+
+// The state names as interned Python strings (dict keys looked up on every step).
+PyObject* state_key(int k) {
+  static PyObject* const* keys = [] {
+    static PyObject* table[kNumStateNames + 1];
+    for (int i = 0; i < kNumStateNames; ++i)
+      table[i] = PyUnicode_InternFromString(state_name(StateName(i)));
+    table[kNumStateNames] = PyUnicode_InternFromString("step");
+    return table;
+  }();
+  return keys[k];
+}
+constexpr int kStepKey = kNumStateNames;
+
+// What a bad state entry is, for its error message.
+std::string describe(py::handle h) {
+  if (!PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(
+                                       py::detail::npy_api::get().PyArray_Type_)))
+    return Py_TYPE(h.ptr())->tp_name;
+  const py::array a = py::reinterpret_borrow<py::array>(h);
+  return "an array of shape " + std::string(py::str(h.attr("shape"))) + ", dtype " +
+         std::string(py::str(h.attr("dtype"))) +
+         (a.writeable() ? "" : ", read-only") +
+         (a.flags() & py::array::c_style ? "" : ", not C-contiguous");
+}
+
+// "params[3]", "state[3]['exp_avg']", ...: built only for error messages.
+std::string param_label(std::size_t i) { return "params[" + std::to_string(i) + "]"; }
+std::string state_label(std::size_t i, int k) {
+  const char* key = k == kStepKey ? "step" : state_name(StateName(k));
+  return "state[" + std::to_string(i) + "]['" + key + "']";
+}
+
+// One parameter's part of a step, gathered and checked before anything is written.
+struct ParamWork {
+  Dtype dtype = Dtype::other;
+  std::size_t n = 0;
+  py::handle param, grad;
+  py::handle state[kNumStateNames];  // the arrays used (existing or created)
+  py::object created[kNumStateNames];
+  unsigned fresh = 0;
+  std::int64_t t = 0;  // the new value of state "step"
+  std::vector<double> grad_copy;  // when grad overlaps an array the step writes
+};
+
+// A byte range the step writes, with what it is (k < 0: the parameter, else state name k).
+// Addresses as integers: ranges of unrelated arrays are compared.
+struct Written {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+  std::size_t i;
+  int k;
+  std::string label() const { return k < 0 ? param_label(i) : state_label(i, k); }
+};
+
+// Creates state entry k of w's parameter (stored in the dict only when the step succeeds).
+void create_state(ParamWork& w, int k, const StateLayout& layout) {
+  py::array a(w.dtype == Dtype::f32 ? py::dtype::of<float>() : py::dtype::of<double>(),
+              std::vector<py::ssize_t>(dims(w.param), dims(w.param) + ndim(w.param)));
+  if (layout.from_first_grad & state_bit(StateName(k))) w.fresh |= state_bit(StateName(k));
+  else if (w.dtype == Dtype::f32) std::fill_n(data<float>(a), w.n, float(layout.fill));
+  else std::fill_n(data<double>(a), w.n, layout.fill);
+  w.state[k] = a;
+  w.created[k] = std::move(a);
+}
+
+// state[i]["step"] as an int in [0, 2**63 - 1), 0 when absent.
+std::int64_t steps_taken(PyObject* st, std::size_t i) {
+  PyObject* s = PyDict_GetItemWithError(st, state_key(kStepKey));
+  if (!s) {
+    if (PyErr_Occurred()) throw py::error_already_set();
+    return 0;
+  }
+  if (PyBool_Check(s) || !PyIndex_Check(s))
+    throw py::type_error(state_label(i, kStepKey) + " must be an integer, got " +
+                         std::string(py::repr(s)));
+  const py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(s));
+  if (!index) throw py::error_already_set();
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow || v < 0 || v == std::numeric_limits<long long>::max())
+    throw py::value_error(state_label(i, kStepKey) +
+                          " must be a non-negative integer below 2**63 - 1, got " +
+                          std::string(py::repr(s)));
+  return v;
+}
+
+// One step of `hyper` (with learning rate lr) on every parameter. Everything is checked
+// first (arrays, steps, overlaps), then every parameter is updated, then new state entries
+// and steps are stored: a failing call changes nothing.
+template <class Rule>
+void step_all(const Rule& hyper, double lr, const py::list& params, const py::list& grads,
+              const py::list& states) {
+  Rule rule = hyper;
+  rule.lr = lr;
+  const StateLayout layout = rule.state_layout();
+  const std::size_t count = params.size();
+  if (grads.size() != count || states.size() != count)
+    throw py::value_error("grads and state must hold one entry per parameter: expected " +
+                          std::to_string(count) + ", got " + std::to_string(grads.size()) +
+                          " and " + std::to_string(states.size()));
+  std::vector<ParamWork> work(count);
+  std::vector<Written> written;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    ParamWork& w = work[i];
+    w.param = PyList_GET_ITEM(params.ptr(), py::ssize_t(i));
+    w.dtype = inplace_dtype(w.param);
+    if (w.dtype == Dtype::other || !writeable(w.param))
+      throw py::value_error(param_label(i) + " must be a writable C-contiguous float32/float64 "
+                            "array of native byte order");
+    w.n = size_of(w.param);
+    total += w.n;
+    const std::size_t bytes = w.n * itemsize(w.dtype);
+    written.push_back({address(w.param), address(w.param) + bytes, i, -1});
+    w.grad = PyList_GET_ITEM(grads.ptr(), py::ssize_t(i));
+    if (inplace_dtype(w.grad) != w.dtype || !same_shape(w.grad, w.param))
+      throw py::value_error("grads[" + std::to_string(i) + "] must be a C-contiguous array of "
+                            "the shape and dtype of " + param_label(i));
+    PyObject* st = PyList_GET_ITEM(states.ptr(), py::ssize_t(i));
+    if (!PyDict_Check(st))
+      throw py::type_error("state[" + std::to_string(i) + "] must be a dict, got " +
+                           std::string(Py_TYPE(st)->tp_name));
+    for (int k = 0; k < kNumStateNames; ++k) {
+      if (!layout.has(StateName(k))) continue;
+      PyObject* a = PyDict_GetItemWithError(st, state_key(k));
+      if (!a && PyErr_Occurred()) throw py::error_already_set();
+      if (!a || a == Py_None) {
+        create_state(w, k, layout);
+        continue;
+      }
+      if (inplace_dtype(a) != w.dtype || !same_shape(a, w.param) || !writeable(a))
+        throw py::value_error(state_label(i, k) + " must be a writable C-contiguous array of "
+                              "the shape and dtype of " + param_label(i) + ", got " +
+                              describe(a));
+      w.state[k] = a;
+      written.push_back({address(a), address(a) + bytes, i, k});
+    }
+    if (layout.counts_steps) w.t = steps_taken(st, i) + 1;
+  }
+  // Every written byte belongs to one array: the kernels read and write each element once,
+  // so two written arrays over the same memory would give wrong numbers.
+  std::sort(written.begin(), written.end(),
+            [](const Written& a, const Written& b) { return a.begin < b.begin; });
+  const Written* reach = nullptr;  // the range that extends furthest so far
+  for (const Written& r : written) {
+    if (r.begin == r.end) continue;
+    if (reach && r.begin < reach->end)
+      throw py::value_error(r.label() + " shares memory with " + reach->label() +
+                            "; parameters and state arrays must not overlap");
+    reach = &r;
+  }
+  // A gradient may share memory with what the step writes (even be the parameter itself):
+  // it is read from a copy then, which gives what a fresh gradient array would give.
+  for (ParamWork& w : work) {
+    const std::size_t bytes = w.n * itemsize(w.dtype);
+    const std::uintptr_t g = address(w.grad);
+    const auto after = std::upper_bound(  // the first written range ending after g
+        written.begin(), written.end(), g,
+        [](std::uintptr_t p, const Written& r) { return p < r.end; });
+    if (bytes && after != written.end() && after->begin < g + bytes) {
+      w.grad_copy.resize((bytes + sizeof(double) - 1) / sizeof(double));
+      std::memcpy(w.grad_copy.data(), data<char>(w.grad), bytes);
+    }
+  }
+  run_kernel(total, [&] {
+    for (const ParamWork& w : work) {
+      const void* grad = w.grad_copy.empty() ? static_cast<const void*>(data<char>(w.grad))
+                                              : w.grad_copy.data();
+      State<float> s32;
+      State<double> s64;
+      for (int k = 0; k < kNumStateNames; ++k)
+        if (w.state[k]) {
+          s32.arrays[k] = data<float>(w.state[k]);
+          s64.arrays[k] = data<double>(w.state[k]);
+        }
+      s32.fresh = s64.fresh = w.fresh;
+      if (w.dtype == Dtype::f32)
+        step(rule, w.t, data<float>(w.param), static_cast<const float*>(grad), s32, w.n);
+      else
+        step(rule, w.t, data<double>(w.param), static_cast<const double*>(grad), s64, w.n);
+    }
+  });
+  for (std::size_t i = 0; i < count; ++i) {
+    PyObject* st = PyList_GET_ITEM(states.ptr(), py::ssize_t(i));
+    for (int k = 0; k < kNumStateNames; ++k)
+      if (work[i].created[k] && PyDict_SetItem(st, state_key(k), work[i].created[k].ptr()) != 0)
+        throw py::error_already_set();
+    if (layout.counts_steps) {
+      const py::int_ t(work[i].t);
+      if (PyDict_SetItem(st, state_key(kStepKey), t.ptr()) != 0) throw py::error_already_set();
+    }
+  }
+}
+
+// The Python class of one update rule: its hyperparameters as attributes and constructor
+// keywords, the state names it uses, and step().
+template <class Rule> void bind_rule(py::module_& m, const char* name, const char* doc) {
+  py::class_<Rule> cls(m, name, doc);
+  // From keywords (the constructor) and from the dict of every field (pickling).
+  auto from_dict = [name = std::string(name)](const py::dict& fields) {
+    Rule rule;
+    for (const auto& item : fields) {
+      const std::string key = py::str(item.first);
+      bool known = false;
+      for_each_hyperparameter(static_cast<Rule*>(nullptr), [&](const char* field, auto member) {
+        if (key != field) return;
+        known = true;
+        rule.*member = item.second.template cast<std::remove_reference_t<decltype(rule.*member)>>();
+      });
+      if (!known) throw py::type_error(name + " has no hyperparameter '" + key + "'");
+    }
+    return rule;
+  };
+  cls.def(py::init([from_dict](const py::kwargs& kwargs) { return from_dict(kwargs); }));
+  cls.def(py::pickle(
+      [](const Rule& rule) {
+        py::dict fields;
+        for_each_hyperparameter(static_cast<Rule*>(nullptr),
+                                [&](const char* field, auto member) { fields[field] = rule.*member; });
+        return fields;
+      },
+      [from_dict](const py::dict& fields) { return from_dict(fields); }));
+  for_each_hyperparameter(static_cast<Rule*>(nullptr),
+                          [&](const char* field, auto member) { cls.def_readwrite(field, member); });
+  cls.def_property_readonly("state_names", [](const Rule& rule) {
+    py::list names;
+    for (int k = 0; k < kNumStateNames; ++k)
+      if (rule.state_layout().has(StateName(k))) names.append(state_name(StateName(k)));
+    if (rule.state_layout().counts_steps) names.append("step");
+    return py::tuple(names);
+  }, "The per-parameter state entries a step reads and writes (PyTorch's names).");
+  cls.def("step", &step_all<Rule>, py::arg("lr"), py::arg("params"), py::arg("grads"),
+          py::arg("state"),
+          "One step with learning rate lr on every parameter, in place: state[i] is the dict of "
+          "params[i]'s state arrays (missing ones are created) and step count. Checks "
+          "everything before writing anything.");
 }
 
 template <class T> T* ptr(py::handle h) { return h.is_none() ? nullptr : data<T>(h); }
 
-NormType norm_from_code(int code) {
-  switch (code) {
-    case 1: return NormType::l1;
-    case 2: return NormType::l2;
-    case 3: return NormType::inf;
-  }
-  throw std::invalid_argument("norm code must be 1 (l1), 2 (l2) or 3 (inf)");
-}
-
-// A list of same-dtype canonical arrays as pointers + sizes.
+// A list of same-dtype arrays (in-place capable, see inplace_dtype) as pointers + sizes.
 template <class T> struct ArrayList {
   std::vector<T*> ptrs;
   std::vector<std::size_t> sizes;
@@ -53,7 +329,7 @@ Dtype list_dtype(const py::list& arrays, bool need_writeable) {
   Dtype t = Dtype::other;
   for (std::size_t k = 0; k < arrays.size(); ++k) {
     const py::handle h = arrays[k];
-    const Dtype d = canonical_dtype(h);
+    const Dtype d = inplace_dtype(h);
     if (d == Dtype::other || (k > 0 && d != t) || (need_writeable && !writeable(h)))
       throw std::invalid_argument("arrays must be C-contiguous float32/float64 of one dtype");
     t = d;
@@ -73,94 +349,22 @@ template <class T> ArrayList<T> array_list(const py::list& arrays) {
 }  // namespace
 
 void bind_optim(py::module_& m) {
-  m.def("_sgd_step",
-        [](py::handle param, py::handle grad, py::handle buf, bool is_new, double lr,
-           double momentum, double dampening, double weight_decay, bool nesterov, bool maximize) {
-          const SgdOptions o{lr, momentum, dampening, weight_decay, nesterov, maximize};
-          if (momentum != 0 && buf.is_none()) throw std::invalid_argument("momentum_buffer missing");
-          const Dtype t = common_dtype("sgd", param, {grad, buf}, {buf});
-          const std::size_t n = size_of(param);
-          if (t == Dtype::f32)
-            run_kernel(n, [&] { sgd_step(o, data<float>(param), data<float>(grad), ptr<float>(buf), is_new, n); });
-          else
-            run_kernel(n, [&] { sgd_step(o, data<double>(param), data<double>(grad), ptr<double>(buf), is_new, n); });
-        },
-        py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("is_new"),
-        py::arg("lr"), py::arg("momentum"), py::arg("dampening"), py::arg("weight_decay"),
-        py::arg("nesterov"), py::arg("maximize"), "One SGD step on one parameter array.");
+  bind_rule<Sgd>(m, "Sgd", "torch.optim.SGD's update rule (losskit/optim.hpp).");
+  bind_rule<Adam>(m, "Adam", "torch.optim.Adam's (and AdamW's) update rule.");
+  bind_rule<Rmsprop>(m, "Rmsprop", "torch.optim.RMSprop's update rule.");
+  bind_rule<Adagrad>(m, "Adagrad", "torch.optim.Adagrad's update rule.");
 
-  m.def("_adam_step",
-        [](py::handle param, py::handle grad, py::handle exp_avg, py::handle exp_avg_sq,
-           py::handle max_exp_avg_sq, std::int64_t step, double lr, double beta1, double beta2,
-           double eps, double weight_decay, bool amsgrad, bool maximize, bool decoupled) {
-          const AdamOptions o{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled};
-          if (amsgrad && max_exp_avg_sq.is_none()) throw std::invalid_argument("max_exp_avg_sq missing");
-          if (exp_avg.is_none() || exp_avg_sq.is_none()) throw std::invalid_argument("state missing");
-          const Dtype t = common_dtype("adam", param, {grad, exp_avg, exp_avg_sq, max_exp_avg_sq},
-                                       {exp_avg, exp_avg_sq, max_exp_avg_sq});
-          const std::size_t n = size_of(param);
-          if (t == Dtype::f32)
-            run_kernel(n, [&] {
-              adam_step(o, step, data<float>(param), data<float>(grad), data<float>(exp_avg),
-                        data<float>(exp_avg_sq), ptr<float>(max_exp_avg_sq), n);
-            });
-          else
-            run_kernel(n, [&] {
-              adam_step(o, step, data<double>(param), data<double>(grad), data<double>(exp_avg),
-                        data<double>(exp_avg_sq), ptr<double>(max_exp_avg_sq), n);
-            });
-        },
-        py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"),
-        py::arg("max_exp_avg_sq"), py::arg("step"), py::arg("lr"), py::arg("beta1"),
-        py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("amsgrad"),
-        py::arg("maximize"), py::arg("decoupled"), "One Adam/AdamW step on one parameter array.");
+  py::tuple names(kNumStateNames);
+  for (int k = 0; k < kNumStateNames; ++k) names[k] = state_name(StateName(k));
+  m.attr("STATE_NAMES") = names;
 
-  m.def("_rmsprop_step",
-        [](py::handle param, py::handle grad, py::handle square_avg, py::handle grad_avg,
-           py::handle buf, double lr, double alpha, double eps, double weight_decay,
-           double momentum, bool centered, bool maximize) {
-          const RmspropOptions o{lr, alpha, eps, weight_decay, momentum, centered, maximize};
-          if (square_avg.is_none() || (centered && grad_avg.is_none()) ||
-              (momentum > 0 && buf.is_none()))
-            throw std::invalid_argument("state missing");
-          const Dtype t = common_dtype("rmsprop", param, {grad, square_avg, grad_avg, buf},
-                                       {square_avg, grad_avg, buf});
-          const std::size_t n = size_of(param);
-          if (t == Dtype::f32)
-            run_kernel(n, [&] {
-              rmsprop_step(o, data<float>(param), data<float>(grad), data<float>(square_avg),
-                           ptr<float>(grad_avg), ptr<float>(buf), n);
-            });
-          else
-            run_kernel(n, [&] {
-              rmsprop_step(o, data<double>(param), data<double>(grad), data<double>(square_avg),
-                           ptr<double>(grad_avg), ptr<double>(buf), n);
-            });
-        },
-        py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("grad_avg"),
-        py::arg("momentum_buffer"), py::arg("lr"), py::arg("alpha"), py::arg("eps"),
-        py::arg("weight_decay"), py::arg("momentum"), py::arg("centered"), py::arg("maximize"),
-        "One RMSprop step on one parameter array.");
-
-  m.def("_adagrad_step",
-        [](py::handle param, py::handle grad, py::handle sum, std::int64_t step, double lr,
-           double lr_decay, double weight_decay, double eps, bool maximize) {
-          const AdagradOptions o{lr, lr_decay, weight_decay, eps, maximize};
-          if (sum.is_none()) throw std::invalid_argument("state missing");
-          const Dtype t = common_dtype("adagrad", param, {grad, sum}, {sum});
-          const std::size_t n = size_of(param);
-          if (t == Dtype::f32)
-            run_kernel(n, [&] { adagrad_step(o, step, data<float>(param), data<float>(grad), data<float>(sum), n); });
-          else
-            run_kernel(n, [&] { adagrad_step(o, step, data<double>(param), data<double>(grad), data<double>(sum), n); });
-        },
-        py::arg("param"), py::arg("grad"), py::arg("sum"), py::arg("step"), py::arg("lr"),
-        py::arg("lr_decay"), py::arg("weight_decay"), py::arg("eps"), py::arg("maximize"),
-        "One Adagrad step on one parameter array.");
+  py::enum_<NormType>(m, "NormType", "The norms clip_grad_norm supports.")
+      .value("l1", NormType::l1)
+      .value("l2", NormType::l2)
+      .value("inf", NormType::inf);
 
   m.def("_total_norm",
-        [](const py::list& arrays, int code) {
-          const NormType type = norm_from_code(code);
+        [](const py::list& arrays, NormType type) {
           if (arrays.size() == 0) return 0.0;
           double r = 0;
           if (list_dtype(arrays, false) == Dtype::f32) {
@@ -172,12 +376,10 @@ void bind_optim(py::module_& m) {
           }
           return r;
         },
-        py::arg("arrays"), py::arg("norm_code"),
-        "The norm (code 1: l1, 2: l2, 3: inf) of all arrays together.");
+        py::arg("arrays"), py::arg("norm_type"), "The norm of all arrays together.");
 
   m.def("_clip_grad_norm",
-        [](const py::list& arrays, double max_norm, int code, bool error_if_nonfinite) {
-          const NormType type = norm_from_code(code);
+        [](const py::list& arrays, double max_norm, NormType type, bool error_if_nonfinite) {
           if (arrays.size() == 0) return 0.0;
           double r = 0;
           if (list_dtype(arrays, true) == Dtype::f32) {
@@ -195,7 +397,7 @@ void bind_optim(py::module_& m) {
           }
           return r;
         },
-        py::arg("arrays"), py::arg("max_norm"), py::arg("norm_code"),
+        py::arg("arrays"), py::arg("max_norm"), py::arg("norm_type"),
         py::arg("error_if_nonfinite"), "torch.nn.utils.clip_grad_norm_ in place; the total norm.");
 
   m.def("_clip_grad_value",

@@ -28,7 +28,21 @@ MathFunction math_from_name(const std::string& name) {
 
 void bind_runtime(py::module_& m) {
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use above their size threshold.");
-  m.def("set_num_threads", &set_num_threads, py::arg("n"),
+  m.def("set_num_threads", [](py::handle n) {
+        // Any Python integer (a huge one included) is checked here, so that a bad n is a
+        // ValueError or TypeError, never pybind's argument-conversion error.
+        if (PyBool_Check(n.ptr()) || !PyIndex_Check(n.ptr()))
+          throw py::type_error("n must be an integer, got " + std::string(py::repr(n)));
+        const py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(n.ptr()));
+        if (!index) throw py::error_already_set();
+        int overflow = 0;
+        const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+        if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+        if (overflow || v < 1 || v > kMaxThreads)
+          throw py::value_error("num_threads must be in [1, " + std::to_string(kMaxThreads) +
+                                "], got " + std::string(py::repr(n)));
+        set_num_threads(int(v));
+      }, py::arg("n"),
         "Set the threads the kernels use (1 <= n <= 1024: OpenMP would end the process if it "
         "could not start them); results do not depend on it.");
   m.def("get_isa", [] { return std::string(isa_name(get_isa())); },

@@ -15,35 +15,36 @@ inline constexpr int kNumMathFunctions = 5;
 
 // ---- update rules: the per-step scalars, computed in double by optim_api.cpp -----------------
 // Each kernel rounds every scalar to the element type where PyTorch uses it as a scalar operand.
-struct SgdStep {
-  double lr, momentum, dampening, weight_decay;
-  bool nesterov, maximize, init_buffer;
+// What every rule does to the gradient first (the generic driver does it): negate it
+// (maximize), then add weight_decay * param (the L2 form; 0 for none).
+struct GradientStep {
+  double weight_decay;
+  bool maximize;
 };
-struct AdamStep {
+struct SgdStep : GradientStep {
+  double lr, momentum, dampening;
+  bool nesterov;
+};
+struct AdamStep : GradientStep {
   double lerp_weight;     // 1 - beta1
   double beta2, one_minus_beta2;
   double neg_step_size;   // -lr / (1 - beta1^t)
   double bc2_sqrt;        // (1 - beta2^t) ** 0.5
   double eps;
-  double weight_decay;    // L2 form (added to the gradient), 0 for none
-  double decay_factor;    // decoupled form: 1 - lr * weight_decay, 1 for none
-  bool decoupled, amsgrad, maximize;
+  double decay_factor;    // decoupled weight decay: 1 - lr * weight_decay, 1 for none
+  bool amsgrad;
 };
-struct RmspropStep {
-  double lr, alpha, one_minus_alpha, eps, momentum, weight_decay;
-  bool centered, maximize;
+struct RmspropStep : GradientStep {
+  double lr, alpha, one_minus_alpha, eps, momentum;
+  bool centered;
 };
-struct AdagradStep {
-  double neg_clr, eps, weight_decay;
-  bool maximize;
+struct AdagradStep : GradientStep {
+  double neg_clr, eps;
 };
 
-template <class T> using SgdKernel = void (*)(const SgdStep&, T*, const T*, T*, std::size_t);
-template <class T>
-using AdamKernel = void (*)(const AdamStep&, T*, const T*, T*, T*, T*, std::size_t);
-template <class T>
-using RmspropKernel = void (*)(const RmspropStep&, T*, const T*, T*, T*, T*, std::size_t);
-template <class T> using AdagradKernel = void (*)(const AdagradStep&, T*, const T*, T*, std::size_t);
+// One step of a rule on one parameter array: (scalars, param, grad, state, n).
+template <class T, class Step>
+using UpdateKernel = void (*)(const Step&, T*, const T*, const State<T>&, std::size_t);
 // Partial norm of one array: sum |x| (l1), sum x^2 (l2) or max |x| (inf); NaN if any x is NaN.
 template <class T> using NormKernel = double (*)(NormType, const T*, std::size_t);
 template <class T> using ScaleKernel = void (*)(T*, std::size_t, T);
@@ -55,10 +56,10 @@ using GatherKernel = std::size_t (*)(const void*, std::size_t, std::size_t, cons
                                      std::size_t, void*);
 
 template <class T> struct OptimKernels {
-  SgdKernel<T> sgd;
-  AdamKernel<T> adam;
-  RmspropKernel<T> rmsprop;
-  AdagradKernel<T> adagrad;
+  UpdateKernel<T, SgdStep> sgd;
+  UpdateKernel<T, AdamStep> adam;
+  UpdateKernel<T, RmspropStep> rmsprop;
+  UpdateKernel<T, AdagradStep> adagrad;
   NormKernel<T> norm;
   ScaleKernel<T> scale;
   ClampKernel<T> clamp;

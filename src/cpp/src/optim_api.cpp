@@ -16,49 +16,45 @@ template <class T> const OptimKernels<T>& optim_table();
 template <> const OptimKernels<float>& optim_table<float>() { return kernels().optim_f32; }
 template <> const OptimKernels<double>& optim_table<double>() { return kernels().optim_f64; }
 
-template <class T>
-void sgd_impl(const SgdOptions& o, T* param, const T* grad, T* buf, bool is_new, std::size_t n) {
-  const SgdStep s{o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, o.maximize, is_new};
-  optim_table<T>().sgd(s, param, grad, buf, n);
+// Per rule: the per-step scalars, computed in double as torch.optim's single-tensor path
+// computes them in Python (Python floats; the step as a float), and its kernel in the table.
+SgdStep step_scalars(const Sgd& r, std::int64_t) {
+  return {{r.weight_decay, r.maximize}, r.lr, r.momentum, r.dampening, r.nesterov};
 }
+template <class T> UpdateKernel<T, SgdStep> kernel_of(const Sgd&) { return optim_table<T>().sgd; }
 
-template <class T>
-void adam_impl(const AdamOptions& o, std::int64_t step, T* param, const T* grad, T* exp_avg,
-               T* exp_avg_sq, T* max_exp_avg_sq, std::size_t n) {
-  // As torch.optim.adam._single_tensor_adam (Python floats, step as a float).
+AdamStep step_scalars(const Adam& r, std::int64_t step) {
   const double t = double(step);
-  const double bias_correction1 = 1 - std::pow(o.beta1, t);
-  const double bias_correction2 = 1 - std::pow(o.beta2, t);
-  const double step_size = o.lr / bias_correction1;
+  const double bias_correction1 = 1 - std::pow(r.beta1, t);
+  const double bias_correction2 = 1 - std::pow(r.beta2, t);
   AdamStep s;
-  s.lerp_weight = 1 - o.beta1;
-  s.beta2 = o.beta2;
-  s.one_minus_beta2 = 1 - o.beta2;
-  s.neg_step_size = -step_size;
+  s.weight_decay = r.decoupled_weight_decay ? 0 : r.weight_decay;
+  s.maximize = r.maximize;
+  s.lerp_weight = 1 - r.beta1;
+  s.beta2 = r.beta2;
+  s.one_minus_beta2 = 1 - r.beta2;
+  s.neg_step_size = -(r.lr / bias_correction1);
   s.bc2_sqrt = std::pow(bias_correction2, 0.5);  // bias_correction2 ** 0.5
-  s.eps = o.eps;
-  s.decoupled = o.decoupled_weight_decay;
-  s.weight_decay = o.decoupled_weight_decay ? 0 : o.weight_decay;
-  s.decay_factor = o.decoupled_weight_decay ? 1 - o.lr * o.weight_decay : 1;
-  s.amsgrad = o.amsgrad;
-  s.maximize = o.maximize;
-  optim_table<T>().adam(s, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n);
+  s.eps = r.eps;
+  s.decay_factor = r.decoupled_weight_decay ? 1 - r.lr * r.weight_decay : 1;
+  s.amsgrad = r.amsgrad;
+  return s;
+}
+template <class T> UpdateKernel<T, AdamStep> kernel_of(const Adam&) { return optim_table<T>().adam; }
+
+RmspropStep step_scalars(const Rmsprop& r, std::int64_t) {
+  return {{r.weight_decay, r.maximize}, r.lr, r.alpha, 1 - r.alpha, r.eps, r.momentum, r.centered};
+}
+template <class T> UpdateKernel<T, RmspropStep> kernel_of(const Rmsprop&) {
+  return optim_table<T>().rmsprop;
 }
 
-template <class T>
-void rmsprop_impl(const RmspropOptions& o, T* param, const T* grad, T* square_avg, T* grad_avg,
-                  T* buf, std::size_t n) {
-  const RmspropStep s{o.lr,          o.alpha,    1 - o.alpha, o.eps, o.momentum,
-                      o.weight_decay, o.centered, o.maximize};
-  optim_table<T>().rmsprop(s, param, grad, square_avg, grad_avg, buf, n);
+AdagradStep step_scalars(const Adagrad& r, std::int64_t step) {
+  const double clr = r.lr / (1 + (double(step) - 1) * r.lr_decay);
+  return {{r.weight_decay, r.maximize}, -clr, r.eps};
 }
-
-template <class T>
-void adagrad_impl(const AdagradOptions& o, std::int64_t step, T* param, const T* grad, T* sum,
-                  std::size_t n) {
-  const double clr = o.lr / (1 + (double(step) - 1) * o.lr_decay);
-  const AdagradStep s{-clr, o.eps, o.weight_decay, o.maximize};
-  optim_table<T>().adagrad(s, param, grad, sum, n);
+template <class T> UpdateKernel<T, AdagradStep> kernel_of(const Adagrad&) {
+  return optim_table<T>().adagrad;
 }
 
 template <class T>
@@ -103,23 +99,31 @@ constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ull;
 
 }  // namespace
 
+const char* state_name(StateName name) {
+  static const char* const names[kNumStateNames] = {
+      "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "grad_avg",
+      "sum"};
+  return names[int(name)];
+}
+
+template <class Rule, class T>
+void step(const Rule& rule, std::int64_t t, T* param, const T* grad, const State<T>& state,
+          std::size_t n) {
+  kernel_of<T>(rule)(step_scalars(rule, t), param, grad, state, n);
+}
+
+#define LOSSKIT_STEP(Rule)                                                                     \
+  template void step<Rule, float>(const Rule&, std::int64_t, float*, const float*,            \
+                                  const State<float>&, std::size_t);                          \
+  template void step<Rule, double>(const Rule&, std::int64_t, double*, const double*,         \
+                                   const State<double>&, std::size_t);
+LOSSKIT_STEP(Sgd)
+LOSSKIT_STEP(Adam)
+LOSSKIT_STEP(Rmsprop)
+LOSSKIT_STEP(Adagrad)
+#undef LOSSKIT_STEP
+
 #define LOSSKIT_BOTH(T)                                                                        \
-  void sgd_step(const SgdOptions& o, T* param, const T* grad, T* momentum_buffer,             \
-                bool momentum_buffer_is_new, std::size_t n) {                                 \
-    sgd_impl<T>(o, param, grad, momentum_buffer, momentum_buffer_is_new, n);                   \
-  }                                                                                            \
-  void adam_step(const AdamOptions& o, std::int64_t step, T* param, const T* grad,            \
-                 T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, std::size_t n) {               \
-    adam_impl<T>(o, step, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n);                \
-  }                                                                                            \
-  void rmsprop_step(const RmspropOptions& o, T* param, const T* grad, T* square_avg,           \
-                    T* grad_avg, T* momentum_buffer, std::size_t n) {                         \
-    rmsprop_impl<T>(o, param, grad, square_avg, grad_avg, momentum_buffer, n);                 \
-  }                                                                                            \
-  void adagrad_step(const AdagradOptions& o, std::int64_t step, T* param, const T* grad,      \
-                    T* sum, std::size_t n) {                                                  \
-    adagrad_impl<T>(o, step, param, grad, sum, n);                                             \
-  }                                                                                            \
   double total_norm(NormType type, const T* const* arrays, const std::size_t* sizes,          \
                     std::size_t count) {                                                      \
     return total_norm_impl<T>(type, arrays, sizes, count);                                     \

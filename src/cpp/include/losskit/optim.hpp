@@ -17,35 +17,71 @@
 namespace losskit {
 
 // ---- update rules ------------------------------------------------------------------------
-// The caller validates hyperparameters (lr >= 0, 0 <= beta < 1, ...); kernels assume them valid.
+// An update rule is a policy struct: its hyperparameters (double), and state_layout(), which
+// state arrays it reads and writes and how each starts. One generic step() runs any rule on one
+// parameter array; the caller owns the state arrays (PyTorch's state names below) and
+// validates hyperparameters (lr >= 0, 0 <= beta < 1, ...): kernels assume them valid.
+
+// PyTorch's per-parameter state names.
+enum class StateName : int {
+  momentum_buffer,
+  exp_avg,
+  exp_avg_sq,
+  max_exp_avg_sq,
+  square_avg,
+  grad_avg,
+  sum,
+};
+inline constexpr int kNumStateNames = 7;
+const char* state_name(StateName name);  // "momentum_buffer", ...
+
+// Which state arrays a rule uses (bit k for StateName k) and how each starts: taken from the
+// first gradient (SGD's momentum buffer, as PyTorch clones it), else filled with `fill`.
+// `counts_steps`: the rule keeps PyTorch's state "step".
+struct StateLayout {
+  unsigned used = 0;
+  unsigned from_first_grad = 0;
+  double fill = 0;
+  bool counts_steps = false;
+  constexpr bool has(StateName s) const { return used >> int(s) & 1u; }
+};
+constexpr unsigned state_bit(StateName s) { return 1u << int(s); }
+
+// The state arrays of one parameter, each of its n elements, indexed by StateName (null where
+// the rule does not use it). `fresh` (state bits): from_first_grad arrays that hold no value
+// yet; the step only writes them.
+template <class T> struct State {
+  T* arrays[kNumStateNames] = {};
+  unsigned fresh = 0;
+  T* operator[](StateName s) const { return arrays[int(s)]; }
+  T*& operator[](StateName s) { return arrays[int(s)]; }
+};
 
 // torch.optim.SGD:
 //   g = grad (negated if maximize) + weight_decay * param
-//   momentum != 0:  buf = g on the first step (momentum_buffer_is_new), else
+//   momentum != 0:  buf = g on the first step (momentum_buffer fresh), else
 //                   buf = momentum * buf + (1 - dampening) * g;
 //                   g = nesterov ? g + momentum * buf : buf
 //   param -= lr * g
-struct SgdOptions {
+struct Sgd {
   double lr = 1e-3;
   double momentum = 0;
   double dampening = 0;
   double weight_decay = 0;
   bool nesterov = false;
   bool maximize = false;
+  constexpr StateLayout state_layout() const {
+    const unsigned buf = momentum != 0 ? state_bit(StateName::momentum_buffer) : 0u;
+    return {buf, buf, 0, false};
+  }
 };
-// momentum_buffer: n elements when momentum != 0 (else ignored, may be null). With
-// momentum_buffer_is_new it is only written (PyTorch's first step: buf = g).
-void sgd_step(const SgdOptions& o, float* param, const float* grad, float* momentum_buffer,
-              bool momentum_buffer_is_new, std::size_t n);
-void sgd_step(const SgdOptions& o, double* param, const double* grad, double* momentum_buffer,
-              bool momentum_buffer_is_new, std::size_t n);
 
 // torch.optim.Adam / AdamW (decoupled_weight_decay), step t = 1, 2, ...:
 //   decoupled: param *= 1 - lr * weight_decay;  else g += weight_decay * param
 //   m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
 //   amsgrad: vmax = max(vmax, v), used for v below
 //   param -= (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-struct AdamOptions {
+struct Adam {
   double lr = 1e-3;
   double beta1 = 0.9;
   double beta2 = 0.999;
@@ -54,20 +90,19 @@ struct AdamOptions {
   bool amsgrad = false;
   bool maximize = false;
   bool decoupled_weight_decay = false;  // AdamW
+  constexpr StateLayout state_layout() const {
+    return {state_bit(StateName::exp_avg) | state_bit(StateName::exp_avg_sq) |
+                (amsgrad ? state_bit(StateName::max_exp_avg_sq) : 0u),
+            0u, 0, true};
+  }
 };
-// step: the 1-based index of this step (the state "step" after its increment).
-// max_exp_avg_sq: n elements when amsgrad (else ignored).
-void adam_step(const AdamOptions& o, std::int64_t step, float* param, const float* grad,
-               float* exp_avg, float* exp_avg_sq, float* max_exp_avg_sq, std::size_t n);
-void adam_step(const AdamOptions& o, std::int64_t step, double* param, const double* grad,
-               double* exp_avg, double* exp_avg_sq, double* max_exp_avg_sq, std::size_t n);
 
 // torch.optim.RMSprop:
 //   g = grad (negated if maximize) + weight_decay * param
 //   sq = alpha * sq + (1 - alpha) * g * g
 //   centered: ga = lerp(ga, g, 1 - alpha); avg = sqrt(sq - ga * ga) + eps;  else sqrt(sq) + eps
 //   momentum > 0: buf = momentum * buf + g / avg; param -= lr * buf;  else param -= lr * g / avg
-struct RmspropOptions {
+struct Rmsprop {
   double lr = 1e-2;
   double alpha = 0.99;
   double eps = 1e-8;
@@ -75,27 +110,38 @@ struct RmspropOptions {
   double momentum = 0;
   bool centered = false;
   bool maximize = false;
+  constexpr StateLayout state_layout() const {
+    return {state_bit(StateName::square_avg) |
+                (centered ? state_bit(StateName::grad_avg) : 0u) |
+                (momentum > 0 ? state_bit(StateName::momentum_buffer) : 0u),
+            0u, 0, true};
+  }
 };
-// grad_avg: n elements when centered; momentum_buffer: n elements when momentum > 0.
-void rmsprop_step(const RmspropOptions& o, float* param, const float* grad, float* square_avg,
-                  float* grad_avg, float* momentum_buffer, std::size_t n);
-void rmsprop_step(const RmspropOptions& o, double* param, const double* grad, double* square_avg,
-                  double* grad_avg, double* momentum_buffer, std::size_t n);
 
 // torch.optim.Adagrad, step t = 1, 2, ...:
 //   g = grad (negated if maximize) + weight_decay * param;  clr = lr / (1 + (t - 1) * lr_decay)
 //   sum += g * g;  param -= clr * g / (sqrt(sum) + eps)
-struct AdagradOptions {
+// (sum starts at initial_accumulator_value.)
+struct Adagrad {
   double lr = 1e-2;
   double lr_decay = 0;
   double weight_decay = 0;
+  double initial_accumulator_value = 0;
   double eps = 1e-10;
   bool maximize = false;
+  constexpr StateLayout state_layout() const {
+    return {state_bit(StateName::sum), 0u, initial_accumulator_value, true};
+  }
 };
-void adagrad_step(const AdagradOptions& o, std::int64_t step, float* param, const float* grad,
-                  float* sum, std::size_t n);
-void adagrad_step(const AdagradOptions& o, std::int64_t step, double* param, const double* grad,
-                  double* sum, std::size_t n);
+
+// One step of `rule` on one parameter array of n elements, in place (param and the state
+// arrays of rule.state_layout()). t: the 1-based index of this step (the state "step" after
+// its increment; Adam and Adagrad use it). Defined for Rule = Sgd, Adam, Rmsprop, Adagrad and
+// T = float, double. The arrays must not overlap, except that grad may be the same array as
+// param or as a state array (each element is read before it is written).
+template <class Rule, class T>
+void step(const Rule& rule, std::int64_t t, T* param, const T* grad, const State<T>& state,
+          std::size_t n);
 
 // ---- gradient clipping (torch.nn.utils) -----------------------------------------------------
 enum class NormType : int { l1 = 1, l2 = 2, inf = 3 };

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -71,121 +72,144 @@ template <class T> LOSSKIT_INLINE Vec<T> maximum(Vec<T> a, Vec<T> b) {
   return select<Vec<T>>((a > b) | (a != a), a, b);
 }
 
-// ---- SGD ---------------------------------------------------------------------------------
-template <class T>
-void sgd_kernel(const SgdStep& s, T* param, const T* grad, T* buf, std::size_t n) {
+// ---- update rules ------------------------------------------------------------------------
+// Each rule is a policy over one vector of elements: its constructor splats the per-step
+// scalars and takes its state pointers, variants() lists the run-time options that become
+// compile-time variants, and update(L, p, g, variants...) loads and stores its state and
+// returns the new parameter. The driver below does what every rule shares: one pass, the
+// gradient's sign (maximize) and the L2 weight decay, the parameter's load and store.
+template <class Rule, class T>
+void update_kernel(const typename Rule::Step& s, T* param, const T* grad, const State<T>& state,
+                   std::size_t n) {
+  const Rule rule(s, state);
   const Mask<T> neg = sign_mask<T>(s.maximize);
-  const Vec<T> wd = splat<T>(T(s.weight_decay)), mom = splat<T>(T(s.momentum));
-  const Vec<T> keep = splat<T>(T(1 - s.dampening)), neg_lr = splat<T>(T(-s.lr));
-  const bool momentum = s.momentum != 0;
-  with_flags([&](auto kDecay, auto kMomentum, auto kNesterov, auto kInit) {
-    for_each_vector<T>(n, [&](const auto& L) {
-      Vec<T> p = L.ld(param);
-      Vec<T> g = flip<T>(L.ld(grad), neg);
-      if constexpr (kDecay) g = fma(p, wd, g);  // grad.add(param, alpha=weight_decay)
-      if constexpr (kMomentum) {
-        Vec<T> b;
-        if constexpr (kInit) {
-          b = g;  // PyTorch's first step: buf = clone(grad)
-        } else {
-          b = L.ld(buf) * mom;   // buf.mul_(momentum)
-          b = fma(g, keep, b);   //    .add_(grad, alpha=1 - dampening)
-        }
-        L.st(buf, b);
-        if constexpr (kNesterov) g = fma(b, mom, g);  // grad.add(buf, alpha=momentum)
-        else g = b;
-      }
-      L.st(param, fma(g, neg_lr, p));  // param.add_(grad, alpha=-lr)
-    });
-  }, s.weight_decay != 0, momentum, momentum && s.nesterov, momentum && s.init_buffer);
+  const Vec<T> wd = splat<T>(T(s.weight_decay));
+  std::apply([&](auto... variants) {
+    with_flags([&](auto kDecay, auto... kVariants) {
+      for_each_vector<T>(n, [&](const auto& L) {
+        const Vec<T> p = L.ld(param);
+        Vec<T> g = flip<T>(L.ld(grad), neg);
+        if constexpr (kDecay) g = fma(p, wd, g);  // grad.add(param, alpha=weight_decay)
+        L.st(param, rule.update(L, p, g, kVariants...));
+      });
+    }, s.weight_decay != 0, variants...);
+  }, rule.variants());
 }
 
-// ---- Adam / AdamW ------------------------------------------------------------------------
-template <class T>
-void adam_kernel(const AdamStep& s, T* param, const T* grad, T* exp_avg, T* exp_avg_sq,
-                 T* max_exp_avg_sq, std::size_t n) {
-  const Mask<T> neg = sign_mask<T>(s.maximize);
-  const Lerp<T> lerp(T(s.lerp_weight));
-  const Vec<T> wd = splat<T>(T(s.weight_decay)), decay = splat<T>(T(s.decay_factor));
-  const Vec<T> b2 = splat<T>(T(s.beta2)), one_minus_b2 = splat<T>(T(s.one_minus_beta2));
-  const Vec<T> bc2 = splat<T>(T(s.bc2_sqrt)), eps = splat<T>(T(s.eps));
-  const Vec<T> neg_step = splat<T>(T(s.neg_step_size));
-  with_flags([&](auto kL2, auto kDecoupled, auto kAmsgrad) {
-    for_each_vector<T>(n, [&](const auto& L) {
-      Vec<T> p = L.ld(param);
-      Vec<T> g = flip<T>(L.ld(grad), neg);
-      if constexpr (kDecoupled) p = p * decay;  // param.mul_(1 - lr * weight_decay)
-      if constexpr (kL2) g = fma(p, wd, g);     // grad.add(param, alpha=weight_decay)
-      const Vec<T> m = lerp(L.ld(exp_avg), g);  // exp_avg.lerp_(grad, 1 - beta1)
-      Vec<T> v = L.ld(exp_avg_sq) * b2;         // exp_avg_sq.mul_(beta2)
-      v = fma(one_minus_b2 * g, g, v);          //    .addcmul_(grad, grad, value=1 - beta2)
-      L.st(exp_avg, m);
-      L.st(exp_avg_sq, v);
-      if constexpr (kAmsgrad) {
-        v = maximum<T>(L.ld(max_exp_avg_sq), v);  // torch.maximum(max_exp_avg_sq, exp_avg_sq)
-        L.st(max_exp_avg_sq, v);
-      }
-      const Vec<T> denom = sqrt(v) / bc2 + eps;  // (v.sqrt() / bias_correction2_sqrt).add_(eps)
-      L.st(param, p + neg_step * m / denom);     // param.addcdiv_(m, denom, value=-step_size)
-    });
-  }, !s.decoupled && s.weight_decay != 0, s.decoupled && s.decay_factor != 1, s.amsgrad);
-}
-
-// ---- RMSprop -----------------------------------------------------------------------------
-template <class T>
-void rmsprop_kernel(const RmspropStep& s, T* param, const T* grad, T* square_avg, T* grad_avg,
-                    T* buf, std::size_t n) {
-  const Mask<T> neg = sign_mask<T>(s.maximize);
-  const Lerp<T> lerp(T(s.one_minus_alpha));
-  const Vec<T> wd = splat<T>(T(s.weight_decay)), alpha = splat<T>(T(s.alpha));
-  const Vec<T> one_minus_alpha = splat<T>(T(s.one_minus_alpha)), eps = splat<T>(T(s.eps));
-  const Vec<T> mom = splat<T>(T(s.momentum)), lr = splat<T>(T(s.lr)), neg_lr = splat<T>(T(-s.lr));
-  with_flags([&](auto kDecay, auto kCentered, auto kMomentum) {
-    for_each_vector<T>(n, [&](const auto& L) {
-      const Vec<T> p = L.ld(param);
-      Vec<T> g = flip<T>(L.ld(grad), neg);
-      if constexpr (kDecay) g = fma(p, wd, g);
-      Vec<T> sq = L.ld(square_avg) * alpha;  // square_avg.mul_(alpha)
-      sq = fma(one_minus_alpha * g, g, sq);  //    .addcmul_(grad, grad, value=1 - alpha)
-      L.st(square_avg, sq);
-      Vec<T> avg;
-      if constexpr (kCentered) {
-        const Vec<T> ga = lerp(L.ld(grad_avg), g);  // grad_avg.lerp_(grad, 1 - alpha)
-        L.st(grad_avg, ga);
-        avg = sqrt(fma(-ga, ga, sq));  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+template <class T> struct SgdUpdate {
+  using Step = SgdStep;
+  Vec<T> mom, keep, neg_lr;
+  T* buf;
+  bool momentum, nesterov, init_buffer;
+  SgdUpdate(const SgdStep& s, const State<T>& state)
+      : mom(splat<T>(T(s.momentum))), keep(splat<T>(T(1 - s.dampening))),
+        neg_lr(splat<T>(T(-s.lr))), buf(state[StateName::momentum_buffer]),
+        momentum(s.momentum != 0), nesterov(s.nesterov),
+        init_buffer((state.fresh & state_bit(StateName::momentum_buffer)) != 0) {}
+  std::tuple<bool, bool, bool> variants() const {
+    return {momentum, momentum && nesterov, momentum && init_buffer};
+  }
+  template <class L, class KMomentum, class KNesterov, class KInit>
+  LOSSKIT_INLINE Vec<T> update(const L& lanes, Vec<T> p, Vec<T> g, KMomentum, KNesterov,
+                               KInit) const {
+    if constexpr (KMomentum::value) {
+      Vec<T> b;
+      if constexpr (KInit::value) {
+        b = g;  // PyTorch's first step: buf = clone(grad)
       } else {
-        avg = sqrt(sq);
+        b = lanes.ld(buf) * mom;  // buf.mul_(momentum)
+        b = fma(g, keep, b);      //    .add_(grad, alpha=1 - dampening)
       }
-      avg = avg + eps;
-      if constexpr (kMomentum) {
-        const Vec<T> b = L.ld(buf) * mom + g / avg;  // buf.mul_(momentum).addcdiv_(grad, avg)
-        L.st(buf, b);
-        L.st(param, fma(b, neg_lr, p));  // param.add_(buf, alpha=-lr)
-      } else {
-        L.st(param, p + neg_lr * g / avg);  // param.addcdiv_(grad, avg, value=-lr)
-      }
-    });
-  }, s.weight_decay != 0, s.centered, s.momentum > 0);
-  (void)lr;
-}
+      lanes.st(buf, b);
+      if constexpr (KNesterov::value) g = fma(b, mom, g);  // grad.add(buf, alpha=momentum)
+      else g = b;
+    }
+    return fma(g, neg_lr, p);  // param.add_(grad, alpha=-lr)
+  }
+};
 
-// ---- Adagrad -----------------------------------------------------------------------------
-template <class T>
-void adagrad_kernel(const AdagradStep& s, T* param, const T* grad, T* sum, std::size_t n) {
-  const Mask<T> neg = sign_mask<T>(s.maximize);
-  const Vec<T> wd = splat<T>(T(s.weight_decay)), eps = splat<T>(T(s.eps));
-  const Vec<T> neg_clr = splat<T>(T(s.neg_clr));
-  with_flags([&](auto kDecay) {
-    for_each_vector<T>(n, [&](const auto& L) {
-      const Vec<T> p = L.ld(param);
-      Vec<T> g = flip<T>(L.ld(grad), neg);
-      if constexpr (kDecay) g = fma(p, wd, g);
-      const Vec<T> acc = fma(g, g, L.ld(sum));  // state_sum.addcmul_(grad, grad, value=1)
-      L.st(sum, acc);
-      L.st(param, p + neg_clr * g / (sqrt(acc) + eps));  // addcdiv_(grad, std, value=-clr)
-    });
-  }, s.weight_decay != 0);
-}
+template <class T> struct AdamUpdate {
+  using Step = AdamStep;
+  Lerp<T> lerp;
+  Vec<T> decay, b2, one_minus_b2, bc2, eps, neg_step;
+  T *exp_avg, *exp_avg_sq, *max_exp_avg_sq;
+  bool decoupled, amsgrad;
+  AdamUpdate(const AdamStep& s, const State<T>& state)
+      : lerp(T(s.lerp_weight)), decay(splat<T>(T(s.decay_factor))), b2(splat<T>(T(s.beta2))),
+        one_minus_b2(splat<T>(T(s.one_minus_beta2))), bc2(splat<T>(T(s.bc2_sqrt))),
+        eps(splat<T>(T(s.eps))), neg_step(splat<T>(T(s.neg_step_size))),
+        exp_avg(state[StateName::exp_avg]), exp_avg_sq(state[StateName::exp_avg_sq]),
+        max_exp_avg_sq(state[StateName::max_exp_avg_sq]), decoupled(s.decay_factor != 1),
+        amsgrad(s.amsgrad) {}
+  std::tuple<bool, bool> variants() const { return {decoupled, amsgrad}; }
+  template <class L, class KDecoupled, class KAmsgrad>
+  LOSSKIT_INLINE Vec<T> update(const L& lanes, Vec<T> p, Vec<T> g, KDecoupled, KAmsgrad) const {
+    // The L2 form (the driver's) and the decoupled form never both apply.
+    if constexpr (KDecoupled::value) p = p * decay;  // param.mul_(1 - lr * weight_decay)
+    const Vec<T> m = lerp(lanes.ld(exp_avg), g);     // exp_avg.lerp_(grad, 1 - beta1)
+    Vec<T> v = lanes.ld(exp_avg_sq) * b2;            // exp_avg_sq.mul_(beta2)
+    v = fma(one_minus_b2 * g, g, v);                 //    .addcmul_(grad, grad, value=1 - beta2)
+    lanes.st(exp_avg, m);
+    lanes.st(exp_avg_sq, v);
+    if constexpr (KAmsgrad::value) {
+      v = maximum<T>(lanes.ld(max_exp_avg_sq), v);  // torch.maximum(max_exp_avg_sq, exp_avg_sq)
+      lanes.st(max_exp_avg_sq, v);
+    }
+    const Vec<T> denom = sqrt(v) / bc2 + eps;  // (v.sqrt() / bias_correction2_sqrt).add_(eps)
+    return p + neg_step * m / denom;           // param.addcdiv_(m, denom, value=-step_size)
+  }
+};
+
+template <class T> struct RmspropUpdate {
+  using Step = RmspropStep;
+  Lerp<T> lerp;
+  Vec<T> alpha, one_minus_alpha, eps, mom, neg_lr;
+  T *square_avg, *grad_avg, *buf;
+  bool centered, momentum;
+  RmspropUpdate(const RmspropStep& s, const State<T>& state)
+      : lerp(T(s.one_minus_alpha)), alpha(splat<T>(T(s.alpha))),
+        one_minus_alpha(splat<T>(T(s.one_minus_alpha))), eps(splat<T>(T(s.eps))),
+        mom(splat<T>(T(s.momentum))), neg_lr(splat<T>(T(-s.lr))),
+        square_avg(state[StateName::square_avg]), grad_avg(state[StateName::grad_avg]),
+        buf(state[StateName::momentum_buffer]), centered(s.centered), momentum(s.momentum > 0) {}
+  std::tuple<bool, bool> variants() const { return {centered, momentum}; }
+  template <class L, class KCentered, class KMomentum>
+  LOSSKIT_INLINE Vec<T> update(const L& lanes, Vec<T> p, Vec<T> g, KCentered, KMomentum) const {
+    Vec<T> sq = lanes.ld(square_avg) * alpha;  // square_avg.mul_(alpha)
+    sq = fma(one_minus_alpha * g, g, sq);      //    .addcmul_(grad, grad, value=1 - alpha)
+    lanes.st(square_avg, sq);
+    Vec<T> avg;
+    if constexpr (KCentered::value) {
+      const Vec<T> ga = lerp(lanes.ld(grad_avg), g);  // grad_avg.lerp_(grad, 1 - alpha)
+      lanes.st(grad_avg, ga);
+      avg = sqrt(fma(-ga, ga, sq));  // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+    } else {
+      avg = sqrt(sq);
+    }
+    avg = avg + eps;
+    if constexpr (KMomentum::value) {
+      const Vec<T> b = lanes.ld(buf) * mom + g / avg;  // buf.mul_(momentum).addcdiv_(grad, avg)
+      lanes.st(buf, b);
+      return fma(b, neg_lr, p);  // param.add_(buf, alpha=-lr)
+    } else {
+      return p + neg_lr * g / avg;  // param.addcdiv_(grad, avg, value=-lr)
+    }
+  }
+};
+
+template <class T> struct AdagradUpdate {
+  using Step = AdagradStep;
+  Vec<T> eps, neg_clr;
+  T* sum;
+  AdagradUpdate(const AdagradStep& s, const State<T>& state)
+      : eps(splat<T>(T(s.eps))), neg_clr(splat<T>(T(s.neg_clr))), sum(state[StateName::sum]) {}
+  std::tuple<> variants() const { return {}; }
+  template <class L> LOSSKIT_INLINE Vec<T> update(const L& lanes, Vec<T> p, Vec<T> g) const {
+    const Vec<T> acc = fma(g, g, lanes.ld(sum));  // state_sum.addcmul_(grad, grad, value=1)
+    lanes.st(sum, acc);
+    return p + neg_clr * g / (sqrt(acc) + eps);  // addcdiv_(grad, std, value=-clr)
+  }
+};
 
 // ---- norms, scaling, clamping ---------------------------------------------------------------
 template <class T> double norm_kernel(NormType type, const T* x, std::size_t n) {
@@ -333,8 +357,10 @@ inline std::size_t gather_kernel(const void* X, std::size_t rows, std::size_t ro
 }
 
 template <class T> constexpr OptimKernels<T> optim_kernels() {
-  return {&sgd_kernel<T>,  &adam_kernel<T>,  &rmsprop_kernel<T>, &adagrad_kernel<T>,
-          &norm_kernel<T>, &scale_kernel<T>, &clamp_kernel<T>,   &penalty_kernel<T>,
+  return {&update_kernel<SgdUpdate<T>, T>,     &update_kernel<AdamUpdate<T>, T>,
+          &update_kernel<RmspropUpdate<T>, T>, &update_kernel<AdagradUpdate<T>, T>,
+          &norm_kernel<T>,                     &scale_kernel<T>,
+          &clamp_kernel<T>,                    &penalty_kernel<T>,
           &prox_kernel<T>};
 }
 
