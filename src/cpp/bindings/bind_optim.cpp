@@ -21,23 +21,8 @@ namespace losskit::bindings {
 
 namespace {
 
-// A float32/float64 array that a kernel can read and write in place: C-contiguous, aligned,
-// native byte order. Unlike canonical_dtype, ndarray subclasses (np.memmap) qualify: the
-// optimizer and clipping update the user's own arrays, whatever their class.
-Dtype inplace_dtype(py::handle h) {
-  const auto& api = py::detail::npy_api::get();
-  if (!PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(api.PyArray_Type_)))
-    return Dtype::other;
-  const auto* a = py::detail::array_proxy(h.ptr());
-  constexpr int kNeed = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
-                        py::detail::npy_api::NPY_ARRAY_ALIGNED_;
-  if ((a->flags & kNeed) != kNeed) return Dtype::other;
-  const auto* d = py::detail::array_descriptor_proxy(a->descr);
-  if (d->byteorder == '>') return Dtype::other;
-  if (d->type_num == py::detail::npy_api::NPY_FLOAT_) return Dtype::f32;
-  if (d->type_num == py::detail::npy_api::NPY_DOUBLE_) return Dtype::f64;
-  return Dtype::other;
-}
+// The optimizer and clipping update the user's own arrays, whatever their ndarray class.
+Dtype inplace_dtype(py::handle h) { return canonical_dtype(h, Subclasses::accept); }
 std::size_t itemsize(Dtype t) { return t == Dtype::f32 ? sizeof(float) : sizeof(double); }
 std::uintptr_t address(py::handle array) { return reinterpret_cast<std::uintptr_t>(data<char>(array)); }
 

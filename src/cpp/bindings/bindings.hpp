@@ -32,11 +32,19 @@ template <class Fn> void run_kernel(std::size_t n, const Fn& fn) {
 // The element type a kernel runs on.
 enum class Dtype { f32, f64, other };
 
-// A NumPy array exactly (no subclass), C-contiguous, aligned, native byte order, float32 or
-// float64. Everything else is reported as not canonical (losskit/_validation.py converts it).
-inline Dtype canonical_dtype(py::handle h) {
+// Which arrays a fast path takes: only exact ndarrays (the losses: a subclass such as a masked
+// array may mean something else by its data, so the Python layer decides), or any ndarray
+// subclass too (the optimizer and clipping update the user's own arrays, np.memmap included).
+enum class Subclasses { refuse, accept };
+
+// A NumPy array, C-contiguous, aligned, native byte order, float32 or float64. Everything
+// else is reported as not canonical (losskit/_validation.py converts it).
+inline Dtype canonical_dtype(py::handle h, Subclasses subclasses = Subclasses::refuse) {
   const auto& api = py::detail::npy_api::get();
-  if (Py_TYPE(h.ptr()) != api.PyArray_Type_) return Dtype::other;
+  auto* array_type = reinterpret_cast<PyTypeObject*>(api.PyArray_Type_);
+  if (subclasses == Subclasses::refuse ? Py_TYPE(h.ptr()) != array_type
+                                       : !PyObject_TypeCheck(h.ptr(), array_type))
+    return Dtype::other;
   const auto* a = py::detail::array_proxy(h.ptr());
   constexpr int kNeed = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
                         py::detail::npy_api::NPY_ARRAY_ALIGNED_;
