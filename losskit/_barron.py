@@ -53,17 +53,19 @@ class BarronBase(ElementwiseLoss):
         self._cast: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
         scale = self._config["scale"]
         self._min_scale = float(np.min(scale)) if np.size(scale) else 1.0
+        # The common case, scalar parameters of any float32 input, needs no work per call.
+        self._plain = not self._per_element(self._config) and self._min_scale >= _FLOAT32_TINY
 
     def _operands(self, input: Any) -> tuple[Any, Any]:
         """alpha and scale as kernel operands for this input's dtype (None: scalar parameters)."""
-        if self._min_scale < _FLOAT32_TINY and kernel_dtype(np.asarray(input).dtype) == np.float32:
+        dtype = kernel_dtype(np.asarray(input).dtype)
+        if self._min_scale < _FLOAT32_TINY and dtype == np.float32:
             # The kernel runs on 1/scale in the input's dtype: a scale below float32's smallest
             # normal number would make it inf (NaN even at x = 0).
             raise ValueError(f"scale must be at least {_FLOAT32_TINY!r} (the smallest normal "
                              f"float32) for float32 input, got scale = {self._min_scale!r}")
         if not self._per_element(self._config):
             return None, None
-        dtype = kernel_dtype(np.asarray(input).dtype)
         ops = self._cast.get(dtype)
         if ops is None:
             ops = (cast_to(np.asarray(self._config["alpha"], dtype=np.float64), dtype),
@@ -71,26 +73,33 @@ class BarronBase(ElementwiseLoss):
             self._cast[dtype] = ops
         return ops
 
+    # (The scalar-parameter case calls the kernel straight away: see ElementwiseLoss.)
     def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
-        a, c = self._operands(input)
-        return self._run(VALUE, input, target, a, c, sample_weight, out)
+        a, c = (None, None) if self._plain else self._operands(input)
+        r = self._kernel.run(VALUE, input, target, a, c, sample_weight, out, None, None)
+        return r if r is not NotImplemented else self._run(VALUE, input, target, a, c,
+                                                           sample_weight, out)
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
-        a, c = self._operands(input)
-        return self._run(GRAD, input, target, a, c, sample_weight, out)
+        a, c = (None, None) if self._plain else self._operands(input)
+        r = self._kernel.run(GRAD, input, target, a, c, sample_weight, out, None, None)
+        return r if r is not NotImplemented else self._run(GRAD, input, target, a, c,
+                                                           sample_weight, out)
 
     def value_and_grad(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
-        a, c = self._operands(input)
-        return self._run(VALUE_AND_GRAD, input, target, a, c, sample_weight, out)
+        a, c = (None, None) if self._plain else self._operands(input)
+        r = self._kernel.run(VALUE_AND_GRAD, input, target, a, c, sample_weight, out, None, None)
+        return r if r is not NotImplemented else self._run(VALUE_AND_GRAD, input, target, a, c,
+                                                           sample_weight, out)
 
     def value_and_grads(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         """``(value, d_input, d_alpha, d_scale)`` in one pass; ``out`` is None or a triple of
         buffers of the input's shape and dtype."""
-        a, c = self._operands(input)
+        a, c = (None, None) if self._plain else self._operands(input)
         o = _unpack_out(out, 3)
         return self._run(VALUE_AND_GRADS, input, target, a, c, sample_weight, *o)
 

@@ -25,12 +25,11 @@ class _BCEWithLogits(ElementwiseLoss):
 
     def _configured(self) -> None:
         self._expanded: np.ndarray | None = None
+        self._array = isinstance(self._config["pos_weight"], np.ndarray)
 
     def _pos_weight_operand(self, input: Any) -> Any:
         """pos_weight broadcast to the input's shape and dtype (kept for the next call)."""
         pos_weight = self._config["pos_weight"]
-        if not isinstance(pos_weight, np.ndarray):
-            return None
         shape = np.shape(input)
         dtype = kernel_dtype(np.asarray(input).dtype)
         e = self._expanded
@@ -44,17 +43,24 @@ class _BCEWithLogits(ElementwiseLoss):
         return e
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
-        return self._run(VALUE, input, target, self._pos_weight_operand(input), None,
-                         sample_weight, out)
+        pw = self._pos_weight_operand(input) if self._array else None
+        r = self._kernel.run(VALUE, input, target, pw, None, sample_weight, out, None, None)
+        return r if r is not NotImplemented else self._run(VALUE, input, target, pw, None,
+                                                           sample_weight, out)
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
-        return self._run(GRAD, input, target, self._pos_weight_operand(input), None,
-                         sample_weight, out)
+        pw = self._pos_weight_operand(input) if self._array else None
+        r = self._kernel.run(GRAD, input, target, pw, None, sample_weight, out, None, None)
+        return r if r is not NotImplemented else self._run(GRAD, input, target, pw, None,
+                                                           sample_weight, out)
 
     def value_and_grad(self, input: Any, target: Any, sample_weight: Any = None,
                        out: Any = None) -> Any:
-        return self._run(VALUE_AND_GRAD, input, target, self._pos_weight_operand(input), None,
-                         sample_weight, out)
+        pw = self._pos_weight_operand(input) if self._array else None
+        r = self._kernel.run(VALUE_AND_GRAD, input, target, pw, None, sample_weight, out, None,
+                             None)
+        return r if r is not NotImplemented else self._run(VALUE_AND_GRAD, input, target, pw,
+                                                           None, sample_weight, out)
 
 
 _EXTENSIONS: dict[str, type] = {"bce_with_logits": _BCEWithLogits, "barron": BarronBase}
