@@ -103,15 +103,6 @@ template <class T> struct RowContext {
 // pass to scale them: softmax is never stored separately. Rows go in groups of one vector so
 // that the logs of the sums are one vector log. Logits of -inf get probability 0 and gradient
 // 0; the smoothing terms are skipped entirely when eps = 0 (0 * inf would be NaN).
-// sum_exp - 1 of a row from sum_exp and sum_off (the part below the max; see RowSums): the
-// classes at the max add exactly 1 each, so sum_exp - sum_off is an integer k up to rounding
-// (<< 1/2), recovered by rounding to nearest with the 1.5 * 2^(digits - 1) trick.
-template <class T> LOSSKIT_INLINE Vec<T> above_one(Vec<T> sum_exp, Vec<T> sum_off) {
-  constexpr T kRound = T(1.5) * T(1ull << (std::numeric_limits<T>::digits - 1));
-  const Vec<T> k = ((sum_exp - sum_off) + kRound) - kRound;
-  return sum_off + (k - T(1));
-}
-
 template <class T> struct CrossEntropyRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -158,13 +149,9 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
   }
 
   // Sums are taken relative to the row's max (x_c - max), so that the loss, computed as
-  // log1p(sum_exp - 1) - (x_y - max), has the rounding error of its own size, not of the
-  // logits'. sum_exp - 1 is not formed by subtraction: sum_off sums exp(x_c - max) over the
-  // classes below the max, and the k classes at the max contribute exactly k, so
-  // sum_exp - 1 = sum_off + (k - 1). For a confidently correct row (the loss ~ sum_off, far
-  // below 1) log(sum_exp) would carry an absolute error of ~1 ulp of 1 instead.
+  // log(sum_exp) - (x_y - max), has the rounding error of its own size, not of the logits'.
   struct RowSums {
-    T max, sum_exp, sum_off, sum_wd, sum_wt;  // sum_wd: sum w_c (x_c - max) (labels; probs: w_c t'_c)
+    T max, sum_exp, sum_wd, sum_wt;  // sum_wd: sum w_c (x_c - max) (labels; probs: w_c t'_c)
   };
 
   // w_c t'_c (probabilities) or w_c (labels with smoothing) over one vector L of a row.
@@ -182,12 +169,11 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
     const T m = row_max<T>(x, ctx.c.classes);
     // The partial sums are locals of this loop (in a RowSum they would live in memory: one
     // store-to-load round trip per vector).
-    Vec<T> part_exp = {}, part_off = {}, part_wd = {}, part_wt = {};
+    Vec<T> part_exp = {}, part_wd = {}, part_wt = {};
     const auto body = [&](const auto& L) {
       const Vec<T> v = L.ld(x);
       const Vec<T> e = L.keep(vexp<T>(v - m));
       part_exp += e;
-      part_off += select<Vec<T>>(v < m, e, splat<T>(0));
       if constexpr (kStore) L.st(g, e);
       if constexpr (kWeighted) {
         const Vec<T> w = L.keep(class_weights(t, L));
@@ -195,14 +181,13 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
         part_wd += select<Vec<T>>(w == T(0), splat<T>(0), w * (v - m));  // 0 * -inf counts as 0
       }
     };
-    RowSum<T, kWide> sum_exp, sum_off, sum_wd, sum_wt;
+    RowSum<T, kWide> sum_exp, sum_wd, sum_wt;
     const std::size_t C = ctx.c.classes;
     std::size_t i = 0;
     if constexpr (kWide) {
       for (constexpr std::size_t kStep = kRowSumChunk * kLanes<T>; i + kStep <= C; i += kStep) {
         vectors<T>(i, i + kStep, body);
         sum_exp.absorb(part_exp);
-        sum_off.absorb(part_off);
         if constexpr (kWeighted) {
           sum_wd.absorb(part_wd);
           sum_wt.absorb(part_wt);
@@ -210,8 +195,7 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
       }
     }
     vectors<T>(i, C, body);
-    return {m, sum_exp.sum(part_exp), sum_off.sum(part_off), sum_wd.sum(part_wd),
-            sum_wt.sum(part_wt)};
+    return {m, sum_exp.sum(part_exp), sum_wd.sum(part_wd), sum_wt.sum(part_wt)};
   }
   LOSSKIT_INLINE RowSums scan(std::size_t r, T* g) const {
     const RowwiseCall<T>& c = ctx.c;
@@ -223,7 +207,7 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
   }
 
   // The row's loss (before the sample weight) and its scaled gradient, from scan() and
-  // log_sum = log1p(sum_exp - 1) (see RowSums), i.e. lse - max. k (the reduction scale times the sample weight)
+  // log_sum = log(sum_exp), i.e. lse - max. k (the reduction scale times the sample weight)
   // is in double, and so are the row's gradient factors until they are rounded.
   LOSSKIT_INLINE T finish(std::size_t r, const RowSums& s, T log_sum, T* g, double k) const {
     const RowwiseCall<T>& c = ctx.c;
@@ -316,16 +300,14 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
         m = max_or_second<T>(tile[k], m);  // as row_max: skips NaN
         label_logit = select<Vec<T>>(labels == T(k), tile[k], label_logit);
       }
-      Vec<T> sum = splat<T>(0), off = splat<T>(0);
+      Vec<T> sum = splat<T>(0);
 #pragma GCC unroll 16
       for (std::size_t k = 0; k < G; ++k) {
         if (k >= C) break;
-        const auto below = tile[k] < m;
         tile[k] = vexp<T>(tile[k] - m);
         sum += tile[k];
-        off += select<Vec<T>>(below, tile[k], splat<T>(0));
       }
-      const Vec<T> losses = vlog1p<T>(above_one<T>(sum, off)) - (label_logit - m);
+      const Vec<T> losses = vlog<T>(sum) - (label_logit - m);
       const Vec<T> values = select<Vec<T>>(counted, weight * losses, splat<T>(0));
       if (c.grad_out) {
         const Vec<T> scale = scaled / sum;
@@ -357,15 +339,14 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
     for (std::size_t g0 = r0; g0 < r1; g0 += G) {
       const std::size_t gn = r1 - g0 < G ? r1 - g0 : G;
       RowSums sums[G];
-      Vec<T> s = splat<T>(0), k = splat<T>(1);
+      Vec<T> s = splat<T>(1);
       for (std::size_t j = 0; j < gn; ++j) {
         const std::size_t r = g0 + j;
         if (ctx.ignored(r)) continue;
         sums[j] = scan(r, c.grad_out ? c.grad_out + r * C : nullptr);
-        s[j] = sums[j].sum_off;
-        k[j] = sums[j].sum_exp;
+        s[j] = sums[j].sum_exp;
       }
-      const Vec<T> log_s = vlog1p<T>(above_one<T>(k, s));
+      const Vec<T> log_s = vlog<T>(s);
       for (std::size_t j = 0; j < gn; ++j) {
         const std::size_t r = g0 + j;
         T* g = c.grad_out ? c.grad_out + r * C : nullptr;
