@@ -23,6 +23,7 @@ import numpy as np
 from . import _base, optim
 from ._progress import Progress
 from ._utils import ElasticNetPenalty, L1Penalty, L2Penalty, MinibatchSampler, clip_grad_norm, gather
+from ._validation import check_count
 
 __all__ = ["LinearRegressor", "LinearClassifier"]
 
@@ -188,12 +189,6 @@ def loss_name(loss: Any) -> str | None:
     return getattr(loss, "name", None)
 
 
-def _check_count(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _seed_from(random_state: Any) -> int | None:
     if random_state is None:
         return None
@@ -229,7 +224,7 @@ class _Trainer:
         if self.clip_norm is not None and not (isinstance(self.clip_norm, numbers.Real)
                                                and self.clip_norm > 0):
             raise ValueError(f"clip_norm must be a positive number or None, got {self.clip_norm!r}")
-        self.batch_size = _check_count("batch_size", est.batch_size)
+        self.batch_size = check_count("batch_size", est.batch_size, minimum=1)
         self.shuffle = bool(est.shuffle)
         params = [self.W, self.b] if self.fit_intercept else [self.W]
         self.latent_grads: list[np.ndarray] = []
@@ -386,8 +381,8 @@ class _LinearModel(_Base):
             )
 
     def _check_hyper(self) -> None:
-        _check_count("epochs", self.epochs)
-        _check_count("batch_size", self.batch_size)
+        check_count("epochs", self.epochs, minimum=1)
+        check_count("batch_size", self.batch_size, minimum=1)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}"

@@ -15,7 +15,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import as_index_array, as_real_array, check_bool, check_real
+from ._validation import (
+    as_index_array,
+    as_real_array,
+    check_bool,
+    check_count,
+    check_nonnegative,
+    check_real,
+)
 
 __all__ = [
     "clip_grad_norm",
@@ -224,10 +231,7 @@ class _Penalty:
 
 
 def _check_lam(lam: Any) -> float:
-    lam = check_real("lam", lam)
-    if not lam >= 0 or math.isinf(lam):
-        raise ValueError(f"lam must be non-negative and finite, got {lam!r}")
-    return lam
+    return check_nonnegative("lam", lam)
 
 
 class L1Penalty(_Penalty):
@@ -264,16 +268,6 @@ class ElasticNetPenalty(_Penalty):
 
 
 # ---- minibatches -------------------------------------------------------------------------
-def _check_count(name: str, value: Any, minimum: int) -> int:
-    """An int in [minimum, 2**63 - 1): the C++ core takes 64-bit counts and epoch numbers,
-    and iteration advances the epoch by one."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if not minimum <= value < 2**63 - 1:
-        raise ValueError(f"{name} must lie in [{minimum}, 2**63 - 1), got {value}")
-    return int(value)
-
-
 class MinibatchSampler:
     """Index batches covering an epoch, reproducible on every machine and thread count.
 
@@ -312,11 +306,11 @@ class MinibatchSampler:
         replacement: bool = False,
         seed: int | None = None,
     ) -> None:
-        self.n = _check_count("n", n, 0)
+        self.n = check_count("n", n, 0)
         if isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool) \
                 and batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.batch_size = _check_count("batch_size", batch_size, 1)
+        self.batch_size = check_count("batch_size", batch_size, 1)
         self.shuffle = check_bool("shuffle", shuffle)
         self.drop_last = check_bool("drop_last", drop_last)
         self.replacement = check_bool("replacement", replacement)
@@ -336,11 +330,11 @@ class MinibatchSampler:
 
     def set_epoch(self, epoch: int) -> None:
         """The epoch the next ``iter()`` yields (for resuming)."""
-        self.epoch = _check_count("epoch", epoch, 0)
+        self.epoch = check_count("epoch", epoch, 0)
 
     def epoch_indices(self, epoch: int) -> np.ndarray:
         """All indices of one epoch, in order (int64)."""
-        epoch = _check_count("epoch", epoch, 0)
+        epoch = check_count("epoch", epoch, 0)
         if not self.shuffle:
             return np.arange(self.n, dtype=np.int64)
         if self.replacement:

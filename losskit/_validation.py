@@ -55,6 +55,27 @@ def check_int(name: str, value: Any) -> int:
     return int(value)
 
 
+# Counts, sizes, epochs and seeds reach the C++ core as 64-bit integers (and an epoch advances
+# by one), hence the bound.
+COUNT_LIMIT = 2**63 - 1
+
+
+def check_count(name: str, value: Any, minimum: int = 0) -> int:
+    """An integer in [minimum, 2**63 - 1): TypeError for a non-integer, ValueError outside."""
+    value = check_int(name, value)
+    if not minimum <= value < COUNT_LIMIT:
+        raise ValueError(f"{name} must be an integer in [{minimum}, 2**63 - 1), got {value}")
+    return value
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """A finite real >= 0."""
+    value = check_real(name, value)
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
+    return value
+
+
 def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")

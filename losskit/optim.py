@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._validation import as_real_array, check_bool, check_real
+from ._validation import as_real_array, check_bool, check_count, check_nonnegative, check_real
 
 __all__ = [
     "Optimizer",
@@ -51,17 +51,10 @@ __all__ = [
 ]
 
 # ---- validation helpers --------------------------------------------------------------------
-def _check_nonneg(name: str, value: Any) -> float:
-    value = check_real(name, value)
-    if not value >= 0 or math.isinf(value):
-        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
-    return value
-
-
 def _check_lr(name: str, lr: Any) -> float | Callable[[int], float]:
     if callable(lr):
         return lr
-    return _check_nonneg(name, lr)
+    return check_nonnegative(name, lr)
 
 
 def _check_beta(name: str, value: Any) -> float:
@@ -419,9 +412,9 @@ class SGD(Optimizer):
 
     _hyper_names = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
     _rule_class = _core.Sgd
-    momentum = _Hyperparameter(_check_nonneg)
+    momentum = _Hyperparameter(check_nonnegative)
     dampening = _Hyperparameter(check_real)
-    weight_decay = _Hyperparameter(_check_nonneg)
+    weight_decay = _Hyperparameter(check_nonnegative)
     nesterov = _Hyperparameter(check_bool)
     maximize = _Hyperparameter(check_bool)
 
@@ -477,8 +470,8 @@ class Adam(Optimizer):
     _rule_class = _core.Adam
     _decoupled = False
     betas = _Hyperparameter(_check_betas)
-    eps = _Hyperparameter(_check_nonneg)
-    weight_decay = _Hyperparameter(_check_nonneg)
+    eps = _Hyperparameter(check_nonnegative)
+    weight_decay = _Hyperparameter(check_nonnegative)
     amsgrad = _Hyperparameter(check_bool)
     maximize = _Hyperparameter(check_bool)
 
@@ -545,10 +538,10 @@ class RMSprop(Optimizer):
 
     _hyper_names = ("alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
     _rule_class = _core.Rmsprop
-    alpha = _Hyperparameter(_check_nonneg)
-    eps = _Hyperparameter(_check_nonneg)
-    weight_decay = _Hyperparameter(_check_nonneg)
-    momentum = _Hyperparameter(_check_nonneg)
+    alpha = _Hyperparameter(check_nonnegative)
+    eps = _Hyperparameter(check_nonnegative)
+    weight_decay = _Hyperparameter(check_nonnegative)
+    momentum = _Hyperparameter(check_nonnegative)
     centered = _Hyperparameter(check_bool)
     maximize = _Hyperparameter(check_bool)
 
@@ -587,10 +580,10 @@ class Adagrad(Optimizer):
 
     _hyper_names = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
     _rule_class = _core.Adagrad
-    lr_decay = _Hyperparameter(_check_nonneg)
-    weight_decay = _Hyperparameter(_check_nonneg)
-    initial_accumulator_value = _Hyperparameter(_check_nonneg)
-    eps = _Hyperparameter(_check_nonneg)
+    lr_decay = _Hyperparameter(check_nonnegative)
+    weight_decay = _Hyperparameter(check_nonnegative)
+    initial_accumulator_value = _Hyperparameter(check_nonnegative)
+    eps = _Hyperparameter(check_nonnegative)
     maximize = _Hyperparameter(check_bool)
 
     def __init__(
@@ -649,16 +642,16 @@ def _rebuild_schedule(name: str, params: dict[str, Any]) -> Schedule:
 
 def constant(lr: float) -> Schedule:
     """``lr(step) = lr``."""
-    lr = _check_nonneg("lr", lr)
+    lr = check_nonnegative("lr", lr)
     return Schedule("constant", lambda step: lr, lr=lr)
 
 
 def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     """``lr(step) = lr * gamma ** (step // step_size)`` (PyTorch's StepLR)."""
-    lr = _check_nonneg("lr", lr)
+    lr = check_nonnegative("lr", lr)
     if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size < 1:
         raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
-    gamma = _check_nonneg("gamma", gamma)
+    gamma = check_nonnegative("gamma", gamma)
     return Schedule(
         "step_decay", lambda step: lr * np.float64(gamma) ** np.float64(step // step_size),
         lr=lr, step_size=int(step_size), gamma=gamma,
@@ -667,8 +660,8 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
 
 def exponential_decay(lr: float, gamma: float) -> Schedule:
     """``lr(step) = lr * gamma ** step`` (PyTorch's ExponentialLR)."""
-    lr = _check_nonneg("lr", lr)
-    gamma = _check_nonneg("gamma", gamma)
+    lr = check_nonnegative("lr", lr)
+    gamma = check_nonnegative("gamma", gamma)
     return Schedule("exponential_decay", lambda step: lr * np.float64(gamma) ** np.float64(step),
                     lr=lr, gamma=gamma)
 
@@ -685,8 +678,8 @@ def cosine_decay(
     (``min_lr`` from ``total_steps`` on; with warmup_steps = 0, PyTorch's CosineAnnealingLR
     with T_max = total_steps.)
     """
-    lr = _check_nonneg("lr", lr)
-    min_lr = _check_nonneg("min_lr", min_lr)
+    lr = check_nonnegative("lr", lr)
+    min_lr = check_nonnegative("min_lr", min_lr)
     for name, v in (("total_steps", total_steps), ("warmup_steps", warmup_steps)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
@@ -711,7 +704,7 @@ def cosine_decay(
 def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
     """``lr(step) = lr / (step + 1) ** power_t`` (scikit-learn's ``invscaling``:
     eta0 / t**power_t with t counting from 1)."""
-    lr = _check_nonneg("lr", lr)
+    lr = check_nonnegative("lr", lr)
     power_t = check_real("power_t", power_t)
     return Schedule(
         "inverse_scaling", lambda step: lr / np.float64(step + 1) ** power_t, lr=lr,
@@ -736,17 +729,7 @@ def _value_of(result: Any) -> float:
 
 
 def _check_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
-
-
-def _check_iters(iters: Any) -> int:
-    if isinstance(iters, bool) or not isinstance(iters, numbers.Integral) or iters < 0:
-        raise ValueError(f"iters must be a non-negative integer, got {iters!r}")
-    return int(iters)
+    return None if seed is None else check_count("seed", seed)
 
 
 class _DerivativeFree:
@@ -763,7 +746,7 @@ class _DerivativeFree:
         # PCG64 with uniform draws: integer arithmetic and one exact scaling, so the same
         # candidates on every machine.
         rng = np.random.Generator(np.random.PCG64(self.seed))
-        return rng, x, _check_iters(iters)
+        return rng, x, check_count("iters", iters)
 
     def _box(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         return self._spread * rng.uniform(-1.0, 1.0, size=shape)
@@ -781,7 +764,7 @@ class RandomSearch(_DerivativeFree):
     """
 
     def __init__(self, scale: float = 1.0, seed: int | None = None) -> None:
-        self.scale = _check_nonneg("scale", scale)
+        self.scale = check_nonnegative("scale", scale)
         super().__init__(self.scale, seed)
 
     def __repr__(self) -> str:
@@ -810,7 +793,7 @@ class RandomLocalSearch(_DerivativeFree):
     """
 
     def __init__(self, step_size: float = 0.1, seed: int | None = None) -> None:
-        self.step_size = _check_nonneg("step_size", step_size)
+        self.step_size = check_nonnegative("step_size", step_size)
         super().__init__(self.step_size, seed)
 
     def __repr__(self) -> str:
