@@ -449,7 +449,9 @@ void check_call(const Case& c, const Data<T>& d, Reduction reduction, bool weigh
   Real scale = 1;  // what the reduction multiplies each element's derivatives by
   Real expected_value = value_sum;
   if (reduction == Reduction::mean) scale = 1 / weight_sum;
-  if (reduction == Reduction::batchmean) scale = Real(1) / call.batch_size;
+  // batchmean: over the samples' total weight, sum(w) / (n / batch_size) (batch_size unweighted)
+  if (reduction == Reduction::batchmean)
+    scale = weighted ? Real(n) / (call.batch_size * weight_sum) : Real(1) / call.batch_size;
   if (reduction == Reduction::mean || reduction == Reduction::batchmean) {
     expected_value *= scale;
     magnitude *= scale;
