@@ -241,6 +241,13 @@ class RowwiseKernel {
   }
 
   bool takes_probabilities() const { return info(loss_).probability_targets; }
+  // Whether the definition has an ignore_index parameter (its rows may be skipped).
+  bool has_ignore_index() const {
+    const LossInfo& d = info(loss_);
+    for (int i = 0; i < d.num_params; ++i)
+      if (d.params[i].kind == ParamKind::ignore_index) return true;
+    return false;
+  }
 
  private:
   Dtype fast_dtype(int mode, py::handle input, py::handle target, py::handle weight,
@@ -311,8 +318,7 @@ class RowwiseKernel {
       std::ostringstream msg;
       msg << "target[" << r.bad_index << "] = " << c.labels[r.bad_index]
           << " is not a class index in [0, " << c.classes << ")";
-      if (loss_ == RowwiseLoss::cross_entropy || loss_ == RowwiseLoss::nll)
-        msg << " or ignore_index (" << ignore_index_ << ")";
+      if (has_ignore_index()) msg << " or ignore_index (" << ignore_index_ << ")";
       throw py::value_error(msg.str());
     }
     py::object value = reduction_ == Reduction::none ? values : py::float_(r.value);
