@@ -496,9 +496,9 @@ template <class T> struct MarginRows {
           store_row<T>(g, i, lanes, gv);
         }
         if (h) {
-          const Vec<T> curvature = squared
-              ? select<Vec<T>>(active, select<Vec<T>>(z != z, z, splat<T>(T(2) * k)), splat<T>(0))
-              : splat<T>(0);
+          const Vec<T> slope2 = splat<T>(squared ? T(2) * k : T(0));
+          const Vec<T> curvature =
+              select<Vec<T>>(active, select<Vec<T>>(z != z, z, slope2), splat<T>(0));
           sum_curvature += curvature;
           store_row<T>(h, i, lanes, select<Vec<T>>(curvature < floor, splat<T>(floor), curvature));
         }
