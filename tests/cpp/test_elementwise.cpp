@@ -786,4 +786,97 @@ LOSSKIT_TEST(nan_and_inf_propagate) {
   CHECK(g[1] == kInf);
 }
 
+// The curvature each policy writes (reduction none, no weights), and the gradient of that call.
+struct Curvature {
+  std::vector<double> grad, hess;
+};
+Curvature evaluate_curvature(const Case& c, const Args<double>& a, losskit::Hessian policy) {
+  const std::size_t n = a[0].size();
+  const int arity = losskit::info(c.loss).arity;
+  Curvature out{std::vector<double>(n), std::vector<double>(n)};
+  losskit::ElementwiseCall<double> call;
+  call.input = a[0].data();
+  call.target = a[1].data();
+  if (arity == 3) call.third = a[2].data();
+  call.size = n;
+  call.reduction = Reduction::none;
+  call.grad_out = out.grad.data();
+  call.hess_out = out.hess.data();
+  call.hessian = policy;
+  CHECK(losskit::evaluate(c.loss, c.loss_params(), call).bad_argument == BadArgument::none);
+  return out;
+}
+
+// The exact curvature against central differences of the kernel's own gradient, on every case
+// and ISA (95% of the points, as check_finite_differences: kinks); the gradient of a curvature
+// call is the plain call's, bit for bit; irls curvatures are >= 0 and "positive" is
+// max(exact, kPositiveCurvature).
+LOSSKIT_TEST(curvatures_match_differences_of_the_gradient) {
+  for (const Case& c : cases()) {
+    const LossInfo& info = losskit::info(c.loss);
+    losskit_test::for_each_isa([&](losskit::Isa isa) {
+      const losskit_test::Scope scope(c.label() + " " + losskit::isa_name(isa) + " (curvature)");
+      const std::size_t n = 1000;
+      const Data<double> d = make_data<double>(c, n, 99);
+      const Args<double> a = args_of(d);
+      const PerElement<double> plain = evaluate_per_element<double>(c, a, false);
+      const Curvature exact = evaluate_curvature(c, a, losskit::Hessian::exact);
+      std::size_t compared = 0, agreed = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        CHECK(exact.grad[i] == plain.grad[i] || (std::isnan(exact.grad[i]) && std::isnan(plain.grad[i])));
+        const double h = 1e-6 * std::fmax(1, std::fabs(a[0][i]));
+        if (!info.input_domain.contains(a[0][i] + h) || !info.input_domain.contains(a[0][i] - h))
+          continue;
+        Args<double> plus = a, minus = a;
+        plus[0] = {a[0][i] + h};
+        minus[0] = {a[0][i] - h};
+        for (std::size_t k = 1; k < 4; ++k) {
+          plus[k] = {a[k][i]};
+          minus[k] = {a[k][i]};
+        }
+        const double up = evaluate_per_element<double>(c, plus, false).grad[0];
+        const double down = evaluate_per_element<double>(c, minus, false).grad[0];
+        const double fd = (up - down) / (plus[0][0] - minus[0][0]);
+        if (!std::isfinite(fd) || !std::isfinite(exact.hess[i])) continue;
+        ++compared;
+        const double tol = 1e-5 * std::fabs(exact.hess[i]) +
+                           1e-8 * (std::fabs(up) + std::fabs(down)) / std::fmax(1, std::fabs(a[0][i])) + 1e-9;
+        if (std::fabs(fd - exact.hess[i]) <= tol) ++agreed;
+      }
+      if (100 * agreed < 95 * compared || 2 * compared < n)
+        losskit_test::report(__FILE__, __LINE__, std::to_string(agreed) + " of " +
+                                                     std::to_string(compared) + " points agree");
+      if (losskit::offers(info, losskit::Hessian::irls)) {
+        const Curvature irls = evaluate_curvature(c, a, losskit::Hessian::irls);
+        for (std::size_t i = 0; i < n; ++i) CHECK(!(irls.hess[i] < 0));
+      }
+      if (losskit::offers(info, losskit::Hessian::positive)) {
+        const Curvature positive = evaluate_curvature(c, a, losskit::Hessian::positive);
+        for (std::size_t i = 0; i < n; ++i)
+          if (!std::isnan(exact.hess[i]))
+            CHECK(positive.hess[i] == std::fmax(exact.hess[i], losskit::kPositiveCurvature));
+      }
+    });
+  }
+}
+
+// A policy the loss does not offer, or a curvature without a gradient buffer: refused before
+// anything is written.
+LOSSKIT_TEST(curvature_requests_the_loss_cannot_serve_are_refused) {
+  std::vector<double> x = {0.5, -1.0}, y = {0.0, 1.0}, g = {7, 7}, h = {7, 7};
+  losskit::ElementwiseCall<double> call;
+  call.input = x.data();
+  call.target = y.data();
+  call.size = 2;
+  call.hess_out = h.data();
+  CHECK_THROWS(losskit::evaluate(ElementwiseLoss::mse, LossParams{}, call), std::invalid_argument);
+  call.grad_out = g.data();
+  call.hessian = losskit::Hessian::irls;
+  CHECK(!losskit::offers(losskit::info(ElementwiseLoss::kl_div), losskit::Hessian::irls));
+  CHECK_THROWS(losskit::evaluate(ElementwiseLoss::kl_div, LossParams{}, call), std::invalid_argument);
+  call.hessian = static_cast<losskit::Hessian>(7);
+  CHECK_THROWS(losskit::evaluate(ElementwiseLoss::mse, LossParams{}, call), std::invalid_argument);
+  CHECK(g[0] == 7 && g[1] == 7 && h[0] == 7 && h[1] == 7);
+}
+
 }  // namespace

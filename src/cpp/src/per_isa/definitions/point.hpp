@@ -19,7 +19,7 @@ template <class T> struct Point {
   Vec<T> grad_fourth; // d value / d fourth argument (arity-4 losses)
   Point() = default;
   LOSSKIT_INLINE Point(Vec<T> v, Vec<T> g, Vec<T> h = Vec<T>{}, Vec<T> w = Vec<T>{})
-      : value(v), grad(g), hess(h), irls(w) {}
+      : value(v), grad(g), hess(h), irls(w), grad_third{}, grad_fourth{} {}
 };
 
 // 1 / max(|r|, kIrlsFloor): the majorizer curvature of a kink at |r| (NaN stays NaN).
