@@ -359,7 +359,9 @@ def _example(d: dict[str, Any]) -> str:
     if d["family"] == "rowwise":
         lines += [">>> scores = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])",
                   ">>> value, grad = loss.value_and_grad(scores, np.array([0, 2]))",
-                  ">>> grad.shape", "(2, 3)"]
+                  ">>> grad.shape", "(2, 3)",
+                  f">>> grad, hess = loss.grad_hess(scores, np.array([0, 2]), "
+                  f"hessian={d['hessians'][0]!r})", ">>> hess.shape", "(2, 3)"]
         return "\n".join(lines)
     x = _EXAMPLE_VALUES["input"].get(tuple(d["input_domain"]), "[0.5, -1.5, 2.0]")
     if d["margin_targets"]:
@@ -368,7 +370,9 @@ def _example(d: dict[str, Any]) -> str:
         y = _EXAMPLE_VALUES["target"].get(tuple(d["target_domain"]), "[0.0, 1.0, 2.0]")
     third = ", np.array([1.0, 0.5, 2.0])" if d["arity"] == 3 else ""
     lines += [f">>> value, grad = loss.value_and_grad(np.array({x}), np.array({y}){third})",
-              ">>> grad.shape", "(3,)"]
+              ">>> grad.shape", "(3,)",
+              f">>> grad, hess = loss.grad_hess(np.array({x}), np.array({y}){third}, "
+              f"hessian={d['hessians'][0]!r})", ">>> hess.shape", "(3,)"]
     return "\n".join(lines)
 
 
@@ -391,7 +395,12 @@ def docstring(d: dict[str, Any], extra: str = "") -> str:
         parts += [f"{p['name']} : {_param_type(p)}", indent + p["doc"]]
     reductions = ", ".join(f'"{r}"' for r in d["reductions"])
     parts += [f"reduction : {{{reductions}}}", indent + "How the per-element values are reduced "
-              f"(default \"{d['reductions'][0]}\").", "", "Examples", "--------", _example(d)]
+              f"(default \"{d['reductions'][0]}\").", ""]
+    policies = ", ".join(f'"{h}"' for h in d["hessians"])
+    parts += ["Notes", "-----", f"``grad_hess`` offers ``hessian=`` {policies}; gradient "
+              "boosting trains with "
+              f"\"{d['hessians'][0]}\".", ""]
+    parts += ["Examples", "--------", _example(d)]
     return "\n".join(parts) + "\n"
 
 
