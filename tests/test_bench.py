@@ -335,3 +335,17 @@ def test_every_elementwise_loss_is_a_workload_with_a_checked_reference():
                                    rtol=1e-12)
         np.testing.assert_allclose(ref.array, case.ref_grad((inputs["x"], inputs["y"]), params) / 64,
                                    rtol=1e-12, atol=1e-15)
+
+
+def test_grad_hess_bench_times_every_two_argument_elementwise_loss(capsys):
+    from losskit import _base
+    from losskit.bench import grad_hess
+
+    assert grad_hess.main(["--sizes", "1000", "--threads", "1", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    names = [n for n, d in _base.DEFINITIONS.items()
+             if d["class_name"] and d["family"] == "elementwise" and d["arity"] == 2]
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
+    for name in names:
+        ratio = float(rows[name][-1])
+        assert ratio > 0
