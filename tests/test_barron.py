@@ -282,7 +282,7 @@ def test_float32_agrees_with_float64(alpha, r, c):
             # At alpha = +-inf the gradients hold exp(-+u^2/2): float32's rounding of u (and so
             # of the exponent) is amplified by u^2 (e.g. 1e-5 relative at u = 11).
             u2 = (r32.astype(np.float64) / c) ** 2
-            rtol = 1e-5 + (2.4e-7 * u2 if math.isinf(a32) else 0.0)
+            rtol = 1e-5 + (2.4e-7 if math.isinf(a32) else 0.0) * u2
             assert np.all(np.abs(g32[m] - g64[m]) <= rtol[m] * np.abs(g64[m])), (k, g32, g64)
 
 
