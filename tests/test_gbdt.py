@@ -408,3 +408,12 @@ def test_imports_stay_light_and_missing_libraries_name_the_extra():
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_robust_boosting_example_runs():
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples",
+                           "robust_boosting.py")
+    r = subprocess.run([sys.executable, "-P", example, "--rounds", "40"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "robust losses beat squared error: yes" in r.stdout
