@@ -40,6 +40,18 @@ Three conventions of the boosting libraries that a custom objective meets:
   10^{-16})`, LightGBM's ``multiclass`` :math:`\tfrac{K}{K-1} p (1 - p) w` (Friedman's
   multiclass factor). ``hessian="exact"`` gives :math:`p (1 - p) w`, the diagonal of the
   row's Hessian.
+- **Kinks.** The IRLS curvature of a loss with an L1-type kink (``l1``, ``quantile``,
+  ``epsilon_insensitive``, ``hinge``, ``perceptron``, ``smooth_l1`` with ``beta=0``) is
+  :math:`c / d`, ``d`` the distance to the kink: unbounded. A sample at the kink (a residual of
+  0, as at the weighted median a boosted quantile starts from) then outweighs every other
+  sample of its leaf, whose value :math:`-G / H` stays near 0 round after round (the stall of
+  Weiszfeld's iteration at a data point); LightGBM, which estimates a leaf's sample count from
+  its Hessian sum, finds no split at all. Under ``hessian="auto"`` the objectives therefore
+  cap the curvature at its weighted median over the samples, per round: the distance to the
+  kink is floored at the median distance, which is the IRLS curvature of the loss smoothed
+  Huber-like at that scale (the gradient is the loss's own). The cap follows the residuals'
+  scale, so the model is unchanged by a rescaling of the targets. ``hessian="irls"`` hands
+  the booster the plain majorizer curvature.
 """
 
 from __future__ import annotations
@@ -65,6 +77,34 @@ _CLASS_PROBABILITY_FLOOR = 1e-15
 # booster reads base_score in (checked against XGBoost 3.2's intercept estimation)
 _XGB_BASE_SCORE_SPACE = {"reg:squarederror": "margin", "binary:logistic": "probability",
                          "multi:softprob": "class margins", "multi:softmax": "class margins"}
+# Losses whose IRLS curvature is unbounded (an L1-type kink): hessian="auto" caps it at its
+# weighted median per round (module docstring, "Kinks"). tests/test_gbdt.py checks this list
+# against the curvature every registry loss offering "irls" gives near its kinks.
+_KINKED = frozenset({"l1", "quantile", "epsilon_insensitive", "hinge", "perceptron"})
+
+
+def _kinked(loss: Loss) -> bool:
+    """Whether the loss's IRLS curvature is unbounded (an L1-type kink)."""
+    params = loss.params
+    if loss.name == "epsilon_insensitive":
+        return not params.get("squared", False)
+    if loss.name == "smooth_l1":
+        return params.get("beta", 1.0) == 0
+    return loss.name in _KINKED
+
+
+def _weighted_median(v: np.ndarray, w: np.ndarray | None) -> float:
+    """The lower weighted median of ``v`` (weights ``w``, ignoring zero weights)."""
+    if w is not None:
+        keep = w > 0
+        v, w = v[keep], w[keep]
+    if v.size == 0:
+        return math.inf
+    order = np.argsort(v, kind="stable")
+    if w is None:
+        return float(v[order[(v.size - 1) // 2]])
+    cum = np.cumsum(w[order])
+    return float(v[order[np.searchsorted(cum, 0.5 * cum[-1])]])
 
 
 def _import(module: str, user: str) -> Any:
@@ -219,6 +259,8 @@ class _ObjectiveBase(_Adapter):
                              f"{offered[0]!r})")
         self._hessian = hessian
         self._policy = offered[0] if hessian == "auto" else hessian
+        # unbounded IRLS curvature under "auto": capped at its weighted median (module docstring)
+        self._median_cap = hessian == "auto" and self._policy == "irls" and _kinked(self._loss)
         # the library's own softmax curvature (module docstring) under "auto"
         self._softmax_convention = hessian == "auto" and self._loss.name == "cross_entropy"
 
@@ -257,6 +299,17 @@ class _ObjectiveBase(_Adapter):
     def _grad_hess(self, pred: Any, y: Any, weight: Any,
                    names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
         x, labels, w = self._arrays(pred, y, weight, names)
+        if self._median_cap:
+            g, h = self._loss.grad_hess(x, labels, hessian=self._policy)
+            if h.ndim == 1:
+                np.minimum(h, _weighted_median(h, w), out=h)
+            else:  # one score per target: each target's own residual scale
+                for j in range(h.shape[1]):
+                    np.minimum(h[:, j], _weighted_median(h[:, j], w), out=h[:, j])
+            if w is not None:
+                g *= w[:, None] if g.ndim == 2 else w
+                h *= w[:, None] if h.ndim == 2 else w
+            return g, h
         g, h = self._loss.grad_hess(x, labels, sample_weight=w, hessian=self._policy)
         if self._softmax_convention:
             h = self._softmax_curvature(h)
@@ -390,7 +443,9 @@ class XGBObjective(_ObjectiveBase):
         (``loss.hessians[0]``: "exact" where that is positive, "irls" for robust losses whose
         second derivative vanishes or turns negative: huber, l1, quantile, barron, ...), and
         for cross_entropy XGBoost's own ``multi:softprob`` diagonal
-        :math:`\max(2 p (1 - p) w, 10^{-16})`. "exact" is :math:`\partial^2 l / \partial
+        :math:`\max(2 p (1 - p) w, 10^{-16})`; for a loss with an L1-type kink (l1,
+        quantile, hinge, ...) the IRLS curvature capped at its weighted median (module
+        docstring, "Kinks"). "exact" is :math:`\partial^2 l / \partial
         x^2` (:math:`p (1 - p)` for cross_entropy), "irls" :math:`l'(r) / r`, "positive"
         max(exact, tiny).
     **params
@@ -509,7 +564,9 @@ class LGBMObjective(_ObjectiveBase):
     hessian : {"auto", "exact", "irls", "positive"}, default "auto"
         The curvature handed to LightGBM. "auto" is the loss's first policy
         (``loss.hessians[0]``), and for cross_entropy LightGBM's own ``multiclass`` diagonal
-        :math:`\frac{K}{K-1} p (1 - p) w`. "exact" is :math:`\partial^2 l / \partial x^2`
+        :math:`\frac{K}{K-1} p (1 - p) w`; for a loss with an L1-type kink (l1, quantile,
+        hinge, ...) the IRLS curvature capped at its weighted median (module docstring,
+        "Kinks"). "exact" is :math:`\partial^2 l / \partial x^2`
         (:math:`p (1 - p)` for cross_entropy), "irls" :math:`l'(r) / r`, "positive"
         max(exact, tiny).
     **params
@@ -521,8 +578,14 @@ class LGBMObjective(_ObjectiveBase):
     starts from 0 unless the data carries an ``init_score``. Pass
     ``init_score=objective.init_score(y, w)`` to the ``Dataset`` (or to ``fit``) to start from
     the loss's best constant, as the built-ins do; LightGBM does not store it in the model,
-    so add ``objective.optimal_constant(y, w)`` to ``predict(X, raw_score=True)``. With a
-    custom objective ``LGBMClassifier.predict_proba`` returns raw scores.
+    so add ``objective.optimal_constant(y, w)`` to ``predict(X, raw_score=True)``, and give
+    every validation set the same constant (``Dataset(..., init_score=objective.init_score(
+    y_valid))``, ``fit(..., eval_init_score=[...])``) or its metrics read scores without it.
+    With a custom objective ``LGBMClassifier.predict_proba`` returns raw scores. LightGBM
+    estimates a leaf's sample count from its Hessian sum (``min_data_in_leaf``), which assumes
+    roughly even curvatures: ``hessian="exact"`` or ``"positive"`` for a robust loss (zero
+    curvature beyond huber's ``delta``, 0 everywhere for quantile) finds no split, and a
+    plain ``"irls"`` for a kinked loss may not either; ``"auto"`` avoids both.
 
     Examples
     --------

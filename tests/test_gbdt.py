@@ -195,10 +195,110 @@ def test_robust_objectives_beat_squared_error_under_outliers(outliers, name, par
     obj = gbdt.LGBMObjective(name, **params)
     booster = lgb.train({**LGB_PARAMS, "objective": obj},
                         lgb.Dataset(X, y, init_score=obj.init_score(y)), 30)
+    assert booster.num_trees() == 30  # LightGBM stops at the first tree it cannot split
     assert all(t["num_leaves"] > 1 for t in booster.dump_model()["tree_info"])
     pred = booster.predict(X_test, raw_score=True) + obj.optimal_constant(y)
     mae = np.mean(np.abs(pred - clean))
     assert mae < outliers["lgb_mae"], (mae, outliers["lgb_mae"])
+
+
+def pinball(y, pred, q):
+    u = y - pred
+    return np.mean(np.maximum(q * u, (q - 1) * u))
+
+
+@pytest.mark.parametrize("q", [0.2, 0.8])
+def test_quantile_objectives_match_the_builtin_quantile_regressions(q):
+    # heteroscedastic noise: the q-quantile is not the mean shifted. The built-ins
+    # (reg:quantileerror, LightGBM's quantile) refit each leaf to its residuals' quantile;
+    # the custom objective takes Newton steps with the capped IRLS curvature
+    def make(seed, n):
+        rng = np.random.default_rng(seed)
+        X = rng.uniform(-2, 2, size=(n, 3))
+        return X, np.sin(2 * X[:, 0]) + (0.2 + 0.3 * np.abs(X[:, 1])) * rng.normal(size=n)
+
+    X, y = make(3, 800)
+    X_test, y_test = make(4, 4000)
+    obj = gbdt.XGBObjective("quantile", quantile=q)
+    ours = xgb.train({**XGB_PARAMS, "base_score": obj.base_score(y)}, xgb.DMatrix(X, y), 30,
+                     obj=obj).predict(xgb.DMatrix(X_test), output_margin=True)
+    builtin = xgb.train({**XGB_PARAMS, "objective": "reg:quantileerror", "quantile_alpha": q},
+                        xgb.DMatrix(X, y), 30).predict(xgb.DMatrix(X_test))
+    assert abs(np.mean(y_test <= ours) - q) < 0.05
+    assert pinball(y_test, ours, q) < 1.05 * pinball(y_test, builtin, q)
+    obj = gbdt.LGBMObjective("quantile", quantile=q)
+    booster = lgb.train({**LGB_PARAMS, "objective": obj},
+                        lgb.Dataset(X, y, init_score=obj.init_score(y)), 30)
+    assert all(t["num_leaves"] > 1 for t in booster.dump_model()["tree_info"])
+    ours = booster.predict(X_test, raw_score=True) + obj.optimal_constant(y)
+    builtin = lgb.train({**LGB_PARAMS, "objective": "quantile", "alpha": q},
+                        lgb.Dataset(X, y), 30).predict(X_test)
+    assert abs(np.mean(y_test <= ours) - q) < 0.05
+    assert pinball(y_test, ours, q) < 1.05 * pinball(y_test, builtin, q)
+
+
+def weighted_median(v, w):
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    return v[order][np.searchsorted(cum, 0.5 * cum[-1])]
+
+
+def test_quantile_auto_curvature_is_the_irls_curvature_capped_at_its_median(data):
+    w = data["w"].copy()
+    w[:5] = 0.0  # zero-weight samples take no part in the median
+    y = data["mse"]
+    pred = y + np.random.default_rng(6).normal(size=N)
+    pred[7] = y[7]  # a residual of exactly 0: the plain IRLS curvature is 2^22
+    q = 0.8
+    r = pred - y
+    g_ref = w * np.where(r > 0, 1 - q, np.where(r < 0, -q, 0.0))
+    irls = 1.0 / (2.0 * np.maximum(np.abs(r), 2.0**-23))  # the pinball loss's majorizer
+    capped = np.minimum(irls, weighted_median(irls[w > 0], w[w > 0]))
+    for cls in (gbdt.XGBObjective, gbdt.LGBMObjective):
+        g, h = cls("quantile", quantile=q)(y, pred, w)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-12)
+        np.testing.assert_allclose(h, w * capped, rtol=1e-12)
+        g, h = cls("quantile", quantile=q, hessian="irls")(y, pred, w)
+        np.testing.assert_allclose(h, w * irls, rtol=1e-6)
+    # the cap follows the residuals' scale: rescaled targets, the same leaf values -G/H, scaled
+    obj = gbdt.XGBObjective("quantile", quantile=q)
+    g1, h1 = obj(y, pred, w)
+    g2, h2 = obj(1000.0 * y, 1000.0 * pred, w)
+    np.testing.assert_allclose(g2, g1, rtol=1e-12)
+    np.testing.assert_allclose(h2, h1 / 1000.0, rtol=1e-9)
+    # one score per target (a multi-target booster): each target's own median
+    Y = np.stack([y, 10.0 * y], axis=1)
+    P = np.stack([pred, 10.0 * pred], axis=1)
+    _, h = obj(Y.ravel(), P, w)
+    np.testing.assert_allclose(h, np.stack([w * capped, w * capped / 10.0], axis=1), rtol=1e-9)
+
+
+def test_the_losses_with_a_kink_are_the_ones_with_unbounded_irls_curvature():
+    # every registry loss that offers irls, probed on a fine grid and at its kinks: the
+    # adapter caps the curvature of exactly those whose curvature blows up
+    grid = np.concatenate([np.linspace(-3, 3, 6001), [0.0, 0.1, -0.1, 1.0, -1.0]])
+    variants = [(name, {}) for name in losskit.available_losses()]
+    variants += [("smooth_l1", {"beta": 0.0}), ("epsilon_insensitive", {"squared": True})]
+    probed = 0
+    for name, params in variants:
+        try:
+            loss = losskit.get_loss(name, reduction="sum", **params)
+        except TypeError:  # needs arguments of its own (adaptive_barron)
+            continue
+        if "irls" not in getattr(loss, "hessians", ()) or isinstance(loss, losskit.GaussianNLLLoss):
+            continue
+        margin = gbdt.DEFINITIONS[name]["margin_targets"]
+        worst = 0.0
+        for t in ((1.0, -1.0) if margin else (0.0,)):
+            _, h = loss.grad_hess(grid + t if not margin else grid, np.full_like(grid, t),
+                                  hessian="irls")
+            worst = max(worst, float(h.max()))
+        unbounded = worst > 1e5
+        assert gbdt._kinked(loss) == unbounded, (name, params, worst)
+        assert gbdt.XGBObjective(loss)._median_cap == unbounded
+        assert not gbdt.XGBObjective(loss, hessian="irls")._median_cap
+        probed += 1
+    assert probed >= 10
 
 
 # ---- curvature conventions, constants, metrics (NumPy references) -------------------------------
@@ -329,11 +429,13 @@ def test_lightgbm_metric(data):
 def test_bad_hessian_policies():
     with pytest.raises(ValueError, match="hessian must be one of auto, exact, irls, positive"):
         gbdt.XGBObjective("mse", hessian="newton")
-    offered = losskit.MSELoss().hessians
+    offered = losskit.BCEWithLogitsLoss().hessians
     missing = next(p for p in ("irls", "exact", "positive") if p not in offered)
-    with pytest.raises(ValueError, match=f"hessian='{missing}' is not offered by mse; it offers "
-                       + ", ".join(offered)):
-        gbdt.LGBMObjective("mse", hessian=missing)
+    with pytest.raises(ValueError, match=f"hessian='{missing}' is not offered by "
+                       f"bce_with_logits; it offers {', '.join(offered)}"):
+        gbdt.LGBMObjective("bce_with_logits", hessian=missing)
+    with pytest.raises(ValueError, match="hessian must be one of"):
+        gbdt.LGBMObjective("mse", hessian=None)
 
 
 def test_bad_losses():
