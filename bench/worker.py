@@ -52,7 +52,7 @@ from .workload import Reference, check, to_numpy
 
 # The module whose import tells whether a family is installed, and its version.
 FAMILY_MODULES = {"losskit": "losskit", "numpy": "numpy", "torch": "torch", "jax": "jax",
-                  "sklearn": "sklearn._loss.loss", "stream": None}
+                  "sklearn": "sklearn._loss.loss", "xgboost": "xgboost", "stream": None}
 START_TIMEOUT_S = 300.0  # importing torch on a busy machine; compiling the stream kernel
 SETUP_TIMEOUT_S = 900.0  # torch.compile (limited to 120 s per loss), references at 1e7
 SAMPLE_TIMEOUT_S = 600.0

@@ -329,8 +329,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ._demo import run_demo
+    from ._demo import run_boosting_demo, run_demo
 
+    if args.topic == "boosting":
+        return run_boosting_demo(seed=args.seed, out_dir=args.out_dir, plots=not args.no_plots,
+                                 quick=args.quick)
     return run_demo(seed=args.seed, out_dir=args.out_dir, plots=not args.no_plots, quick=args.quick)
 
 
@@ -383,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     p_fit.add_argument("-o", "--output", default=None, help="write the model as .npz")
     p_fit.add_argument("--json", action="store_true")
 
-    p_demo = sub.add_parser("demo", help="robust regression and the optimisation ladder")
+    p_demo = sub.add_parser("demo", help="robust regression and the optimisation ladder; "
+                            "`demo boosting`: robust gradient boosting with XGBoost")
+    p_demo.add_argument("topic", nargs="?", choices=("linear", "boosting"), default="linear",
+                        help="linear (default): linear models; boosting: XGBoost with losskit's "
+                        "robust losses (needs `pip install 'losskit[gbdt]'`)")
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.add_argument("--out-dir", default=".", help="where the PNG plots go")
     p_demo.add_argument("--no-plots", action="store_true")

@@ -165,6 +165,36 @@ def test_demo(tmp_path):
         assert (tmp_path / "losskit-demo-ladder.png").exists()
 
 
+def test_demo_boosting(tmp_path):
+    pytest.importorskip("xgboost")
+    r = run("demo", "boosting", "--quick", "--out-dir", str(tmp_path))
+    import re
+
+    rows = {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^ +(\S.*?) {2,}(\d+\.\d+) +\d+\.\d+s$", r.stdout, re.MULTILINE)}
+    builtin = rows.pop("XGBoost reg:squarederror")
+    assert set(rows) == {"losskit huber(delta=0.3)", "losskit barron(alpha=0)"}
+    # the clean curve spans about [-1.3, 1.2]; the outliers sit 3 to 6 above it
+    assert all(mae < builtin / 3 for mae in rows.values()), (rows, builtin)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "install matplotlib" in r.stdout
+    else:
+        assert (tmp_path / "losskit-demo-boosting.png").exists()
+
+
+def test_demo_boosting_without_xgboost_names_the_extra():
+    code = ("import sys; sys.modules['xgboost'] = None\n"
+            "from losskit._cli import main\n"
+            "sys.exit(main(['demo', 'boosting', '--no-plots']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=NEUTRAL_CWD)
+    assert r.returncode == 2
+    assert "losskit demo: error: the boosting demo needs xgboost" in r.stderr
+    assert "pip install 'losskit[gbdt]'" in r.stderr
+
+
 def test_progress_bar_draws_only_on_a_terminal():
     import io
 
