@@ -40,6 +40,22 @@ PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modi
 NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
+FULL_BATCH_SOLVERS = ("lbfgs", "newton")
+SOLVERS = ("auto",) + FULL_BATCH_SOLVERS + OPTIMIZERS
+# losses whose shape parameter (delta, beta, epsilon, the bend of log cosh, Barron's scale) is
+# in units of the residual: with scale="auto" the estimators fit them to r / sigma with sigma
+# estimated jointly, which makes the fit scale-equivariant. mse, l1, quantile and expectile are
+# positively homogeneous (scale-equivariant as they are) and need no scale.
+SCALE_LOSSES = ("huber", "smooth_l1", "pseudo_huber", "log_cosh", "epsilon_insensitive", "barron")
+# kinked, piecewise-linear losses: fitted by reweighted least squares with a vanishing
+# smoothing (the mean of the two slopes at the kink is the value)
+KINKED_LOSSES = {"l1": 1.0, "quantile": 0.5}
+# kinked losses that no smooth solver or IRLS scheme here converges on: "auto" trains them by
+# minibatches, as scikit-learn trains hinge and perceptron losses with SGD
+NONSMOOTH_LOSSES = ("hinge", "multiclass_hinge", "multi_margin", "perceptron",
+                    "epsilon_insensitive")
+# losses whose exact second derivative can be negative: Newton uses the IRLS curvature
+NONCONVEX_LOSSES = ("barron", "adaptive_barron")
 
 
 def make_loss(name: str, reduction: str = "mean", **params: Any) -> Any:
