@@ -724,28 +724,54 @@ class _LinearModel(_Base):
 
     def _full_batch(self, X: np.ndarray, T: np.ndarray, sw: np.ndarray | None, k: int,
                     loss: Any, solver: str, start: tuple[np.ndarray, np.ndarray, float | None],
-                    scale: Any, scale0: float, mean_over_outputs: bool) -> tuple[Any, ...]:
+                    scale: Any, scale0: float, mean_over_outputs: bool,
+                    cold: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
         n = X.shape[0]
         w = np.ones(n) if sw is None else sw
         v = w / (w.sum() * (k if mean_over_outputs else 1))
         lam = float(self.alpha) if self.penalty == "l2" else 0.0
         latent = list(loss.params) if has_latent_params(loss) else None
+        name = self._loss_name
+        if scale == "auto" and name in NONCONVEX_LOSSES:
+            # sigma l(r / sigma) of a loss growing slower than |r| goes to 0 with sigma: the
+            # joint problem has no minimum. Instead, as an MM-estimator: the scale is fixed at
+            # the (normal-consistent) median absolute residual of the exact L1 fit, which
+            # also gives the start (the adaptive loss then learns its own scale in these
+            # units, starting from 1)
+            l1 = _base.get_loss("l1", reduction="sum")
+            pilot = _solvers.Objective(X, T, l1, v, k, lam, self.fit_intercept, None, 1.0)
+            res1 = _solvers.kinked_irls(pilot, pilot.to_theta(start[0], start[1], None),
+                                        self.max_iter, self.tol, KINKED_LOSSES["l1"])
+            W1, b1, _ = pilot.unpack(res1.theta)
+            resid = np.abs(np.asarray(pilot.S, dtype=np.float64) - np.asarray(T, dtype=np.float64))
+            scale0 = 1.4826 * float(np.median(resid)) or _robust_scale(T, sw)
+            scale, start = scale0, (W1, b1, scale0)
         obj = _solvers.Objective(X, T, loss, v, k, lam, self.fit_intercept, scale, scale0, latent)
         theta = obj.to_theta(start[0], start[1], start[2])
-        name = self._loss_name
+        # the tolerance is relative to the objective of a cold start, also when warm starting
+        f_scale = obj.value(obj.to_theta(*cold)) if cold is not None else None
         with self._progress(self.max_iter, solver) as bar:
             def callback(it: int, f: float) -> None:
                 bar.update(1, objective=f)
 
             if solver == "lbfgs":
-                res = _solvers.lbfgs(obj, theta, self.max_iter, self.tol, callback=callback)
+                res = _solvers.lbfgs(obj, theta, self.max_iter, self.tol, callback=callback,
+                                     f_scale=f_scale, unit=scale0 if scale is not None else 1.0)
             elif name in KINKED_LOSSES:
                 res = _solvers.kinked_irls(obj, theta, self.max_iter, self.tol,
                                            KINKED_LOSSES[name], callback=callback)
             else:
                 policy = "irls" if name in NONCONVEX_LOSSES else "exact"
-                res = _solvers.newton(obj, theta, self.max_iter, self.tol, policy, callback=callback)
+                res = _solvers.newton(obj, theta, self.max_iter, self.tol, policy,
+                                      callback=callback, f_scale=f_scale)
         W, b, scale_ = obj.unpack(res.theta)
+        if scale == "auto" and scale_ is not None and scale_ < 1e-6 * scale0:
+            warnings.warn(
+                f"{type(self).__name__}: the residual scale went to 0 ({scale_:.3g}): with "
+                f"loss {self._loss_name!r} and these parameters the joint objective is "
+                f"smallest in the L1 limit (Huber's delta, smooth_l1's beta must exceed 1, as "
+                f"HuberRegressor's epsilon); the fit is the L1 fit. Use delta > 1 or a fixed "
+                f"scale", UserWarning, stacklevel=3)
         if not res.converged:
             warnings.warn(
                 f"{type(self).__name__}: solver {solver!r} stopped at max_iter={self.max_iter} "
@@ -799,8 +825,8 @@ _PARAMS_DOC = """
         ``set_params(loss__delta=0.5)`` sets a parameter of the loss (grid searches).
     penalty : {{"l2", "l1", "elasticnet", None}}, default "l2"
         Penalty on ``coef_`` (not the intercept), added to the mean loss.
-    alpha : float, default 1e-4
-        Penalty strength (``losskit.L2Penalty(alpha)``: ``alpha/2 ||coef_||^2``, etc.).
+    alpha : float, default {alpha}
+        Penalty strength (``losskit.L2Penalty(alpha)``: ``alpha/2 ||coef_||^2``, etc.).{alpha_note}
     l1_ratio : float, default 0.15
         Elastic-net mixing (scikit-learn's convention).
     solver : {{"auto", "lbfgs", "newton", "sgd", "momentum", "nesterov", "adam", "adamw", \
@@ -913,7 +939,7 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
     [0.7] newton
 """
         + _PARAMS_DOC.format(default="mse", extra=" Any elementwise loss of (input, target).",
-                             more=_REGRESSOR_MORE)
+                             more=_REGRESSOR_MORE, alpha="1e-4", alpha_note="")
         + """    scale_ : float or None
         The residual scale sigma the loss was fitted with (None: the loss takes no scale).
 """
@@ -976,9 +1002,12 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
                 f"LinearClassifier for classification losses"
             )
 
-    def _scale_mode(self, loss: Any) -> Any:
+    def _scale_mode(self, loss: Any, full_batch: bool = True) -> Any:
         """None (the loss takes raw residuals), "auto" or a fixed float."""
-        if self._loss_name not in SCALE_LOSSES or has_latent_params(loss):
+        name = self._loss_name
+        if name not in SCALE_LOSSES and name not in NONCONVEX_LOSSES:
+            return None
+        if has_latent_params(loss) and not (full_batch and name == "adaptive_barron"):
             return None
         return "auto" if isinstance(self.scale, str) else float(self.scale)
 
@@ -1033,8 +1062,11 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
                 W0, b0, s0 = np.zeros((X.shape[1], k)), np.zeros(k), scale0
                 if self.fit_intercept:
                     b0 = np.median(Y, axis=0).astype(np.float64)
+            cold = (np.zeros((X.shape[1], k)),
+                    np.median(Y, axis=0).astype(np.float64) if self.fit_intercept else np.zeros(k),
+                    scale0) if warm else None
             W, b, scale_, res = self._full_batch(X, Y, sw, k, loss, solver, (W0, b0, s0),
-                                                 mode, scale0, mean_over_outputs=True)
+                                                 mode, scale0, mean_over_outputs=True, cold=cold)
             self._y_1d = y.ndim == 1
             self.loss_ = loss
             self._trainer = None
@@ -1064,7 +1096,7 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
 
     def _start(self, X: np.ndarray, Y: np.ndarray, solver: str, sw: np.ndarray | None) -> None:
         loss, scale_sum = self._resolve_loss(Y.shape[1], "mean")
-        mode = self._scale_mode(loss)
+        mode = self._scale_mode(loss, full_batch=False)
         scale = _robust_scale(Y, sw) if mode == "auto" else mode
         self.loss_ = loss
         self.scale_ = scale
@@ -1153,7 +1185,11 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
 """
         + _PARAMS_DOC.format(default="cross_entropy",
                              extra=" One of: " + ", ".join(CLASSIFICATION_LOSSES) + ".",
-                             more=_CLASSIFIER_MORE)
+                             more=_CLASSIFIER_MORE, alpha="1e-3",
+                             alpha_note="""
+        (about scikit-learn's LogisticRegression default C = 1 for a thousand samples,
+        which is 1 / (C n_samples) here: a weaker penalty lets the weights of nearly
+        separable or mislabelled data grow, and fits noise).""")
     )
 
     _default_loss = "cross_entropy"
@@ -1163,7 +1199,7 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
         loss: Any = "cross_entropy",
         *,
         penalty: str | None = "l2",
-        alpha: float = 1e-4,
+        alpha: float = 1e-3,
         l1_ratio: float = 0.15,
         solver: str = "auto",
         optimizer: str | None = None,
@@ -1381,8 +1417,9 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
                 b0 = np.asarray(self.intercept_, dtype=np.float64).copy()
             else:
                 W0, b0 = np.zeros((X.shape[1], k)), np.zeros(k)
+            cold = (np.zeros((X.shape[1], k)), np.zeros(k), None) if warm else None
             W, b, _, res = self._full_batch(X, T, sw, k, loss, solver, (W0, b0, None), None,
-                                            1.0, mean_over_outputs=False)
+                                            1.0, mean_over_outputs=False, cold=cold)
             self.loss_ = loss
             self._trainer = None
             self.coef_ = np.ascontiguousarray(W.T)

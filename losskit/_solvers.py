@@ -32,7 +32,7 @@ import numpy as np
 
 # Rows per block when the column moments of X are summed in float64 (a float64 copy of a
 # block, never of X).
-_BLOCK_ROWS = 4096
+_BLOCK_ROWS = 1024
 
 
 def column_moments(X: np.ndarray, v: np.ndarray, center: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +88,10 @@ class Objective:
         self.X, self.T, self.loss, self.k = X, T, loss, k
         self.dtype = X.dtype
         self.v = np.ascontiguousarray(v, dtype=X.dtype)
+        if T.ndim == 2:
+            # weights of the input's own shape take the kernels' direct path (a per-sample
+            # vector would be broadcast by the checked, slower one)
+            self.v = np.ascontiguousarray(np.broadcast_to(self.v[:, None], T.shape))
         self.v64 = np.asarray(v, dtype=np.float64)
         self.lam = float(lam)
         self.fit_intercept = bool(fit_intercept)
@@ -97,6 +101,10 @@ class Objective:
         n, d = X.shape
         self.n, self.d = n, d
         self.mu, self.s = column_moments(X, self.v64, self.fit_intercept)
+        # The penalty's curvature in these coordinates is lam / s^2: for a rare feature (a
+        # pixel that is almost always 0) it would dwarf the data's (about 1) and make the
+        # problem as ill-conditioned as the raw one; sqrt(s^2 + lam) balances the two
+        self.s = np.sqrt(self.s * self.s + self.lam)
         self.n_w = d * k
         self.n_b = k if self.fit_intercept else 0
         self.n_t = 1 if scale == "auto" else 0
@@ -213,7 +221,7 @@ def _converged(f0: float, g: np.ndarray, tol: float) -> bool:
     return float(np.max(np.abs(g), initial=0.0)) <= tol * max(abs(f0), 1e-300)
 
 
-def _backtrack(obj: Objective, theta: np.ndarray, f: float, g: np.ndarray, p: np.ndarray,
+def _backtrack(obj: Any, theta: np.ndarray, f: float, g: np.ndarray, p: np.ndarray,
                step: float, max_halvings: int = 40) -> tuple[float, np.ndarray, float, np.ndarray] | None:
     """Armijo backtracking along p from ``step``: (step, theta, f, g) or None."""
     slope = float(g @ p)
@@ -234,38 +242,73 @@ def _backtrack(obj: Objective, theta: np.ndarray, f: float, g: np.ndarray, p: np
     return None
 
 
+class _Rescaled:
+    """``obj`` seen through theta = D phi and divided by ``unit``: with D = ``unit`` on the
+    coefficients (and 1 on the log scale and the loss's own parameters), y times k gives the
+    same problem in phi, so L-BFGS (not invariant to rescaling its variables) takes the same
+    steps: the fit is scale-equivariant to rounding."""
+
+    def __init__(self, obj: Objective, D: np.ndarray, unit: float) -> None:
+        self.obj, self.D, self.unit = obj, D, unit
+        self.dtype = obj.dtype
+
+    def value_grad(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = self.obj.value_grad(self.D * phi)
+        return f / self.unit, self.D * g / self.unit
+
+
 def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, memory: int = 10,
-          callback: Any = None) -> Result:
+          callback: Any = None, f_scale: float | None = None, unit: float = 1.0) -> Result:
     """Limited-memory BFGS (two-loop recursion, Armijo backtracking; an update whose
-    curvature s.y is not positive is skipped)."""
+    curvature s.y is not positive is skipped). ``unit``: the units of y (the scale the loss
+    is fitted in), see :class:`_Rescaled`."""
+    D = np.ones(obj.size)
+    D[:obj.n_w + obj.n_b] = unit
+    res = _lbfgs(_Rescaled(obj, D, unit), theta / D, max_iter, tol, memory, callback,
+                 None if f_scale is None else f_scale / unit)
+    res.theta = res.theta * D
+    res.curve = [f * unit for f in res.curve]
+    return res
+
+
+def _inverse_hessian_times(S: np.ndarray, Y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """H g for the L-BFGS inverse Hessian of the pairs (rows of S and Y, oldest first), in
+    the compact form of Byrd, Nocedal and Schnabel (1994): with R the upper triangle of
+    S Y^T, D its diagonal and gamma = s.y / y.y of the newest pair,
+    H g = gamma g + S^T R^-T ((D + gamma Y Y^T) p - gamma Y g) - gamma Y^T p, p = R^-1 S g.
+    The same vector as the two-loop recursion, in a dozen array operations instead of
+    four per pair."""
+    SY = S @ Y.T
+    R = np.triu(SY)
+    D = np.diag(SY)
+    YY = Y @ Y.T
+    gamma = D[-1] / YY[-1, -1]
+    p = np.linalg.solve(R, S @ g)
+    u = np.linalg.solve(R.T, D * p + gamma * (YY @ p) - gamma * (Y @ g))
+    return gamma * g + S.T @ u - gamma * (Y.T @ p)
+
+
+def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
+           callback: Any, f_scale: float | None) -> Result:
     f, g = obj.value_grad(theta)
-    f0 = f
+    f0 = f if f_scale is None else f_scale
     curve = [f]
     S: list[np.ndarray] = []
     Y: list[np.ndarray] = []
-    rho: list[float] = []
     if _converged(f0, g, tol):
         return Result(theta, 0, True, curve)
     for it in range(1, max_iter + 1):
-        q = g.copy()
-        alphas = []
-        for s, y, r in zip(reversed(S), reversed(Y), reversed(rho)):
-            a = r * float(s @ q)
-            alphas.append(a)
-            q -= a * y
         if S:
-            q *= float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
+            q = _inverse_hessian_times(np.array(S), np.array(Y), g)
             step = 1.0
         else:
+            q = g
             # the first step moves the largest coordinate by about one standardised unit
             step = 1.0 / max(float(np.max(np.abs(g))), 1e-300)
-        for s, y, r, a in zip(S, Y, rho, reversed(alphas)):
-            bcoef = r * float(y @ q)
-            q += s * (a - bcoef)
         p = -q
         found = _backtrack(obj, theta, f, g, p, step)
         if found is None and S:  # a stale curvature model: restart from steepest descent
-            S, Y, rho = [], [], []
+            S, Y = [], []
             p = -g
             found = _backtrack(obj, theta, f, g, p, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
         if found is None:
@@ -278,13 +321,12 @@ def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, memory: 
         if sy > 1e-10 * float(y_vec @ y_vec) and sy > 0:
             S.append(s_vec)
             Y.append(y_vec)
-            rho.append(1.0 / sy)
             if len(S) > memory:
-                S.pop(0), Y.pop(0), rho.pop(0)
+                S.pop(0), Y.pop(0)
         theta, f, g = new_theta, new_f, new_g
         curve.append(f)
         if callback is not None:
-            callback(it, f)
+            callback(it, f * getattr(obj, "unit", 1.0))
         if _converged(f0, g, tol):
             return Result(theta, it, True, curve)
         if abs(curve[-2] - f) <= 4 * np.finfo(obj.dtype).eps * abs(f) and \
@@ -309,10 +351,16 @@ def _hessian_blocks(obj: Objective, H: np.ndarray) -> list[np.ndarray]:
     blocks = []
     for j in range(obj.k):
         h = H[:, j]
-        Xh = X * h[:, None]
-        A = np.asarray(X.T @ Xh, dtype=np.float64)
+        # X^T diag(h) X and X^T h, block by block: no (n, d) temporary in float64
+        A = np.zeros((d, d))
+        c = np.zeros(d)
+        for start in range(0, obj.n, _BLOCK_ROWS):
+            Xb = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float64)
+            hb = h[start:start + _BLOCK_ROWS]
+            Xh = Xb * hb[:, None]
+            A += Xb.T @ Xh
+            c += Xh.sum(axis=0)
         if obj.n_b:
-            c = np.asarray(Xh.sum(axis=0, dtype=np.float64))
             h0 = float(h.sum(dtype=np.float64))
             # rows/columns in the coordinates (W', b'): W = W'/s, b = b' - mu W
             Ac = A - np.outer(mu, c) - np.outer(c, mu) + h0 * np.outer(mu, mu)
@@ -388,14 +436,14 @@ def _newton_direction(obj: Objective, g: np.ndarray, H: np.ndarray,
 
 
 def newton(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, policy: str,
-           callback: Any = None) -> Result:
+           callback: Any = None, f_scale: float | None = None) -> Result:
     """Newton's method with the curvature of ``loss.grad_hess(hessian=policy)`` (one block per
     score column: exact for elementwise losses; for softmax the block-diagonal part of the
     Hessian, p(1 - p), with the line search making up for the coupling left out) and Armijo
     backtracking from the full step."""
     H = np.empty_like(obj.G)
     f, g = obj.value_grad(theta)
-    f0 = f
+    f0 = f if f_scale is None else f_scale
     curve = [f]
     if _converged(f0, g, tol):
         return Result(theta, 0, True, curve)
@@ -514,25 +562,36 @@ def _certified_vertex(obj: Objective, theta: np.ndarray,
     if p > np.count_nonzero(np.isfinite(R)):
         return None
     lo, hi = slopes
-    Xt = np.asarray(obj.X, dtype=np.float64)
-    if obj.n_b:
-        Xt = np.hstack([Xt, np.ones((obj.n, 1))])
+    X = obj.X
+
+    def rows_of(idx: np.ndarray) -> np.ndarray:  # rows of [X, 1] in float64
+        A = np.asarray(X[idx], dtype=np.float64)
+        return np.hstack([A, np.ones((len(idx), 1))]) if obj.n_b else A
+
+    def times(vec: np.ndarray) -> np.ndarray:  # [X, 1] @ vec
+        out = np.asarray(X @ vec[:obj.d].astype(X.dtype), dtype=np.float64)
+        return out + vec[obj.d] if obj.n_b else out
+
+    def transposed_times(vec: np.ndarray) -> np.ndarray:  # [X, 1]^T @ vec
+        out = np.asarray(X.T @ vec.astype(X.dtype), dtype=np.float64)
+        return np.append(out, vec.sum()) if obj.n_b else out
+
     basis = np.argsort(R, kind="stable")[:p]
     for _ in range(max_pivots):
-        A = Xt[basis]
+        A = rows_of(basis)
         try:
             beta = np.linalg.solve(A, y[basis])
         except np.linalg.LinAlgError:
             return None
         if not np.all(np.isfinite(beta)):
             return None
-        r = Xt @ beta - y
+        r = times(beta) - y
         r[basis] = 0.0
         # the loss's gradient from the other samples (weights v): slope hi above 0, lo below
         g = np.where(r > 0, hi, np.where(r < 0, lo, 0.0)) * v
         g[basis] = 0.0
         try:
-            z = np.linalg.solve(A.T, -(Xt.T @ g))
+            z = np.linalg.solve(A.T, -transposed_times(g))
         except np.linalg.LinAlgError:
             return None
         u = z / np.maximum(v[basis], 1e-300)
@@ -554,7 +613,7 @@ def _certified_vertex(obj: Objective, theta: np.ndarray,
             delta = np.linalg.solve(A, e)
         except np.linalg.LinAlgError:
             return None
-        a = Xt @ delta
+        a = times(delta)
         a[basis] = 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
             t = -r / a
@@ -578,7 +637,8 @@ def _prototype_curvature(loss: Any, inp: np.ndarray, tgt: Any, v: np.ndarray, po
     loss.value_and_grad(inp, tgt, sample_weight=v, out=G)
     name = loss.name
     r = np.asarray(inp, dtype=np.float64) - (np.asarray(tgt, dtype=np.float64) if name not in ("cross_entropy",) else 0)
-    vv = np.asarray(v, dtype=np.float64)[:, None]
+    vv = np.asarray(v, dtype=np.float64)
+    vv = vv if vv.ndim == 2 else vv[:, None]
     if name == "mse":
         h = 2.0 * np.ones_like(r)
     elif name == "huber":
