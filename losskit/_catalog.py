@@ -138,14 +138,39 @@ def _params(loss: Any) -> dict[str, Any]:
 
 
 def properties(name: str) -> dict[str, Any]:
-    """Task and formula, plus properties measured on the curve over [-5, 5] (default params):
+    """Task and formula, plus properties measured on the curve over [-5, 5] (default params;
+    a learned shape parameter at both ends of its range):
     convex (derivative non-decreasing), smooth (no jump of the derivative), bounded gradient
     (|derivative| stays below 100 out to |x| = 1e4: robust to outliers), symmetric."""
     d = _describe(name)
     out: dict[str, Any] = {"task": d["task"], "formula": d["formula"], "kind": d["family"],
                            "probabilistic": d["probabilistic"]}
     try:
-        loss = make_loss(name, "sum")
+        variants = _variants(name)
+        measured = [_measure(loss) for loss in variants]
+        # a property of the loss holds for every shape it can take (the adaptive loss's alpha
+        # ranges over [alpha_lo, alpha_hi]: near 0 it is not convex, near 2 its gradient is
+        # unbounded)
+        for key in ("convex", "smooth", "bounded_gradient", "symmetric"):
+            out[key] = all(m[key] for m in measured)
+    except Exception as exc:  # a loss this table cannot drive: say so, do not fail `list`
+        out["note"] = f"properties not measured: {exc}"
+    return out
+
+
+def _variants(name: str) -> list[Any]:
+    """The loss with its default parameters, or at both ends of a learned shape parameter."""
+    cls = _base._REGISTRY[name]
+    sig = inspect.signature(cls.__init__).parameters
+    if "alpha_lo" in sig and "alpha_hi" in sig and "alpha_init" in sig:
+        lo, hi = sig["alpha_lo"].default, sig["alpha_hi"].default
+        return [make_loss(name, "sum", alpha_init=a) for a in (lo + 1e-3, hi - 1e-3)]
+    return [make_loss(name, "sum")]
+
+
+def _measure(loss: Any) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    if True:
         x = np.linspace(-5, 5, 2000)  # even count: no grid point on a kink at 0 or +-1
         v, g = curve(loss, x)
         h = float(x[1] - x[0])
@@ -158,8 +183,6 @@ def properties(name: str) -> dict[str, Any]:
             _, gfar = curve(loss, np.array([-1e4, 1e4]))
         out["bounded_gradient"] = bool(np.all(np.isfinite(gfar)) and np.max(np.abs(gfar)) < 100)
         out["symmetric"] = bool(np.allclose(v, v[::-1], rtol=1e-9, atol=1e-12))
-    except Exception as exc:  # a loss this table cannot drive: say so, do not fail `list`
-        out["note"] = f"properties not measured: {exc}"
     return out
 
 
