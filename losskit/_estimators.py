@@ -939,7 +939,10 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
     [0.7] newton
 """
         + _PARAMS_DOC.format(default="mse", extra=" Any elementwise loss of (input, target).",
-                             more=_REGRESSOR_MORE, alpha="1e-4", alpha_note="")
+                             more=_REGRESSOR_MORE, alpha="0.0", alpha_note="""
+        (no penalty, as LinearRegression and, up to a negligible 1e-4 / n_samples,
+        HuberRegressor: a penalty on raw coefficients depends on the units of X and y,
+        and bounded-gradient losses feel it far more than the squared error does).""")
         + """    scale_ : float or None
         The residual scale sigma the loss was fitted with (None: the loss takes no scale).
 """
@@ -952,7 +955,7 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
         loss: Any = "mse",
         *,
         penalty: str | None = "l2",
-        alpha: float = 1e-4,
+        alpha: float = 0.0,
         l1_ratio: float = 0.15,
         solver: str = "auto",
         optimizer: str | None = None,

@@ -378,16 +378,16 @@ def _hessian_blocks(obj: Objective, H: np.ndarray) -> list[np.ndarray]:
 
 
 def _solve_psd(B: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """B x = g for a positive semi-definite B (Cholesky with a small ridge, least squares as
-    the last resort)."""
-    ridge = 1e-12 * max(float(np.max(np.diag(B), initial=0.0)), 1e-300)
-    for _ in range(6):
-        try:
-            L = np.linalg.cholesky(B + ridge * np.eye(len(B)))
-            return np.linalg.solve(L.T, np.linalg.solve(L, g))
-        except np.linalg.LinAlgError:
-            ridge *= 1e3
-    return np.linalg.lstsq(B, g, rcond=None)[0]
+    """The minimum-norm solution of B x = g for a symmetric positive semi-definite B, from its
+    eigendecomposition: directions with eigenvalues below 1e-10 of the largest (a singular
+    problem: more features than samples, collinear features, no penalty) get no step, so
+    rounding-level differences in B (weights against repeated rows) cannot move the answer
+    along them."""
+    vals, vecs = np.linalg.eigh(B)
+    top = float(vals[-1]) if len(vals) else 0.0
+    keep = vals > 1e-10 * max(top, 1e-300)
+    coef = (vecs.T @ g)[keep] / vals[keep]
+    return vecs[:, keep] @ coef
 
 
 def _newton_direction(obj: Objective, g: np.ndarray, H: np.ndarray,
