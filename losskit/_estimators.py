@@ -1014,6 +1014,13 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
             return None
         return "auto" if isinstance(self.scale, str) else float(self.scale)
 
+    def _intercept_start(self, Y: np.ndarray) -> np.ndarray:
+        """The intercept's starting value: the mean of y for the squared error (its optimum
+        at zero weights), the median for every other loss (robust to the outliers)."""
+        if self._loss_name == "mse":
+            return np.asarray(Y.mean(axis=0), dtype=np.float64)
+        return np.median(Y, axis=0).astype(np.float64)
+
     def _targets(self, y: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         Y = y.reshape(len(y), -1) if y.ndim == 1 else y
         return np.ascontiguousarray(Y, dtype=dtype)
@@ -1064,9 +1071,9 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
             else:
                 W0, b0, s0 = np.zeros((X.shape[1], k)), np.zeros(k), scale0
                 if self.fit_intercept:
-                    b0 = np.median(Y, axis=0).astype(np.float64)
+                    b0 = self._intercept_start(Y)
             cold = (np.zeros((X.shape[1], k)),
-                    np.median(Y, axis=0).astype(np.float64) if self.fit_intercept else np.zeros(k),
+                    self._intercept_start(Y) if self.fit_intercept else np.zeros(k),
                     scale0) if warm else None
             W, b, scale_, res = self._full_batch(X, Y, sw, k, loss, solver, (W0, b0, s0),
                                                  mode, scale0, mean_over_outputs=True, cold=cold)

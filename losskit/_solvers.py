@@ -110,6 +110,7 @@ class Objective:
         self.n_t = 1 if scale == "auto" else 0
         self.size = self.n_w + self.n_b + self.n_t + sum(p.size for p in self.latent)
         self.S = np.empty((n, k), dtype=X.dtype)
+        self.ones = np.ones(n, dtype=X.dtype)
         self.G = np.empty((n, k), dtype=X.dtype)
         self.Z = np.empty((n, k), dtype=X.dtype) if scale is not None else None
         self.TZ = np.empty_like(T) if scale is not None else None
@@ -170,7 +171,8 @@ class Objective:
         value = float(value)
         grad = np.empty(self.size)
         gW = np.asarray(self.X.T @ self.G, dtype=np.float64)
-        gb = np.asarray(self.G.sum(axis=0, dtype=np.float64))
+        # column sums as a product with ones (a GEMV; np.sum over axis 0 is several times slower)
+        gb = np.asarray(self.ones @ self.G, dtype=np.float64)
         if scale is not None:
             # d/dS [sigma l(S/sigma)] = l'(S/sigma): G as it is
             f = scale * (value + 0.5)
