@@ -281,12 +281,12 @@ def _inverse_hessian_times(S: np.ndarray, Y: np.ndarray, g: np.ndarray) -> np.nd
     The same vector as the two-loop recursion, in a dozen array operations instead of
     four per pair."""
     SY = S @ Y.T
-    R = np.triu(SY)
     D = np.diag(SY)
     YY = Y @ Y.T
     gamma = D[-1] / YY[-1, -1]
-    p = np.linalg.solve(R, S @ g)
-    u = np.linalg.solve(R.T, D * p + gamma * (YY @ p) - gamma * (Y @ g))
+    Rinv = np.linalg.inv(np.triu(SY))  # one small inverse: two solves cost twice the calls
+    p = Rinv @ (S @ g)
+    u = Rinv.T @ (D * p + gamma * (YY @ p) - gamma * (Y @ g))
     return gamma * g + S.T @ u - gamma * (Y.T @ p)
 
 
@@ -295,13 +295,15 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
     f, g = obj.value_grad(theta)
     f0 = f if f_scale is None else f_scale
     curve = [f]
-    S: list[np.ndarray] = []
-    Y: list[np.ndarray] = []
+    # the pairs, oldest first, in rows 0..pairs-1 of two fixed arrays
+    S = np.empty((memory, theta.size))
+    Y = np.empty((memory, theta.size))
+    pairs = 0
     if _converged(f0, g, tol):
         return Result(theta, 0, True, curve)
     for it in range(1, max_iter + 1):
-        if S:
-            q = _inverse_hessian_times(np.array(S), np.array(Y), g)
+        if pairs:
+            q = _inverse_hessian_times(S[:pairs], Y[:pairs], g)
             step = 1.0
         else:
             q = g
@@ -309,8 +311,8 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
             step = 1.0 / max(float(np.max(np.abs(g))), 1e-300)
         p = -q
         found = _backtrack(obj, theta, f, g, p, step)
-        if found is None and S:  # a stale curvature model: restart from steepest descent
-            S, Y = [], []
+        if found is None and pairs:  # a stale curvature model: restart from steepest descent
+            pairs = 0
             p = -g
             found = _backtrack(obj, theta, f, g, p, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
         if found is None:
@@ -321,10 +323,13 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
         s_vec, y_vec = new_theta - theta, new_g - g
         sy = float(s_vec @ y_vec)
         if sy > 1e-10 * float(y_vec @ y_vec) and sy > 0:
-            S.append(s_vec)
-            Y.append(y_vec)
-            if len(S) > memory:
-                S.pop(0), Y.pop(0)
+            if pairs == memory:
+                S[:-1] = S[1:]
+                Y[:-1] = Y[1:]
+                pairs -= 1
+            S[pairs] = s_vec
+            Y[pairs] = y_vec
+            pairs += 1
         theta, f, g = new_theta, new_f, new_g
         curve.append(f)
         if callback is not None:
