@@ -934,9 +934,9 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(size=(200, 1)); y = 0.7 * X[:, 0] + 0.15 + rng.normal(0, 0.01, 200)
     >>> y[:20] = 3.0                                        # gross outliers
-    >>> m = losskit.LinearRegressor(loss="huber", penalty=None).fit(X, y)
-    >>> print(np.round(m.coef_, 2), m.solver_)
-    [0.7] newton
+    >>> m = losskit.LinearRegressor(losskit.HuberLoss(delta=1.35)).fit(X, y)
+    >>> print(np.round(m.coef_, 2), np.round(m.intercept_, 2), m.solver_)
+    [0.7] [0.15] newton
 """
         + _PARAMS_DOC.format(default="mse", extra=" Any elementwise loss of (input, target).",
                              more=_REGRESSOR_MORE, alpha="0.0", alpha_note="""

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _base
+
 # Rows per block when the column moments of X are summed in float64 (a float64 copy of a
 # block, never of X).
 _BLOCK_ROWS = 1024
@@ -639,7 +641,9 @@ def _certified_vertex(obj: Objective, theta: np.ndarray,
 
 def _prototype_curvature(loss: Any, inp: np.ndarray, tgt: Any, v: np.ndarray, policy: str,
                          out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    # TEMPORARY until Loss.grad_hess lands: the exact/irls curvature of a few losses in NumPy
+    """Gradient and curvature in NumPy of the few losses the Newton solver needs, for builds
+    whose losses have no ``grad_hess`` yet (second derivatives are being added to every
+    loss's C++ definition; ``curvature`` uses them as soon as ``Loss.grad_hess`` exists)."""
     G, H = out
     loss.value_and_grad(inp, tgt, sample_weight=v, out=G)
     name = loss.name
@@ -662,11 +666,12 @@ def _prototype_curvature(loss: Any, inp: np.ndarray, tgt: Any, v: np.ndarray, po
         p /= p.sum(axis=1, keepdims=True)
         h = p * (1 - p)
     else:
-        h = np.abs(np.asarray(G, dtype=np.float64)) / np.maximum(np.abs(r), 1e-12) / np.maximum(vv, 1e-300)
+        raise ValueError(f"no curvature for loss {name!r} in this build")
     H[...] = h * vv
     return G, H
 
 
+# the losses _prototype_curvature knows
 PROTOTYPE_CURVATURE = ("mse", "huber", "bce_with_logits", "cross_entropy")
-if not hasattr(__import__("losskit._base", fromlist=["Loss"]).Loss, "grad_hess"):
+if not hasattr(_base.Loss, "grad_hess"):
     curvature = _prototype_curvature  # noqa: F811
