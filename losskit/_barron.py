@@ -12,15 +12,17 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._base import ElementwiseLoss, Loss, _unpack_out
+from ._base import DEFINITIONS, ElementwiseLoss, Loss, _unpack_out
 from ._validation import (
     GRAD,
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
+    _check_outputs_distinct,
     _first_bad,
     as_real_array,
     cast_to,
+    check_hessian,
     check_out,
     check_real,
     check_reduction,
@@ -102,6 +104,15 @@ class BarronBase(ElementwiseLoss):
         a, c = (None, None) if self._plain else self._operands(input)
         o = _unpack_out(out, 3)
         return self._run(VALUE_AND_GRADS, input, target, a, c, sample_weight, *o)
+
+    def grad_hess(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None,
+                  hessian: str = "exact") -> Any:
+        """``(d_input, curvature)`` in one pass: the exact d2 rho / dx2 (smooth through alpha =
+        0 and 2), or ``hessian="irls"``'s rho'(r)/r (see :meth:`ElementwiseLoss.grad_hess`)."""
+        mode = self._grad_hess_mode(hessian)
+        a, c = (None, None) if self._plain else self._operands(input)
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input, target, a, c, sample_weight, g_out, h_out)
 
 
 def barron_log_partition(alpha: Any, return_grad: bool = False) -> Any:
@@ -402,6 +413,27 @@ class AdaptiveBarronLoss(Loss):
     ) -> Any:
         """``(value, d_input)``; also stores the latent gradients in ``param_grads``."""
         return self._evaluate(VALUE_AND_GRAD, input, target, sample_weight, out)
+
+    # log c + log Z(alpha) does not depend on the input: the curvature is rho's.
+    hessians = tuple(DEFINITIONS["barron"]["hessians"])
+
+    def grad_hess(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None,
+                  hessian: str = "exact") -> Any:
+        """``(d_input, curvature)`` at the current alpha and scale, as
+        :meth:`BarronLoss.grad_hess` (does not touch ``param_grads``); ``out`` is None or a
+        pair of buffers."""
+        mode = check_hessian(self.name, self.hessians, hessian)
+        g_out, h_out = _unpack_out(out, 2)
+        x, t, w = self._prepare(input, target, sample_weight)
+        names = ["out for the gradient", "out for the Hessian"]
+        users = [None if u is None else check_out(n, u, x.shape, x.dtype)
+                 for n, u in zip(names, (g_out, h_out))]
+        _check_outputs_distinct(names, users)
+        with np.errstate(all="ignore"):
+            a_op = operand_to_input_shape("alpha", cast_to(self.alpha, x.dtype), x.shape)
+            c_op = operand_to_input_shape("scale", cast_to(self.scale, x.dtype), x.shape)
+        result = self._kernel.run(mode, x, t, a_op, c_op, w, None, None, None)
+        return tuple(self._deliver(r, u, None) for r, u in zip(result, users))
 
     # ---- object protocol (params is the latent list here, not the configuration) ----------
     def __repr__(self) -> str:

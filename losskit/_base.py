@@ -17,9 +17,11 @@ import numpy as np
 from . import _core
 from ._validation import (
     GRAD,
+    GRAD_HESS,
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
+    check_hessian,
     check_param,
     check_reduction,
     describe_interval,
@@ -48,10 +50,11 @@ class Loss:
         v = loss(input, target, sample_weight=None)
         g = loss.grad(input, target, sample_weight=None, out=None)
         v, g = loss.value_and_grad(input, target, sample_weight=None, out=None)
+        g, h = loss.grad_hess(input, target, sample_weight=None, out=None, hessian="exact")
 
     ``reduction`` is "mean" (sum(w*l)/sum(w), or the plain mean without weights), "sum"
     (sum(w*l)) or "none" (w*l per element); ``grad`` is the gradient of the reduced value
-    (for "none", of the sum). float32 and float64 run natively and keep their dtype (any byte
+    (for "none", of the sum); ``grad_hess``'s curvature is scaled the same way. float32 and float64 run natively and keep their dtype (any byte
     order); other real inputs compute in float64 (float16 in float32). NaN and inf propagate
     as IEEE arithmetic says. Empty input gives 0.0 for "sum", nan for "mean" (0/0, as NumPy and
     PyTorch) and empty arrays for "none" and for gradients. ``out`` may share memory with any
@@ -110,9 +113,11 @@ class DefinedLoss(Loss):
         checked["reduction"] = check_reduction(config["reduction"], reductions)
         kernel_name = self._kernel_name(checked)
         kernel = self._make_kernel(kernel_name, checked)
+        info = DEFINITIONS[kernel_name]
         object.__setattr__(self, "_config", checked)
         object.__setattr__(self, "_kernel", kernel)
-        object.__setattr__(self, "_kernel_info", DEFINITIONS[kernel_name])
+        object.__setattr__(self, "_kernel_info", info)
+        object.__setattr__(self, "_hessian_modes", {h: GRAD_HESS[h] for h in info["hessians"]})
         self._configured()
 
     def _kernel_name(self, config: dict[str, Any]) -> str:
@@ -132,6 +137,16 @@ class DefinedLoss(Loss):
     @property
     def params(self) -> dict[str, Any]:
         return dict(self._config)
+
+    @property
+    def hessians(self) -> tuple[str, ...]:
+        """The ``hessian=`` policies ``grad_hess`` offers; the first is the one to train with
+        (what gradient boosting's ``hessian="auto"`` picks)."""
+        return tuple(self._hessian_modes)
+
+    def _grad_hess_mode(self, hessian: Any) -> int:
+        mode = self._hessian_modes.get(hessian) if isinstance(hessian, str) else None
+        return mode if mode is not None else check_hessian(self.name, self.hessians, hessian)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__dict__.get("_config", ()):
@@ -154,12 +169,12 @@ class ElementwiseLoss(DefinedLoss):
     # call); NotImplemented sends the call through the checks and conversions of
     # _validation.py.
     def _run(self, mode: int, input: Any, target: Any, third: Any, fourth: Any,
-             sample_weight: Any, out: Any, out_third: Any = None, out_fourth: Any = None) -> Any:
-        result = self._kernel.run(mode, input, target, third, fourth, sample_weight, out,
-                                  out_third, out_fourth)
+             sample_weight: Any, out: Any, out2: Any = None, out3: Any = None) -> Any:
+        result = self._kernel.run(mode, input, target, third, fourth, sample_weight, out, out2,
+                                  out3)
         if result is NotImplemented:
             result = elementwise_slow_path(self, mode, input, target, third, fourth,
-                                           sample_weight, out, out_third, out_fourth)
+                                           sample_weight, out, out2, out3)
         return result
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
@@ -189,6 +204,17 @@ class ElementwiseLoss(DefinedLoss):
                                       sample_weight, out, None, None)
         return r
 
+    def grad_hess(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None,
+                  hessian: str = "exact") -> Any:
+        """``(grad(...), curvature)`` in one fused pass: the second derivative in the input
+        (``hessian="exact"``), the quadratic majorizer's curvature (``"irls"``) or
+        ``max(exact, 2**-23)`` (``"positive"``), scaled by the reduction and the weights
+        exactly as the gradient; ``out`` is None or a pair of buffers (gradient, curvature).
+        ``hessians`` lists the policies this loss offers."""
+        mode = self._grad_hess_mode(hessian)
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input, target, None, None, sample_weight, g_out, h_out)
+
 
 class ElementwiseLoss3(ElementwiseLoss):
     """An elementwise loss of (input, target, third) with a gradient in the third argument."""
@@ -216,12 +242,21 @@ class ElementwiseLoss3(ElementwiseLoss):
         return self._run(VALUE_AND_GRADS, input, target, third, None, sample_weight, out_input,
                          out_third)
 
+    def grad_hess(  # type: ignore[override]
+        self, input: Any, target: Any, third: Any, sample_weight: Any = None, out: Any = None,
+        hessian: str = "exact",
+    ) -> Any:
+        """``(d/dinput, d2/dinput2)`` in one pass (see :meth:`ElementwiseLoss.grad_hess`)."""
+        mode = self._grad_hess_mode(hessian)
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input, target, third, None, sample_weight, g_out, h_out)
+
 
 def _unpack_out(out: Any, count: int) -> tuple[Any, ...]:
     if out is None:
         return (None,) * count
     if not isinstance(out, (tuple, list)) or len(out) != count:
-        raise ValueError(f"out must be None or a sequence of {count} arrays (one per gradient)")
+        raise ValueError(f"out must be None or a sequence of {count} arrays (one per result)")
     return tuple(out)
 
 
@@ -240,22 +275,23 @@ class RowwiseLoss(DefinedLoss):
             -(2**63) if ignore_index is None else ignore_index,
             [] if weight is None else list(weight))
 
-    def _run(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any:
-        result = self._kernel.run(mode, input, target, sample_weight, out)
+    def _run(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any,
+             out2: Any = None) -> Any:
+        result = self._kernel.run(mode, input, target, sample_weight, out, out2)
         if result is NotImplemented:
-            result = rowwise_slow_path(self, mode, input, target, sample_weight, out)
+            result = rowwise_slow_path(self, mode, input, target, sample_weight, out, out2)
         return result
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None) -> Any:
         """The (reduced) loss; with reduction="none" one value per sample."""
-        r = self._kernel.run(VALUE, input, target, sample_weight, None)
+        r = self._kernel.run(VALUE, input, target, sample_weight, None, None)
         if r is NotImplemented:
             r = rowwise_slow_path(self, VALUE, input, target, sample_weight, None)
         return r
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
         """d(reduced loss)/d input, shape (N, C) (written to ``out`` if given)."""
-        r = self._kernel.run(GRAD, input, target, sample_weight, out)
+        r = self._kernel.run(GRAD, input, target, sample_weight, out, None)
         if r is NotImplemented:
             r = rowwise_slow_path(self, GRAD, input, target, sample_weight, out)
         return r
@@ -264,10 +300,19 @@ class RowwiseLoss(DefinedLoss):
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         """``(loss(...), grad(...))`` in one fused pass; ``out`` receives the gradient."""
-        r = self._kernel.run(VALUE_AND_GRAD, input, target, sample_weight, out)
+        r = self._kernel.run(VALUE_AND_GRAD, input, target, sample_weight, out, None)
         if r is NotImplemented:
             r = rowwise_slow_path(self, VALUE_AND_GRAD, input, target, sample_weight, out)
         return r
+
+    def grad_hess(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None,
+                  hessian: str = "exact") -> Any:
+        """``(grad(...), h)`` in one pass, h the diagonal of each row's Hessian in the scores
+        (softmax cross-entropy: p (1 - p) times the row's weight), scaled as the gradient;
+        ``out`` is None or a pair of (N, C) buffers. ``hessians`` lists the policies."""
+        mode = self._grad_hess_mode(hessian)
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input, target, sample_weight, g_out, h_out)
 
 
 # ---- classes from definitions ----------------------------------------------------------------

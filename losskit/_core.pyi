@@ -27,8 +27,8 @@ class ElementwiseKernel:
         fourth: Any,
         sample_weight: Any,
         out: Any,
-        out_third: Any,
-        out_fourth: Any,
+        out2: Any,
+        out3: Any,
     ) -> Any: ...
 
 class RowwiseKernel:
@@ -36,7 +36,9 @@ class RowwiseKernel:
         self, name: str, params: list[float], reduction: str, ignore_index: int,
         class_weight: list[float],
     ) -> None: ...
-    def run(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any) -> Any: ...
+    def run(
+        self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any, out2: Any
+    ) -> Any: ...
 
 # ---- update rules, clipping, penalties, gather, sampling (bind_optim.cpp) --------------------
 _F = npt.NDArray[np.floating[Any]]

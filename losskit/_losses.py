@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _base
 from ._barron import BarronBase
-from ._base import ElementwiseLoss, ElementwiseLoss3, RowwiseLoss
+from ._base import ElementwiseLoss, ElementwiseLoss3, RowwiseLoss, _unpack_out
 from ._validation import GRAD, VALUE, VALUE_AND_GRAD, cast_to, kernel_dtype
 
 
@@ -61,6 +61,13 @@ class _BCEWithLogits(ElementwiseLoss):
                              None)
         return r if r is not NotImplemented else self._run(VALUE_AND_GRAD, input, target, pw,
                                                            None, sample_weight, out)
+
+    def grad_hess(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None,
+                  hessian: str = "exact") -> Any:
+        mode = self._grad_hess_mode(hessian)
+        pw = self._pos_weight_operand(input) if self._array else None
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input, target, pw, None, sample_weight, g_out, h_out)
 
 
 _EXTENSIONS: dict[str, type] = {"bce_with_logits": _BCEWithLogits, "barron": BarronBase}

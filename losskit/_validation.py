@@ -20,12 +20,16 @@ import numpy as np
 
 from . import _core
 
-# The kernels' call modes (value, grad, value_and_grad, value_and_grads).
+# The kernels' call modes (value, grad, value_and_grad, value_and_grads, and grad_hess under
+# each Hessian policy).
 MODES: dict[str, int] = dict(_core.MODES)
 VALUE = MODES["value"]
 GRAD = MODES["grad"]
 VALUE_AND_GRAD = MODES["value_and_grad"]
 VALUE_AND_GRADS = MODES["value_and_grads"]
+HESSIAN_POLICIES = ("exact", "irls", "positive")
+GRAD_HESS = {h: MODES[f"grad_hess_{h}"] for h in HESSIAN_POLICIES}
+GRAD_HESS_MODES = frozenset(GRAD_HESS.values())
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -35,6 +39,16 @@ def check_reduction(reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> st
     if not isinstance(reduction, str) or reduction not in allowed:
         raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
     return reduction
+
+
+def check_hessian(loss_name: str, offered: tuple[str, ...], hessian: Any) -> int:
+    """The grad_hess mode of policy `hessian`, which the loss must offer."""
+    if not isinstance(hessian, str) or hessian not in GRAD_HESS:
+        raise ValueError(f"hessian must be one of {HESSIAN_POLICIES}, got {hessian!r}")
+    if hessian not in offered:
+        raise ValueError(f"hessian={hessian!r} is not offered by {loss_name}; it offers "
+                         f"{', '.join(repr(h) for h in offered)}")
+    return GRAD_HESS[hessian]
 
 
 def check_real(name: str, value: Any) -> float:
@@ -347,17 +361,20 @@ def _run(kernel: Any, *args: Any) -> Any:
 
 
 def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: Any,
-                          fourth: Any, sample_weight: Any, out: Any, out_third: Any,
-                          out_fourth: Any) -> Any:
+                          fourth: Any, sample_weight: Any, out: Any, out2: Any, out3: Any) -> Any:
     """Check and convert the arguments of an elementwise loss call, then run its kernel.
 
     Arity 3: ``third`` is required (PyTorch's broadcasting rule of gaussian_nll's var; its
     gradient is summed back to its shape). Arity 4: ``third`` and ``fourth`` are both None
-    (the loss's parameters apply) or both given (broadcast to the input's shape).
+    (the loss's parameters apply) or both given (broadcast to the input's shape). ``out``,
+    ``out2`` and ``out3`` receive the mode's array results in order (grad_hess: the gradient,
+    then the curvature).
     """
     definition = loss._kernel_info
     arity, names = definition["arity"], definition["operands"]
-    if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not (arity >= 3 and mode == VALUE_AND_GRADS):
+    grad_hess = mode in GRAD_HESS_MODES
+    if (mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not grad_hess
+            and not (arity >= 3 and mode == VALUE_AND_GRADS)):
         raise ValueError(f"unsupported mode {mode}")
     x = as_real_array("input", input)
     shape, dtype = x.shape, x.dtype
@@ -383,17 +400,22 @@ def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: 
     reduction = loss.reduction
     if mode == VALUE and out is not None and reduction != "none":
         raise ValueError(f"out is only used with reduction='none' (this loss has {reduction!r})")
-    if (out_third is not None or out_fourth is not None) and mode != VALUE_AND_GRADS:
-        raise ValueError("out buffers for the other gradients are only used by value_and_grads")
-    out_names = ["out"] + [f"out for d_{n}" for n in names]
-    third_shape = z3_given.shape if z3_given is not None else shape
-    users = [out, out_third, out_fourth][: 1 + len(names)]
+    if grad_hess:
+        out_names, shapes, users = ["out for the gradient", "out for the Hessian"], [shape] * 2, [out, out2]
+    else:
+        if (out2 is not None or out3 is not None) and mode != VALUE_AND_GRADS:
+            raise ValueError("out buffers for the other gradients are only used by "
+                             "value_and_grads")
+        out_names = ["out"] + [f"out for d_{n}" for n in names]
+        third_shape = z3_given.shape if z3_given is not None else shape
+        shapes = [shape, third_shape, shape]
+        users = [out, out2, out3][: 1 + len(names)]
     users = [None if u is None else check_out(n, u, s, dtype)
-             for n, u, s in zip(out_names, users, [shape, third_shape, shape])]
+             for n, u, s in zip(out_names, users, shapes)]
     _check_outputs_distinct(out_names, users)
     arguments = [input, target, third, fourth, sample_weight, x, t, z3, z4, w]
     buffers = [_direct_buffer(u, dtype, arguments) for u in users]
-    if arity == 3 and z3_given is not None and z3_given.shape != shape:
+    if arity == 3 and not grad_hess and z3_given is not None and z3_given.shape != shape:
         buffers[1] = None  # d/dthird is summed back to the given shape afterwards
     buffers += [None] * (3 - len(buffers))
 
@@ -404,6 +426,8 @@ def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: 
         return _deliver(result, users[0], buffers[0])
     if mode == VALUE_AND_GRAD:
         return result[0], _deliver(result[1], users[0], buffers[0])
+    if grad_hess:
+        return tuple(_deliver(r, u, b) for r, u, b in zip(result, users, buffers))
     value, *grads = result
     if arity == 3 and z3_given.shape != shape:
         grads[1] = _sum_to_shape(grads[1], z3_given.shape)
@@ -411,9 +435,11 @@ def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: 
 
 
 def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, sample_weight: Any,
-                      out: Any) -> Any:
-    """Check and convert the arguments of a row-wise loss call, then run its kernel."""
-    if mode not in (VALUE, GRAD, VALUE_AND_GRAD):
+                      out: Any, out2: Any = None) -> Any:
+    """Check and convert the arguments of a row-wise loss call, then run its kernel (``out2``:
+    the curvature's buffer of grad_hess)."""
+    grad_hess = mode in GRAD_HESS_MODES
+    if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not grad_hess:
         raise ValueError(f"unsupported mode {mode}")
     x = as_real_array("input", input)
     if x.ndim != 2:
@@ -454,11 +480,20 @@ def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, sample_weig
             raise ValueError(f"sample_weight shape {w.shape} must be (N,) = {(n,)}")
     if mode == VALUE and out is not None:
         raise ValueError("out receives the gradient: pass it to grad or value_and_grad")
+    arguments = [input, target, sample_weight, x, t, w]
+    if grad_hess:
+        names = ["out for the gradient", "out for the Hessian"]
+        users = [None if u is None else check_out(n, u, x.shape, x.dtype)
+                 for n, u in zip(names, [out, out2])]
+        _check_outputs_distinct(names, users)
+        buffers = [_direct_buffer(u, x.dtype, arguments) for u in users]
+        result = _run(loss._kernel, mode, x, t, w, *buffers)
+        return tuple(_deliver(r, u, b) for r, u, b in zip(result, users, buffers))
     if out is not None:
         out = check_out("out", out, x.shape, x.dtype)
-    buffer = _direct_buffer(out, x.dtype, [input, target, sample_weight, x, t, w])
+    buffer = _direct_buffer(out, x.dtype, arguments)
 
-    result = _run(loss._kernel, mode, x, t, w, buffer)
+    result = _run(loss._kernel, mode, x, t, w, buffer, None)
     if mode == GRAD:
         return _deliver(result, out, buffer)
     if mode == VALUE_AND_GRAD:

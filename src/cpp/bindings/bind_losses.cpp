@@ -25,7 +25,18 @@ enum Mode : int {
   kValueAndGrad = 2,   // (value, d/dinput)
   kValueAndGrads = 3,  // (value, d/dinput, d/dthird)   arity-3 losses
                        // (value, d/dinput, d/dthird, d/dfourth)   arity-4 losses
+  // (d/dinput, curvature) under a Hessian policy: kGradHess + Hessian
+  kGradHess = 4,
+  kGradHessLast = kGradHess + static_cast<int>(Hessian::positive),
 };
+
+bool is_grad_hess(int mode) { return mode >= kGradHess && mode <= kGradHessLast; }
+Hessian hessian_of(int mode) { return static_cast<Hessian>(mode - kGradHess); }
+// Whether the loss computes `mode` (grad_hess: under a policy it offers).
+bool serves(const LossInfo& d, int mode, int last_plain_mode) {
+  if (is_grad_hess(mode)) return offers(d, hessian_of(mode));
+  return mode >= kValue && mode <= last_plain_mode;
+}
 
 Reduction reduction_from_name(const std::string& name) {
   if (name == "mean") return Reduction::mean;
@@ -81,12 +92,13 @@ class ElementwiseKernel {
         reduction_(reduction_from_name(reduction)),
         info_(info(loss_)) {}
 
-  // mode, input, target, third, fourth, sample_weight, out, out_third, out_fourth (None where
-  // absent): the result, or NotImplemented when the arguments are not canonical.
+  // mode, input, target, third, fourth, sample_weight, out, out2, out3 (None where absent;
+  // the outputs are the mode's array results in order: d/dinput, then d/dthird and d/dfourth
+  // or the curvature): the result, or NotImplemented when the arguments are not canonical.
   py::object run(int mode, py::handle input, py::handle target, py::handle third,
-                 py::handle fourth, py::handle weight, py::handle out, py::handle out_third,
-                 py::handle out_fourth) const {
-    const Args a{mode, input, target, third, fourth, weight, out, out_third, out_fourth};
+                 py::handle fourth, py::handle weight, py::handle out, py::handle out2,
+                 py::handle out3) const {
+    const Args a{mode, input, target, third, fourth, weight, out, out2, out3};
     switch (fast_dtype(a)) {
       case Dtype::f32: return compute<float>(a);
       case Dtype::f64: return compute<double>(a);
@@ -97,7 +109,7 @@ class ElementwiseKernel {
  private:
   struct Args {
     int mode;
-    py::handle input, target, third, fourth, weight, out, out_third, out_fourth;
+    py::handle input, target, third, fourth, weight, out, out2, out3;
   };
 
   // The common dtype when every argument is canonical and consistent; Dtype::other otherwise.
@@ -108,8 +120,7 @@ class ElementwiseKernel {
     auto matches = [&](py::handle h) { return canonical_dtype(h) == t && same_shape(h, a.input); };
     auto output_ok = [&](py::handle h) { return h.is_none() || (matches(h) && writeable(h)); };
     if (!matches(a.target)) return Dtype::other;
-    if (a.mode < kValue || a.mode > (arity >= 3 ? kValueAndGrads : kValueAndGrad))
-      return Dtype::other;
+    if (!serves(info_, a.mode, arity >= 3 ? kValueAndGrads : kValueAndGrad)) return Dtype::other;
     if (arity == 4) {  // both operands or neither
       if (a.third.is_none() != a.fourth.is_none()) return Dtype::other;
       if (!a.third.is_none() && !(matches(a.third) && matches(a.fourth))) return Dtype::other;
@@ -119,12 +130,11 @@ class ElementwiseKernel {
     }
     if (!a.weight.is_none() && !matches(a.weight)) return Dtype::other;
     if (a.mode == kValue && !a.out.is_none() && reduction_ != Reduction::none) return Dtype::other;
-    const bool extra_outputs = !a.out_third.is_none() || !a.out_fourth.is_none();
-    if (extra_outputs && a.mode != kValueAndGrads) return Dtype::other;
-    if (!a.out_fourth.is_none() && arity != 4) return Dtype::other;
-    if (!output_ok(a.out) || !output_ok(a.out_third) || !output_ok(a.out_fourth))
+    if (!a.out2.is_none() && a.mode != kValueAndGrads && !is_grad_hess(a.mode))
       return Dtype::other;
-    if (!outputs_independent({a.out, a.out_third, a.out_fourth},
+    if (!a.out3.is_none() && (arity != 4 || a.mode != kValueAndGrads)) return Dtype::other;
+    if (!output_ok(a.out) || !output_ok(a.out2) || !output_ok(a.out3)) return Dtype::other;
+    if (!outputs_independent({a.out, a.out2, a.out3},
                              {a.input, a.target, a.third, a.fourth, a.weight}, true))
       return Dtype::other;
     return t;
@@ -141,11 +151,22 @@ class ElementwiseKernel {
     c.size = size_of(a.input);
     c.reduction = reduction_;
     c.batch_size = ndim(a.input) > 0 ? std::size_t(dims(a.input)[0]) : 1;
-    c.compute_value = a.mode != kGrad;
     auto output = [&](py::handle given) -> py::object {
       return given.is_none() ? py::object(empty_like<T>(a.input))
                              : py::reinterpret_borrow<py::object>(given);
     };
+    if (is_grad_hess(a.mode)) {
+      c.compute_value = false;
+      py::object grad = output(a.out), hess = output(a.out2);
+      c.grad_out = data<T>(grad);
+      c.hess_out = data<T>(hess);
+      c.hessian = hessian_of(a.mode);
+      ElementwiseResult r;
+      run_kernel(c.size, [&] { r = evaluate(loss_, params_, c); });
+      if (r.bad_argument != BadArgument::none) raise_bad_value<T>(r, c);
+      return py::make_tuple(grad, hess);
+    }
+    c.compute_value = a.mode != kGrad;
     py::object values, grad, grad_third, grad_fourth;
     if (a.mode != kGrad && reduction_ == Reduction::none) {
       values = output(a.mode == kValue ? a.out : py::none());
@@ -156,10 +177,10 @@ class ElementwiseKernel {
       c.grad_out = data<T>(grad);
     }
     if (a.mode == kValueAndGrads) {
-      grad_third = output(a.out_third);
+      grad_third = output(a.out2);
       c.grad_third_out = data<T>(grad_third);
       if (arity == 4) {
-        grad_fourth = output(a.out_fourth);
+        grad_fourth = output(a.out3);
         c.grad_fourth_out = data<T>(grad_fourth);
       }
     }
@@ -229,13 +250,14 @@ class RowwiseKernel {
       throw std::invalid_argument("reduction 'batchmean' is for kl_div");
   }
 
-  // mode (kValue, kGrad, kValueAndGrad), input, target, sample_weight, out: the result, or
-  // NotImplemented when the arguments are not canonical.
+  // mode (kValue, kGrad, kValueAndGrad, grad_hess), input, target, sample_weight, out, out2
+  // (the curvature's buffer): the result, or NotImplemented when the arguments are not
+  // canonical.
   py::object run(int mode, py::handle input, py::handle target, py::handle weight,
-                 py::handle out) const {
-    switch (fast_dtype(mode, input, target, weight, out)) {
-      case Dtype::f32: return compute<float>(mode, input, target, weight, out);
-      case Dtype::f64: return compute<double>(mode, input, target, weight, out);
+                 py::handle out, py::handle out2) const {
+    switch (fast_dtype(mode, input, target, weight, out, out2)) {
+      case Dtype::f32: return compute<float>(mode, input, target, weight, out, out2);
+      case Dtype::f64: return compute<double>(mode, input, target, weight, out, out2);
       default: return not_canonical();
     }
   }
@@ -251,10 +273,11 @@ class RowwiseKernel {
 
  private:
   Dtype fast_dtype(int mode, py::handle input, py::handle target, py::handle weight,
-                   py::handle out) const {
+                   py::handle out, py::handle out2) const {
     const Dtype t = canonical_dtype(input);
-    if (t == Dtype::other || ndim(input) != 2 || mode < kValue || mode > kValueAndGrad)
+    if (t == Dtype::other || ndim(input) != 2 || !serves(info(loss_), mode, kValueAndGrad))
       return Dtype::other;
+    if (!out2.is_none() && !is_grad_hess(mode)) return Dtype::other;
     const std::size_t classes = std::size_t(dims(input)[1]);
     if (classes == 0) return Dtype::other;
     if (!weight_f64_.empty() && weight_f64_.size() != classes) return Dtype::other;
@@ -267,19 +290,20 @@ class RowwiseKernel {
     if (!weight.is_none() &&
         (canonical_dtype(weight) != t || ndim(weight) != 1 || dims(weight)[0] != rows))
       return Dtype::other;
-    if (!out.is_none()) {
-      // A row is read several times (max, sums, gradient): no output may share any byte
-      // with an argument, not even exactly.
-      if (mode == kValue || canonical_dtype(out) != t || !same_shape(out, input) ||
-          !writeable(out) || !outputs_independent({out}, {input, target, weight}, false))
+    // A row is read several times (max, sums, gradient): no output may share any byte with an
+    // argument, not even exactly.
+    for (py::handle o : {out, out2}) {
+      if (o.is_none()) continue;
+      if (mode == kValue || canonical_dtype(o) != t || !same_shape(o, input) || !writeable(o))
         return Dtype::other;
     }
+    if (!outputs_independent({out, out2}, {input, target, weight}, false)) return Dtype::other;
     return t;
   }
 
   template <class T>
   py::object compute(int mode, py::handle input, py::handle target, py::handle weight,
-                     py::handle out) const {
+                     py::handle out, py::handle out2) const {
     RowwiseCall<T> c;
     c.input = data<T>(input);
     c.rows = std::size_t(dims(input)[0]);
@@ -295,9 +319,10 @@ class RowwiseKernel {
     }
     c.sample_weight = weight.is_none() ? nullptr : data<T>(weight);
     c.reduction = reduction_;
-    c.compute_value = mode != kGrad;
-    py::object values, grad;
-    if (mode != kGrad && reduction_ == Reduction::none) {
+    const bool grad_hess = is_grad_hess(mode);
+    c.compute_value = mode != kGrad && !grad_hess;
+    py::object values, grad, hess;
+    if (c.compute_value && reduction_ == Reduction::none) {
       values = py::array_t<T>(std::vector<py::ssize_t>{py::ssize_t(c.rows)});
       c.value_out = data<T>(values);
     }
@@ -305,6 +330,12 @@ class RowwiseKernel {
       grad = out.is_none() ? py::object(empty_like<T>(input))
                            : py::reinterpret_borrow<py::object>(out);
       c.grad_out = data<T>(grad);
+    }
+    if (grad_hess) {
+      hess = out2.is_none() ? py::object(empty_like<T>(input))
+                            : py::reinterpret_borrow<py::object>(out2);
+      c.hess_out = data<T>(hess);
+      c.hessian = hessian_of(mode);
     }
     ElementwiseResult r;
     run_kernel(c.rows * c.classes, [&] { r = evaluate(loss_, params_, c); });
@@ -321,6 +352,7 @@ class RowwiseKernel {
       if (has_ignore_index()) msg << " or ignore_index (" << ignore_index_ << ")";
       throw py::value_error(msg.str());
     }
+    if (grad_hess) return py::make_tuple(grad, hess);
     py::object value = reduction_ == Reduction::none ? values : py::float_(r.value);
     switch (mode) {
       case kValue: return value;
@@ -395,6 +427,7 @@ py::dict definition(const LossInfo& d) {
   out["probabilistic"] = d.probabilistic;
   out["margin_targets"] = d.margin_targets;
   out["probability_targets"] = d.probability_targets;
+  out["hessians"] = split(d.hessians);
   out["params"] = params;
   return out;
 }
@@ -416,6 +449,8 @@ void bind_losses(py::module_& m) {
   modes["grad"] = int(kGrad);
   modes["value_and_grad"] = int(kValueAndGrad);
   modes["value_and_grads"] = int(kValueAndGrads);
+  for (Hessian h : {Hessian::exact, Hessian::irls, Hessian::positive})
+    modes[py::str(std::string("grad_hess_") + hessian_name(h))] = kGradHess + static_cast<int>(h);
   m.attr("MODES") = modes;
 
   m.def("_barron_log_partition",
@@ -440,14 +475,14 @@ void bind_losses(py::module_& m) {
       .def(py::init<const std::string&, const std::vector<double>&, const std::string&>(),
            py::arg("name"), py::arg("params"), py::arg("reduction"))
       .def("run", &ElementwiseKernel::run,
-           "run(mode, input, target, third, fourth, sample_weight, out, out_third, out_fourth)");
+           "run(mode, input, target, third, fourth, sample_weight, out, out2, out3)");
 
   py::class_<RowwiseKernel>(m, "RowwiseKernel")
       .def(py::init<const std::string&, const std::vector<double>&, const std::string&,
                     std::int64_t, const std::vector<double>&>(),
            py::arg("name"), py::arg("params"), py::arg("reduction"), py::arg("ignore_index"),
            py::arg("class_weight"))
-      .def("run", &RowwiseKernel::run, "run(mode, input, target, sample_weight, out)");
+      .def("run", &RowwiseKernel::run, "run(mode, input, target, sample_weight, out, out2)");
 }
 
 }  // namespace losskit::bindings

@@ -16,6 +16,18 @@ namespace losskit {
 // batchmean: the sum divided by ElementwiseCall::batch_size (KL divergence's convention).
 enum class Reduction : int { none = 0, sum = 1, mean = 2, batchmean = 3 };
 
+// What a second-derivative call writes as the curvature of each element (LossInfo::hessians
+// lists the policies a loss offers):
+//   exact:    d^2 l / d input^2 (0 at kinks and where the loss is linear);
+//   irls:     the curvature of the quadratic majorizer touching the loss at this point: l'(r)/r
+//             for symmetric residual losses (the weight of iteratively reweighted least
+//             squares), >= 0, so that Newton steps on it descend; a kink's 1/|r| divides by
+//             max(|r|, kIrlsFloor);
+//   positive: max(exact, kPositiveCurvature).
+enum class Hessian : int { exact = 0, irls = 1, positive = 2 };
+inline constexpr double kPositiveCurvature = 1.1920928955078125e-07;  // 2^-23
+inline constexpr double kIrlsFloor = 1.1920928955078125e-07;          // 2^-23
+
 // Numeric parameters in the order the loss's LossInfo lists its kernel parameters (booleans
 // and choices as 0/1/index). The caller validates them against LossInfo's domains; the
 // kernels assume valid parameters.
@@ -99,6 +111,10 @@ struct LossInfo {
   bool margin_targets = false;
   // Row-wise: the target may also be (N, C) probabilities instead of (N,) labels.
   bool probability_targets = false;
+  // The Hessian policies the loss offers; the first is the one to train with (gradient
+  // boosting's "auto"): exact where the loss is strictly convex, irls where its curvature
+  // vanishes or decays (robust losses, kinks).
+  const char* hessians = "exact,positive";
   ParamInfo params[kMaxParams] = {};
   int num_params = 0;
 };
@@ -151,6 +167,24 @@ constexpr LossInfo with_params(LossInfo info, std::initializer_list<ParamInfo> p
   return info;
 }
 
+// Whether a comma-separated list (LossInfo::reductions, LossInfo::hessians) holds `item`.
+constexpr bool list_contains(const char* list, const char* item) {
+  for (const char* p = list; *p;) {
+    const char* q = item;
+    while (*q && *p == *q) ++p, ++q;
+    if (!*q && (*p == ',' || !*p)) return true;
+    while (*p && *p != ',') ++p;
+    if (*p == ',') ++p;
+  }
+  return false;
+}
+constexpr const char* hessian_name(Hessian h) {
+  return h == Hessian::exact ? "exact" : h == Hessian::irls ? "irls" : "positive";
+}
+constexpr bool offers(const LossInfo& info, Hessian h) {
+  return list_contains(info.hessians, hessian_name(h));
+}
+
 // How many of a loss's parameters the kernel reads (LossParams' length).
 constexpr int kernel_param_count(const LossInfo& info) {
   int n = 0;
@@ -180,6 +214,11 @@ struct ElementwiseCall {
   T* grad_third_out = nullptr;  // d(reduced value)/d third (optional, arity 3 and 4)
   T* grad_fourth_out = nullptr; // d(reduced value)/d fourth (optional, arity 4)
   // (Arity 4: grad_third_out and grad_fourth_out are written together, with grad_out.)
+  // Second derivatives: with grad_out, the curvature in the input under `hessian` (a policy
+  // LossInfo::hessians offers), scaled by the reduction and the weights exactly as grad_out.
+  // The value and the other gradients are not computed in the same call.
+  T* hess_out = nullptr;
+  Hessian hessian = Hessian::exact;
 };
 
 // Why an evaluation refused its input: the argument and the first offending element.
@@ -204,6 +243,11 @@ struct RowwiseCall {
   bool compute_value = true;
   T* value_out = nullptr;  // (rows,) weighted per-sample losses, Reduction::none
   T* grad_out = nullptr;   // (rows, classes)
+  // With grad_out: the diagonal of each row's Hessian in the scores (rows, classes), scaled as
+  // grad_out (LossInfo::hessians: exact, or positive, a floor on the curvature per unit of
+  // row weight, e.g. max(p (1 - p), kPositiveCurvature) for the softmax).
+  T* hess_out = nullptr;
+  Hessian hessian = Hessian::exact;
 };
 
 }  // namespace losskit

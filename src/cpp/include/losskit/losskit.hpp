@@ -26,7 +26,9 @@ RowwiseLoss rowwise_loss_from_name(std::string_view name);
 // Evaluates value and/or gradients in one fused pass. Mean is sum(w*l)/sum(w) (sum(l)/size
 // without weights). Bitwise identical results for any thread count. Arguments outside their
 // domains (sample_weight < 0, LossInfo::input_domain, LossInfo::third_domain) are reported in
-// bad_argument before anything is written.
+// bad_argument before anything is written. With hess_out (and grad_out), the call writes the
+// gradient and the curvature under call.hessian instead (std::invalid_argument, before
+// anything is written, for a policy LossInfo::hessians does not list).
 ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
                            const ElementwiseCall<float>& call);
 ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,

@@ -9,6 +9,9 @@
 //   rho          = (b/a) E                                  (products only: no cancellation)
 //   Q            = (1 + z)^(a/2 - 1) = e^h / (1 + z)
 //   d rho / d x  = u Q / c,           d rho / d c = -u^2 Q / c = -u (d rho / d x)
+//   irls         = Q / c^2  (d rho / d x over r; rho's quadratic majorizer for a <= 2)
+//   d2 rho / dx2 = (Q / c^2)(1 + (a - 1) z) / (1 + z) = (Q / c^2)(1/(1 + z) + (a - 1) w),
+//                  w = z / (1 + z): smooth through a = 0 and 2 (at 2 it is 1 / c^2)
 //   d rho / d a  = T1 + T2 + T3 with  T2 = (b L / 2 - rho) / a,  T3 = rho L / 2, and
 //                  T2 + T3 = (b / a^2)(h e^h - E) = (b L^2 / 4) phi3(h),
 //                  phi3(h) = (h e^h - e^h + 1) / h^2 (a Taylor series for |h| < 1/2): no 1/a
@@ -277,12 +280,18 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   const Vec<T> Q = P * inv_one_z;
   Vec<T> gx = u * inv_one_z * P * p.inv_c;  // not u Q (Q may be subnormal) nor (u P) / (1 + z)
   Vec<T> u2Q = u2 * Q;                   // for d/da
+  const Vec<T> inv_c2 = p.inv_c * p.inv_c;
+  Vec<T> irls = Q * inv_c2;
+  Vec<T> w = z * inv_one_z;
   if (any_huge) {  // u Q = sign(u) exp((a - 1) log|u| - (a - 2)/2 log b)
     const Vec<T> e1 = select<Vec<T>>(p.a == one, splat<T>(0), (p.a - one) * log_u);
     const Vec<T> uq = copysign<T>(vexp<T>(e1 - half * (p.a - T(2)) * log_b), u);
     gx = select<Vec<T>>(huge, uq * p.inv_c, gx);
     u2Q = select<Vec<T>>(huge, abs<T>(u) * abs<T>(uq), u2Q);
+    irls = select<Vec<T>>(huge, (abs<T>(uq) / abs_u) * inv_c2, irls);
+    w = select<Vec<T>>(huge, one, w);
   }
+  Vec<T> curvature = irls * fma(p.a - one, w, inv_one_z);
 
   Vec<T> ga = splat<T>(0);
   if constexpr (kAlphaGrad) {
@@ -298,8 +307,6 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
       // T1 + T2 + T3 = (s/2)(e^h D - L^2 phi3(h)), s = sign(a - 2), with
       // D = log1p(z) - z/(1+z) computed without cancellation (T1 = (rho - u^2 Q/2)/(a - 2)
       // alone cancels ~10x at z ~ 1/4, on top of T1 + T23's own cancellation).
-      Vec<T> w = z * inv_one_z;
-      if (any_huge) w = select<Vec<T>>(huge, one, w);
       D = barron_log1p_minus_ratio<T>(z, L, w);
       compact = half * (L * L * phi3 - P * D);
       compact = select<Vec<T>>(p.a > T(2), -compact, compact);
@@ -345,6 +352,8 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   if (barron_any(two)) {
     value = select<Vec<T>>(two, half * u2, value);
     gx = select<Vec<T>>(two, u * p.inv_c, gx);
+    irls = select<Vec<T>>(two, inv_c2, irls);
+    curvature = select<Vec<T>>(two, inv_c2, curvature);
     // d/da is genuinely singular at a = 2 (log|a - 2| terms), except at u = 0 where rho = 0.
     const Vec<T> sing = select<Vec<T>>(u2 == T(0), splat<T>(0),
                                        splat<T>(std::numeric_limits<T>::infinity()));
@@ -352,14 +361,21 @@ LOSSKIT_INLINE Point<T> barron_point(Vec<T> r, const BarronLanes<T>& p) {
   }
   const auto infinite = p.ninf | p.pinf;
   if (barron_any(infinite)) {
-    // -inf: 1 - exp(-u^2/2); +inf: exp(u^2/2) - 1.  d/dx = u/c exp(-+u^2/2), d/da = 0.
+    // -inf: 1 - exp(-u^2/2); +inf: exp(u^2/2) - 1.  d/dx = u/c exp(-+u^2/2), d/da = 0,
+    // d2/dx2 = (1 -+ u^2) exp(-+u^2/2) / c^2.
     const Vec<T> v = select<Vec<T>>(p.pinf, half * u2, -half * u2);
     const Vec<T> em = vexpm1<T>(v);
+    const Vec<T> ev = vexp<T>(v);
     value = select<Vec<T>>(infinite, select<Vec<T>>(p.pinf, em, -em), value);
-    gx = select<Vec<T>>(infinite, u * vexp<T>(v) * p.inv_c, gx);
+    gx = select<Vec<T>>(infinite, u * ev * p.inv_c, gx);
+    irls = select<Vec<T>>(infinite, ev * inv_c2, irls);
+    curvature = select<Vec<T>>(infinite, ev * inv_c2 * fma(splat<T>(2), v, one), curvature);
     ga = select<Vec<T>>(infinite, select<Vec<T>>(u != u, u, splat<T>(0)), ga);
   }
-  return {value, gx, ga, -u * gx};  // d/dscale = -u^2 Q / c = -u (d/dx)
+  Point<T> out{value, gx, curvature, irls};
+  out.grad_third = ga;
+  out.grad_fourth = -u * gx;  // d/dscale = -u^2 Q / c = -u (d/dx)
+  return out;
 }
 
 // The loss as the elementwise driver sees it: (input, target) with alpha and scale from the
@@ -371,6 +387,7 @@ template <class T> struct BarronLoss {
     d.class_name = "BarronLoss";
     d.arity = 4;
     d.operands = "alpha,scale";
+    d.hessians = "irls,exact,positive";
     d.summary = "Barron's general robust loss (CVPR 2019), of the residual r = input - target.";
     d.formula = "|a-2|/a (((r/c)^2/|a-2| + 1)^(a/2) - 1), limits at a = 0, 2, -inf";
     d.math = R"(\rho(r, \alpha, c) = \frac{|\alpha - 2|}{\alpha}
@@ -391,7 +408,12 @@ alpha = 0 and alpha = 2, in float32 and float64.
 ``(value, d_input, d_alpha, d_scale)``: three arrays of the input's shape, scaled by the
 reduction exactly as ``grad`` is (sum d_alpha over broadcast axes for the gradient of a
 shared alpha). d rho / d alpha is +inf at exactly alpha = 2 (a genuine log singularity,
-0 where r = 0) and 0 at alpha = +-inf.)";
+0 where r = 0) and 0 at alpha = +-inf.
+
+``grad_hess`` gives the exact second derivative in the input (smooth through alpha = 0 and
+2, negative beyond the inflection points where alpha < 2) or, with ``hessian="irls"``,
+:math:`\rho'(r)/r = Q/c^2`, the curvature of the quadratic majorizer of rho for alpha <= 2
+(for alpha > 2 the loss grows faster than any quadratic and it majorizes nothing).)";
     return d;
   }(), {[] {
           ParamInfo p = real_param("alpha", 1.0, kExtendedReals,

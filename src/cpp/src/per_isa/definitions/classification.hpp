@@ -9,12 +9,14 @@
 
 namespace losskit::LOSSKIT_ISA {
 
-// log(1 + e^-|z|) and sigmoid(-z), the two pieces every logistic loss needs, from one exp:
+// log(1 + e^-|z|) and sigmoid(-z), the pieces every logistic loss needs, from one exp:
 // with e = exp(-|z|) in (0, 1], softplus(-z) = max(-z, 0) + log1p(e) (no overflow for any z,
-// no cancellation), and sigmoid(-z) = e/(1+e) for z >= 0, 1/(1+e) for z < 0.
+// no cancellation), sigmoid(-z) = e/(1+e) for z >= 0, 1/(1+e) for z < 0, and the curvature
+// sigmoid(z) sigmoid(-z) = e / (1+e)^2.
 template <class T> struct Logistic {
   Vec<T> softplus_neg;  // log(1 + e^-z)
   Vec<T> sigmoid_neg;   // 1 / (1 + e^z)
+  Vec<T> curvature;     // d2/dz2 log(1 + e^-z)
 };
 template <class T> LOSSKIT_INLINE Logistic<T> logistic(Vec<T> z) {
   const Vec<T> e = vexp<T>(-abs<T>(z));
@@ -22,7 +24,7 @@ template <class T> LOSSKIT_INLINE Logistic<T> logistic(Vec<T> z) {
   const auto nonneg = z >= T(0);
   const Vec<T> softplus = select<Vec<T>>(nonneg, splat<T>(0), -z) + l.log1p;
   const Vec<T> sigmoid = select<Vec<T>>(nonneg, e * l.reciprocal, l.reciprocal);
-  return {softplus, sigmoid};
+  return {softplus, sigmoid, e * l.reciprocal * l.reciprocal};
 }
 
 // NaN stays NaN in gradients whose branches are all finite constants.
@@ -39,6 +41,7 @@ template <class T> LOSSKIT_INLINE Vec<T> keep_nan(Vec<T> z, Vec<T> g) {
 // The gradient likewise, with s = e^-|x| / (1 + e^-|x|) = sigmoid(-|x|):
 //   x >= 0:  (1 - y) - lw s
 //   x <  0:  lw s - pw y     (= (1 - y) - lw (1 - s): no 1 - y that loses a tiny target)
+// d2/dx2 = lw sigmoid(x) sigmoid(-x) = lw s (1 - s).
 // kUnitWeight: pw = 1 (the default), the same bits with four fewer multiplications.
 template <class T, bool kUnitWeight = false>
 LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
@@ -47,15 +50,17 @@ LOSSKIT_INLINE Point<T> bce_with_logits(Vec<T> x, Vec<T> y, Vec<T> pw) {
   const auto nonneg = x >= T(0);
   const Vec<T> one_minus_y = T(1) - y;
   const Vec<T> s = e * l.reciprocal;
+  const Vec<T> curvature = s * l.reciprocal;
   if constexpr (kUnitWeight) {
     const Vec<T> linear = select<Vec<T>>(nonneg, one_minus_y, -y) * x;
-    return {linear + l.log1p, select<Vec<T>>(nonneg, one_minus_y - s, s - y)};
+    return {linear + l.log1p, select<Vec<T>>(nonneg, one_minus_y - s, s - y), curvature};
   } else {
     const Vec<T> lw = fma(pw - T(1), y, splat<T>(1));
     const Vec<T> pw_y = pw * y;
     const Vec<T> linear = select<Vec<T>>(nonneg, one_minus_y, -pw_y) * x;
     const Vec<T> lw_s = lw * s;
-    return {fma(lw, l.log1p, linear), select<Vec<T>>(nonneg, one_minus_y - lw_s, lw_s - pw_y)};
+    return {fma(lw, l.log1p, linear), select<Vec<T>>(nonneg, one_minus_y - lw_s, lw_s - pw_y),
+            lw * curvature};
   }
 }
 
@@ -116,6 +121,7 @@ template <class T> struct BceWithLogitsWeightedLoss {
 // LossInfo::input_domain):
 //   -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))
 //   d/dp = (p - y) / max(p (1 - p), 1e-12f)     (PyTorch's clamp, a float constant)
+//   d2/dp2 = (y - 2 p y + p^2) / (p (1 - p))^2  (= y/p^2 + (1-y)/(1-p)^2), 1e12 where clamped
 // The clamps keep p = 0 or 1 finite (no 0 * -inf).
 template <class T> struct BceLoss {
   static constexpr LossInfo kInfo = [] {
@@ -143,14 +149,18 @@ template <class T> struct BceLoss {
     const Vec<T> log_1mp = select<Vec<T>>(l1p < floor, floor, l1p);
     const Vec<T> denom = p * (T(1) - p);
     const Vec<T> eps = splat<T>(T(1e-12f));
-    return {-(y * log_p + (T(1) - y) * log_1mp),
-            (p - y) / select<Vec<T>>(denom < eps, eps, denom)};
+    const auto clamped = denom < eps;
+    const Vec<T> d = select<Vec<T>>(clamped, eps, denom);
+    const Vec<T> curvature = select<Vec<T>>(clamped, splat<T>(1), fma(p, p - (y + y), y)) / (d * d);
+    return {-(y * log_p + (T(1) - y) * log_1mp), (p - y) / d,
+            select<Vec<T>>(clamped, T(1) / eps, curvature)};
   }
 };
 
 // PyTorch kl_div with the input holding log-probabilities x:
 //   log_target false:  xlogy(y, y) - y x   (0 where y = 0);  d/dx = -y
 //   log_target true:   e^y (y - x);                           d/dx = -e^y
+// Linear in x: d2/dx2 = 0 (gradient boosting needs the "positive" policy).
 template <class T> struct KlDivLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -159,6 +169,7 @@ template <class T> struct KlDivLoss {
     d.task = "divergence";
     d.probabilistic = true;
     d.reductions = "batchmean,mean,sum,none";
+    d.hessians = "positive,exact";
     d.target_domain = kNonnegative;  // probabilities (log-probabilities with log_target)
     d.summary = "Kullback-Leibler divergence with the input holding log-probabilities.";
     d.formula = "y (log y - x) (x: log-probabilities)";
@@ -177,14 +188,14 @@ weight, ``sum(w l) / (sum(w) / elements_per_sample)``: for one weight per sample
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     if (log_target) {
       const Vec<T> ey = vexp<T>(y);
-      return {ey * (y - x), -ey};
+      return {ey * (y - x), -ey, splat<T>(0)};
     }
     const Vec<T> ylogy = select<Vec<T>>(y == T(0), splat<T>(0), y * vlog<T>(y));
-    return {ylogy - y * x, -y};
+    return {ylogy - y * x, -y, splat<T>(0)};
   }
 };
 
-// log(1 + exp(-y x));  d/dx = -y sigmoid(-y x).
+// log(1 + exp(-y x));  d/dx = -y sigmoid(-y x);  d2/dx2 = y^2 sigmoid(z) sigmoid(-z).
 template <class T> struct SoftMarginLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
@@ -202,12 +213,13 @@ template <class T> struct SoftMarginLoss {
   explicit SoftMarginLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Logistic<T> s = logistic<T>(y * x);
-    return {s.softplus_neg, -y * s.sigmoid_neg};
+    return {s.softplus_neg, -y * s.sigmoid_neg, y * y * s.curvature};
   }
 };
 
 // scikit-learn's Hinge: max(0, margin - y x);  d/dx = -y where y x <= margin (the kink
-// included, as scikit-learn), else 0.
+// included, as scikit-learn), else 0;  d2/dx2 = 0. It is (|margin - z| + margin - z) / 2: the
+// majorizer curvature is y^2 / (2 |margin - z|).
 template <class T> struct HingeLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -220,6 +232,7 @@ template <class T> struct HingeLoss {
     d.math = R"(\ell = \max(0,\ \mathrm{margin} - y x))";
     d.notes = "scikit-learn's definition, its subgradient included: -y where y x <= margin, "
               "else 0.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("margin", 1.0, kReals, "The margin below which a sample is penalised.")});
   T margin;
@@ -228,11 +241,13 @@ template <class T> struct HingeLoss {
     const Vec<T> z = y * x;
     const auto outside = z > margin;
     return {select<Vec<T>>(outside, splat<T>(0), margin - z),
-            keep_nan<T>(z, select<Vec<T>>(outside, splat<T>(0), -y))};
+            keep_nan<T>(z, select<Vec<T>>(outside, splat<T>(0), -y)), splat<T>(0),
+            T(0.5) * y * y * inverse_distance<T>(abs<T>(margin - z))};
   }
 };
 
-// scikit-learn's SquaredHinge: max(0, margin - y x)^2;  d/dx = -2 y max(0, margin - y x).
+// scikit-learn's SquaredHinge: max(0, margin - y x)^2;  d/dx = -2 y max(0, margin - y x);
+// d2/dx2 = 2 y^2 where y x < margin, else 0; the majorizer curvature is 2 y^2 everywhere.
 template <class T> struct SquaredHingeLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -245,6 +260,7 @@ template <class T> struct SquaredHingeLoss {
     d.math = R"(\ell = \max(0,\ \mathrm{margin} - y x)^2, \qquad
 \partial\ell/\partial x = -2 y \max(0, \mathrm{margin} - y x))";
     d.notes = "scikit-learn's definition.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("margin", 1.0, kReals, "The margin below which a sample is penalised.")});
   T margin;
@@ -252,12 +268,14 @@ template <class T> struct SquaredHingeLoss {
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> h = margin - y * x;
     const Vec<T> m = select<Vec<T>>(h <= T(0), splat<T>(0), h);  // NaN passes through
-    return {m * m, T(-2) * y * m};
+    const Vec<T> two_y2 = T(2) * y * y;
+    return {m * m, T(-2) * y * m, select<Vec<T>>(h > T(0), two_y2, splat<T>(0)), two_y2};
   }
 };
 
 // scikit-learn's ModifiedHuber with z = y x: 0 for z >= 1, (1 - z)^2 for -1 <= z < 1, -4 z
-// below;  d/dx = 0, -2 y (1 - z), -4 y respectively.
+// below;  d/dx = 0, -2 y (1 - z), -4 y;  d2/dx2 = 0, 2 y^2, 0 respectively; the majorizer
+// curvature is 2 y^2 everywhere.
 template <class T> struct ModifiedHuberLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
@@ -270,6 +288,7 @@ template <class T> struct ModifiedHuberLoss {
     d.math = R"(\ell = \begin{cases} 0 & z \ge 1 \\ (1 - z)^2 & -1 \le z < 1 \\
 -4 z & z < -1 \end{cases})";
     d.notes = "A smooth hinge that is linear for badly misclassified points.";
+    d.hessians = "irls,exact,positive";
     return d;
   }();
   explicit ModifiedHuberLoss(const LossParams&) {}
@@ -281,11 +300,14 @@ template <class T> struct ModifiedHuberLoss {
     Vec<T> grad = select<Vec<T>>(quadratic, T(-2) * y * one_minus_z, T(-4) * y);
     value = select<Vec<T>>(flat, splat<T>(0), value);
     grad = select<Vec<T>>(flat, splat<T>(0), grad);
-    return {value, keep_nan<T>(z, grad)};
+    const Vec<T> two_y2 = T(2) * y * y;
+    return {value, keep_nan<T>(z, grad),
+            select<Vec<T>>(quadratic & ~flat, two_y2, splat<T>(0)), two_y2};
   }
 };
 
-// scikit-learn's Perceptron (Hinge with threshold 0): max(0, -y x);  d/dx = -y where y x <= 0.
+// scikit-learn's Perceptron (Hinge with threshold 0): max(0, -y x);  d/dx = -y where y x <= 0;
+// d2/dx2 = 0; majorizer curvature y^2 / (2 |z|) (as the hinge's).
 template <class T> struct PerceptronLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
@@ -297,6 +319,7 @@ template <class T> struct PerceptronLoss {
     d.formula = "max(0, -z), z = target * input";
     d.math = R"(\ell = \max(0, -y x))";
     d.notes = "Subgradient -y where y x <= 0 (scikit-learn's).";
+    d.hessians = "irls,exact,positive";
     return d;
   }();
   explicit PerceptronLoss(const LossParams&) {}
@@ -304,7 +327,8 @@ template <class T> struct PerceptronLoss {
     const Vec<T> z = y * x;
     const auto positive = z > T(0);
     return {select<Vec<T>>(positive, splat<T>(0), -z),
-            keep_nan<T>(z, select<Vec<T>>(positive, splat<T>(0), -y))};
+            keep_nan<T>(z, select<Vec<T>>(positive, splat<T>(0), -y)), splat<T>(0),
+            T(0.5) * y * y * inverse_distance<T>(abs<T>(z))};
   }
 };
 

@@ -92,13 +92,23 @@ template <class T> struct RowContext {
   bool ignored(std::size_t r) const { return c.labels && c.labels[r] == c.ignore_index; }
 };
 
+// p (1 - p), floored at kPositiveCurvature for Hessian::positive.
+template <class T> LOSSKIT_INLINE Vec<T> softmax_curvature(Vec<T> p, bool floored) {
+  const Vec<T> h = p * (T(1) - p);
+  if (!floored) return h;
+  const T tiny = T(kPositiveCurvature);
+  return select<Vec<T>>(h < tiny, splat<T>(tiny), h);
+}
+
 // PyTorch cross_entropy over logits x, with lse = log sum_c exp(x_c), class weights w (W their
 // sum), label smoothing eps (e = eps / C), sample weight s:
 //   label y:        (1-eps) w_y (lse - x_y) + e (W lse - sum_c w_c x_c)
 //                   d/dx_c = p_c ((1-eps) w_y + e W) - (1-eps) w_y [c = y] - e w_c
 //   probabilities:  t'_c = (1-eps) t_c + e;  (sum_c w_c t'_c) lse - sum_c w_c t'_c x_c
 //                   d/dx_c = p_c sum_k w_k t'_k - w_c t'_c
-// with p = softmax(x) = exp(x - max) / sum. One read of the row for the max, one for the
+// with p = softmax(x) = exp(x - max) / sum. The diagonal of the row's Hessian is
+// p_c (1 - p_c) times the row's target weight (sum_k w_k t'_k, or (1-eps) w_y + e W).
+// One read of the row for the max, one for the
 // exponentials (written straight into the gradient row and summed in float64), one in-cache
 // pass to scale them: softmax is never stored separately. Rows go in groups of one vector so
 // that the logs of the sums are one vector log. Logits of -inf get probability 0 and gradient
@@ -213,6 +223,7 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
     const RowwiseCall<T>& c = ctx.c;
     const std::size_t C = c.classes;
     const T* x = c.input + r * C;
+    T* h = c.hess_out ? c.hess_out + r * C : nullptr;
     T value, p_scale;
     double g_y = 0;
     std::int64_t y = -1;
@@ -226,6 +237,15 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
       if (smoothing != T(0)) value += eps_per_class * (weight_total * log_sum - s.sum_wd);
       p_scale = (T(1) - smoothing) * wy + eps_per_class * weight_total;
       g_y = k * double(T(1) - smoothing) * double(wy);
+    }
+    if (h) {  // from the exponentials in g, before they become the gradient
+      const Vec<T> inv_sum = splat<T>(T(1) / s.sum_exp);
+      const Vec<T> row_scale = splat<T>(T(k * double(p_scale)));
+      const bool floored = c.hessian == Hessian::positive;
+      vectors<T>(0, C, [&](const auto& L) {
+        const Vec<T> p = L.ld(g) * inv_sum;
+        L.st(h, row_scale * softmax_curvature<T>(p, floored));
+      });
     }
     if (g) {
       const Vec<T> a = splat<T>(T(k * double(p_scale) / double(s.sum_exp)));
@@ -309,6 +329,16 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
       }
       const Vec<T> losses = vlog<T>(sum) - (label_logit - m);
       const Vec<T> values = select<Vec<T>>(counted, weight * losses, splat<T>(0));
+      if (c.hess_out) {
+        Vec<T> hess[G];
+        const Vec<T> inv_sum = T(1) / sum;
+        const bool floored = c.hessian == Hessian::positive;
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < G; ++k)
+          hess[k] = k < C ? scaled * softmax_curvature<T>(tile[k] * inv_sum, floored) : splat<T>(0);
+        transpose_tile<T>(hess);
+        for (std::size_t j = 0; j < gn; ++j) store_row<T>(c.hess_out + (g0 + j) * C, 0, C, hess[j]);
+      }
       if (c.grad_out) {
         const Vec<T> scale = scaled / sum;
 #pragma GCC unroll 16
@@ -352,6 +382,7 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
         T* g = c.grad_out ? c.grad_out + r * C : nullptr;
         if (ctx.ignored(r)) {
           if (g) zero_row<T>(g, C);
+          if (c.hess_out) zero_row<T>(c.hess_out + r * C, C);
           if (c.value_out) c.value_out[r] = 0;
           continue;
         }
@@ -365,7 +396,8 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
   }
 };
 
-// PyTorch nll_loss over log-probabilities x:  -w_y x_y;  d/dx_c = -w_y [c = y].
+// PyTorch nll_loss over log-probabilities x:  -w_y x_y;  d/dx_c = -w_y [c = y]; linear, so
+// the Hessian is 0 (kPositiveCurvature w_y under Hessian::positive).
 template <class T> struct NllRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -379,6 +411,7 @@ template <class T> struct NllRows {
     d.math = R"(\ell_i = -w_{y_i}\, x_{i, y_i})";
     d.notes = "Same as ``torch.nn.functional.nll_loss`` (\"mean\" divides by the summed weights "
               "of the rows not ignored).";
+    d.hessians = "positive,exact";
     return d;
   }(), {class_weight_param(), ignore_index_param()});
   static constexpr bool kLabelWeightedMean = true;
@@ -392,14 +425,17 @@ template <class T> struct NllRows {
     double total = 0;
     for (std::size_t r = r0; r < r1; ++r) {
       T* g = c.grad_out ? c.grad_out + r * C : nullptr;
+      T* h = c.hess_out ? c.hess_out + r * C : nullptr;
       if (g) zero_row<T>(g, C);
-      double value = 0;
+      double value = 0, curvature = 0;
       if (!ctx.ignored(r)) {  // s w_y in double: exact for float, and no overflow of k s w_y
         const std::int64_t y = c.labels[r];
         const double weight = double(ctx.sample_weight(r)) * double(ctx.label_weight(y));
         value = -weight * double(c.input[r * C + y]);
         if (g) g[y] = T(-grad_scale * weight);
+        if (c.hessian == Hessian::positive) curvature = grad_scale * weight * kPositiveCurvature;
       }
+      if (h) vectors<T>(0, C, [&](const auto& L) { L.st(h, splat<T>(T(curvature))); });
       if (c.value_out) c.value_out[r] = T(value);
       total += value;
     }
@@ -411,7 +447,9 @@ template <class T> struct NllRows {
 //   multi_margin (PyTorch):     w_y / C  sum_{c != y} max(0, z_c)^p,  p in {1, 2}
 //   multiclass_hinge (CS231n):  w_y      sum_{c != y} max(0, z_c)     (or its square)
 // d/dx_c = w_y norm p max(0, z_c)^(p-1) for c != y, and d/dx_y = -sum of those. The kink z = 0
-// contributes 0. A NaN score makes z NaN and is counted (IEEE propagation).
+// contributes 0. A NaN score makes z NaN and is counted (IEEE propagation). The Hessian's
+// diagonal is 0 for p = 1; for p = 2, 2 w_y norm [z_c > 0] for c != y and the sum of those
+// for y (kPositiveCurvature w_y norm at least under Hessian::positive).
 template <class T> struct MarginRows {
   static constexpr bool kLabelWeightedMean = false;  // mean divides by sum of s_i
   static constexpr bool kHonoursIgnoreIndex = false;
@@ -434,8 +472,10 @@ template <class T> struct MarginRows {
           double(ctx.sample_weight(r)) * double(ctx.label_weight(y)) * double(norm);
       const T k = T(grad_scale * weight);
       const T base = margin - x[y];
+      T* h = c.hess_out ? c.hess_out + r * C : nullptr;
+      const T floor = c.hessian == Hessian::positive ? T(k * kPositiveCurvature) : T(0);
       Accumulator<T> sum_h;
-      Vec<T> sum_g = splat<T>(0);
+      Vec<T> sum_g = splat<T>(0), sum_curvature = splat<T>(0);
       for (std::size_t i = 0; i < C; i += kLanes<T>) {
         const std::size_t lanes = lanes_at<T>(i, C);
         const Vec<T> z = load_row<T>(x, i, lanes) + base;
@@ -455,8 +495,19 @@ template <class T> struct MarginRows {
           sum_g += gv;
           store_row<T>(g, i, lanes, gv);
         }
+        if (h) {
+          const Vec<T> slope2 = splat<T>(squared ? T(2) * k : T(0));
+          const Vec<T> curvature =
+              select<Vec<T>>(active, select<Vec<T>>(z != z, z, slope2), splat<T>(0));
+          sum_curvature += curvature;
+          store_row<T>(h, i, lanes, select<Vec<T>>(curvature < floor, splat<T>(floor), curvature));
+        }
       }
       if (g) g[y] = -reduce_sum(sum_g);
+      if (h) {
+        const T hy = reduce_sum(sum_curvature);
+        h[y] = hy < floor ? floor : hy;
+      }
       const double value = weight * sum_h.sum();
       if (c.value_out) c.value_out[r] = T(value);
       total += value;

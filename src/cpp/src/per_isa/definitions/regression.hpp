@@ -1,6 +1,6 @@
 // Regression losses: the one per-point definition of each (value and its derivatives together;
-// the elementwise driver drops what a call does not need, so value, grad and value_and_grad
-// cannot disagree). r = input - target unless stated. Every branch is a lane mask: all lanes
+// the elementwise driver drops what a call does not need, so value, grad, value_and_grad and
+// grad_hess cannot disagree). Point<T> is {value, d/dx, d2/dx2, irls curvature}. r = input - target unless stated. Every branch is a lane mask: all lanes
 // compute every branch, so operands of unselected branches are kept finite where it matters.
 #pragma once
 
@@ -10,7 +10,7 @@
 
 namespace losskit::LOSSKIT_ISA {
 
-// (x - y)^2;  d/dx = 2 (x - y).
+// (x - y)^2;  d/dx = 2 (x - y);  d2/dx2 = 2, its own majorizer.
 template <class T> struct MseLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
@@ -20,16 +20,18 @@ template <class T> struct MseLoss {
     d.formula = "r^2";
     d.math = R"(\ell(x, y) = (x - y)^2, \qquad \partial\ell/\partial x = 2 (x - y))";
     d.notes = "Same as ``torch.nn.functional.mse_loss``.";
+    d.hessians = "exact,irls,positive";
     return d;
   }();
   explicit MseLoss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
-    return {r * r, r + r};
+    return {r * r, r + r, splat<T>(2), splat<T>(2)};
   }
 };
 
-// |x - y|;  d/dx = sign(x - y), 0 at the kink (torch.sign).
+// |x - y|;  d/dx = sign(x - y), 0 at the kink (torch.sign);  d2/dx2 = 0;
+// majorizer curvature 1 / |r| (|r| >= u_k: |r| <= r^2 / (2 |r_k|) + |r_k| / 2).
 template <class T> struct L1Loss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
@@ -39,17 +41,20 @@ template <class T> struct L1Loss {
     d.formula = "|r|";
     d.math = R"(\ell(x, y) = |x - y|, \qquad \partial\ell/\partial x = \operatorname{sign}(x - y))";
     d.notes = "The subgradient at x = y is 0, as ``torch.nn.functional.l1_loss``.";
+    d.hessians = "irls,exact,positive";
     return d;
   }();
   explicit L1Loss(const LossParams&) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> r = x - y;
-    return {abs<T>(r), sign<T>(r)};
+    const Vec<T> a = abs<T>(r);
+    return {a, sign<T>(r), splat<T>(0), inverse_distance<T>(a)};
   }
 };
 
 // PyTorch huber_loss: 0.5 r^2 if |r| < delta, else delta (|r| - 0.5 delta);
-// d/dx = r inside, delta sign(r) outside (continuous at |r| = delta).
+// d/dx = r inside, delta sign(r) outside (continuous at |r| = delta);
+// d2/dx2 = 1 inside, 0 outside;  majorizer curvature psi(r)/r = min(1, delta / |r|).
 template <class T> struct HuberLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -61,6 +66,7 @@ template <class T> struct HuberLoss {
                      \delta (|r| - \tfrac12 \delta) & \text{otherwise} \end{cases}
 \qquad \partial\ell/\partial x = \operatorname{clip}(r, -\delta, \delta))";
     d.notes = "Same as ``torch.nn.functional.huber_loss``.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("delta", 1.0, kPositive, "Where the loss turns from quadratic to linear.")});
   T delta;
@@ -70,13 +76,16 @@ template <class T> struct HuberLoss {
     const Vec<T> a = abs<T>(r);
     const auto inside = a < delta;
     return {select<Vec<T>>(inside, T(0.5) * r * r, delta * (a - T(0.5) * delta)),
-            select<Vec<T>>(inside, r, delta * sign<T>(r))};
+            select<Vec<T>>(inside, r, delta * sign<T>(r)),
+            select<Vec<T>>(inside, splat<T>(1), splat<T>(0)),
+            select<Vec<T>>(inside, splat<T>(1), delta / a)};
   }
 };
 
 // PyTorch smooth_l1_loss: 0.5 r^2 / beta if |r| < beta, else |r| - 0.5 beta;
-// d/dx = r / beta inside, sign(r) outside. beta = 0 is exactly L1: the inside branch is never
-// selected and 1/beta is replaced by 0 so no lane computes 0/0.
+// d/dx = r / beta inside, sign(r) outside; d2/dx2 = 1 / beta inside, 0 outside; majorizer
+// curvature 1 / beta inside, 1 / |r| outside. beta = 0 is exactly L1: the inside branch is
+// never selected and 1/beta is replaced by 0 so no lane computes 0/0.
 template <class T> struct SmoothL1Loss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -88,6 +97,7 @@ template <class T> struct SmoothL1Loss {
                      |r| - \tfrac12 \beta & \text{otherwise} \end{cases})";
     d.notes = "``beta = 0`` is exactly :class:`L1Loss` (no division by zero). Same as "
               "``torch.nn.functional.smooth_l1_loss``.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("beta", 1.0, kNonnegative, "Where the loss turns from quadratic to linear.")});
   T beta, inv_beta;
@@ -98,11 +108,14 @@ template <class T> struct SmoothL1Loss {
     const Vec<T> a = abs<T>(r);
     const auto inside = a < beta;
     return {select<Vec<T>>(inside, T(0.5) * inv_beta * r * r, a - T(0.5) * beta),
-            select<Vec<T>>(inside, r * inv_beta, sign<T>(r))};
+            select<Vec<T>>(inside, r * inv_beta, sign<T>(r)),
+            select<Vec<T>>(inside, splat<T>(inv_beta), splat<T>(0)),
+            select<Vec<T>>(inside, splat<T>(inv_beta), inverse_distance<T>(a))};
   }
 };
 
-// delta^2 (sqrt(1 + (r/delta)^2) - 1);  d/dx = r / sqrt(1 + (r/delta)^2).
+// delta^2 (sqrt(1 + (r/delta)^2) - 1);  d/dx = r / sqrt(1 + (r/delta)^2);
+// majorizer curvature psi(r)/r = 1 / root;  d2/dx2 = 1 / root^3.
 // With a = |r|/delta and root = sqrt(1 + a^2), cancellation-free:
 //   value = |r| (|r| / (root + 1)),   d/dx = r / root,
 // both from one division 1 / (root (root + 1)) (the kernel is bound by the divider and the
@@ -118,6 +131,7 @@ template <class T> struct PseudoHuberLoss {
     d.math = R"(\ell = \delta^2 \left(\sqrt{1 + (r/\delta)^2} - 1\right), \qquad
 \partial\ell/\partial x = \frac{r}{\sqrt{1 + (r/\delta)^2}})";
     d.notes = "Evaluated without cancellation for small r and without overflow for huge r.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("delta", 1.0, kPositive, "Width of the quadratic bowl.")});
   static constexpr T kCap = T(1152921504606846976.0);  // 2^60
@@ -137,11 +151,15 @@ template <class T> struct PseudoHuberLoss {
     // 5e19). |r| / (root + 1) <= min(|r|/2, delta) keeps the product finite wherever the value
     // is. Where a is capped, |r| / (root + 1) is delta to within 2^-60.
     const Vec<T> ratio = select<Vec<T>>(a == kCap, splat<T>(delta), abs_r * (root * inv));
-    return {abs_r * ratio, capped};
+    // 1 / root = (root + 1) inv; where a is capped, root is a = |r| / delta to within 2^-60.
+    const Vec<T> irls = select<Vec<T>>(a == kCap, delta / abs_r, (root + T(1)) * inv);
+    return {abs_r * ratio, capped, irls * irls * irls, irls};
   }
 };
 
-// log(cosh(r)), exact from |r| = 0 to the overflow threshold;  d/dx = tanh(r).
+// log(cosh(r)), exact from |r| = 0 to the overflow threshold;  d/dx = tanh(r);
+// d2/dx2 = 1 - tanh^2 (from the same pieces, without cancellation);  majorizer curvature
+// tanh(r) / r (1 at r = 0).
 // One exp reduction (vexp_pair) and one log1p on [0, 1] (vlog1p_unit) per lane, on an argument
 // chosen per lane (a = |r|):
 //   a <= 1.3:  e = expm1(a);  value = log1p(e^2 / (2 (1 + e)))   (= log1p(cosh(a) - 1), the
@@ -160,6 +178,7 @@ template <class T> struct LogCoshLoss {
     d.math = R"(\ell = \log\cosh(r), \qquad \partial\ell/\partial x = \tanh(r))";
     d.notes = "Exact over the whole range: ~ r^2/2 for tiny r, |r| - log 2 for large |r| (no "
               "overflow of cosh, e.g. at |r| = 1e30).";
+    d.hessians = "irls,exact,positive";
     return d;
   }();
   explicit LogCoshLoss(const LossParams&) {}
@@ -175,12 +194,19 @@ template <class T> struct LogCoshLoss {
                                     select<Vec<T>>(small, T(2) * (T(1) + e), splat<T>(1))).log1p;
     const Vec<T> value = select<Vec<T>>(small, l, (a - T(0.69314718055994530942)) + l);
     const Vec<T> tanh_a = select<Vec<T>>(small, e_e2, -e) / (select<Vec<T>>(small, e_e2, e) + T(2));
-    return {value, copysign<T>(tanh_a, r)};
+    // 1 - tanh^2 = 4 (1 + e)^2 / (e (e + 2) + 2)^2 (small), 4 p / (1 + p)^2 (large, p = e^-2a).
+    const Vec<T> one_e = T(1) + e, d_small = e_e2 + T(2), one_p = T(1) + ep.exp;
+    const Vec<T> sech2 = T(4) * select<Vec<T>>(small, one_e * one_e, ep.exp) /
+                         select<Vec<T>>(small, d_small * d_small, one_p * one_p);
+    const Vec<T> ratio = select<Vec<T>>(a < T(1e-30), splat<T>(1), tanh_a / a);
+    return {value, copysign<T>(tanh_a, r), sech2, ratio};
   }
 };
 
 // Pinball loss with u = target - input: max(q u, (q - 1) u);
-// d/dx = -q if u > 0, 1 - q if u < 0, 0 at the kink.
+// d/dx = -q if u > 0, 1 - q if u < 0, 0 at the kink; d2/dx2 = 0. It is |u|/2 + (q - 1/2) u:
+// the majorizer curvature is that of |u|/2, 1 / (2 |u|) (Hunter and Lange's quantile MM),
+// whatever q (l'(r)/r would not majorize an asymmetric loss).
 template <class T> struct QuantileLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -192,6 +218,7 @@ template <class T> struct QuantileLoss {
 \partial\ell/\partial x = \begin{cases} -q & u > 0 \\ 1 - q & u < 0 \\ 0 & u = 0 \end{cases})";
     d.notes = "Minimised in expectation by the q-quantile of the target; q = 0.5 is half the L1 "
               "loss.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("quantile", 0.5, kOpenUnit, "The quantile q estimated.")});
   T q, q_minus_1;  // q - 1 rounded once from double, not in T
@@ -202,13 +229,17 @@ template <class T> struct QuantileLoss {
     const Vec<T> value = select<Vec<T>>(u >= T(0), q * u, q_minus_1 * u);
     Vec<T> grad = select<Vec<T>>(u > T(0), splat<T>(-q), splat<T>(0));
     grad = select<Vec<T>>(u < T(0), splat<T>(-q_minus_1), grad);
-    return {value, select<Vec<T>>(u != u, u, grad)};
+    return {value, select<Vec<T>>(u != u, u, grad), splat<T>(0),
+            T(0.5) * inverse_distance<T>(abs<T>(u))};
   }
 };
 
 // max(0, |r| - eps), or its square when squared;
-// d/dx = sign(r) (times 2 (|r| - eps) when squared) outside the tube, 0 inside and at |r| = eps.
-// Written as "<= eps ? 0 : ..." so NaN propagates.
+// d/dx = sign(r) (times 2 (|r| - eps) when squared) outside the tube, 0 inside and at |r| = eps;
+// d2/dx2 = 0 (2 outside the tube when squared). Written as "<= eps ? 0 : ..." so NaN propagates.
+// Majorizer: max(0, |r| - eps) = (|r - eps| + |r + eps|) / 2 - eps, a sum of two kinks, so
+// its curvature is (1 / |r - eps| + 1 / |r + eps|) / 2; squared, 2 (the gradient's Lipschitz
+// constant).
 template <class T> struct EpsilonInsensitiveLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -219,6 +250,7 @@ template <class T> struct EpsilonInsensitiveLoss {
     d.math = R"(\ell = \max(0, |r| - \epsilon) \quad\text{or, if squared,}\quad
 \max(0, |r| - \epsilon)^2)";
     d.notes = "The subgradient is 0 inside the tube and on its edge |r| = epsilon.";
+    d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("epsilon", 0.1, kNonnegative, "Half-width of the tube where the loss is 0."),
         bool_param("squared", false, "Square the distance to the tube.")});
@@ -230,16 +262,20 @@ template <class T> struct EpsilonInsensitiveLoss {
     const Vec<T> r = x - y;
     const auto inside = abs<T>(r) <= eps;
     const Vec<T> m = select<Vec<T>>(inside, splat<T>(0), abs<T>(r) - eps);
-    if (squared) return {m * m, T(2) * m * sign<T>(r)};
-    return {m, select<Vec<T>>(inside, splat<T>(0), sign<T>(r))};
+    if (squared)
+      return {m * m, T(2) * m * sign<T>(r), select<Vec<T>>(inside, splat<T>(0), splat<T>(2)),
+              splat<T>(2)};
+    const Vec<T> curvature =
+        T(0.5) * (inverse_distance<T>(abs<T>(r - eps)) + inverse_distance<T>(abs<T>(r + eps)));
+    return {m, select<Vec<T>>(inside, splat<T>(0), sign<T>(r)), splat<T>(0), curvature};
   }
 };
 
 // PyTorch gaussian_nll_loss with v = max(var, eps) (the clamp is transparent to the gradient,
 // as PyTorch's no-grad clamp):  0.5 (log v + r^2 / v) [+ 0.5 log(2 pi) when full];
-// d/dx = r / v;  d/dvar = 0.5 (1/v - r^2/v^2).
+// d/dx = r / v;  d2/dx2 = 1 / v (its own majorizer);  d/dvar = 0.5 (1/v - r^2/v^2).
 // precision: the third argument is beta = 1/var, clamped to min(beta, 1/eps):
-//   0.5 (-log beta + r^2 beta);  d/dx = r beta;  d/dbeta = 0.5 (r^2 - 1/beta).
+//   0.5 (-log beta + r^2 beta);  d/dx = r beta;  d2/dx2 = beta;  d/dbeta = 0.5 (r^2 - 1/beta).
 // A negative var (or beta) is refused (LossInfo::third_domain), as PyTorch refuses it.
 template <class T> struct GaussianNllLoss {
   static constexpr LossInfo kInfo = with_params([] {
@@ -250,6 +286,7 @@ template <class T> struct GaussianNllLoss {
     d.operands = "var";
     d.third_domain = Interval{0, kInf, true, true};
     d.probabilistic = true;
+    d.hessians = "exact,irls,positive";
     d.summary = "Gaussian negative log-likelihood with a predicted variance (or precision).";
     d.formula = "(log(max(var, eps)) + r^2 / max(var, eps)) / 2 (+ log(2 pi)/2 if full)";
     d.math = R"(\ell(x, y, v) = \tfrac12 \left(\log v + \frac{(x - y)^2}{v}\right)
@@ -280,18 +317,21 @@ Call as ``loss(input, target, var)``; ``value_and_grads(input, target, var)`` re
     const Vec<T> r2 = r * r;
     if (precision) {
       const Vec<T> b = select<Vec<T>>(z > inv_eps, splat<T>(inv_eps), z);
-      return {T(0.5) * (r2 * b - vlog<T>(b)) + constant, r * b, T(0.5) * (r2 - T(1) / b)};
+      Point<T> out{T(0.5) * (r2 * b - vlog<T>(b)) + constant, r * b, b, b};
+      out.grad_third = T(0.5) * (r2 - T(1) / b);
+      return out;
     }
     const Vec<T> v = select<Vec<T>>(z < eps, splat<T>(eps), z);
     const Vec<T> inv_v = T(1) / v;
-    return {T(0.5) * (vlog<T>(v) + r2 * inv_v) + constant, r * inv_v,
-            T(0.5) * inv_v * (T(1) - r2 * inv_v)};
+    Point<T> out{T(0.5) * (vlog<T>(v) + r2 * inv_v) + constant, r * inv_v, inv_v, inv_v};
+    out.grad_third = T(0.5) * inv_v * (T(1) - r2 * inv_v);
+    return out;
   }
 };
 
 // PyTorch poisson_nll_loss.
-//   log_input:  exp(x) - y x;            d/dx = exp(x) - y
-//   otherwise:  x - y log(x + eps);      d/dx = 1 - y / (x + eps)
+//   log_input:  exp(x) - y x;            d/dx = exp(x) - y;          d2/dx2 = exp(x)
+//   otherwise:  x - y log(x + eps);      d/dx = 1 - y / (x + eps);   d2/dx2 = y / (x + eps)^2
 //   full: + y log y - y + 0.5 log(2 pi y) for y > 1 (Stirling's approximation of log y!),
 //         0 for y <= 1.
 template <class T> struct PoissonNllLoss {
@@ -320,10 +360,11 @@ template <class T> struct PoissonNllLoss {
     Point<T> out;
     if (log_input) {
       const Vec<T> ex = vexp<T>(x);
-      out = {ex - y * x, ex - y};
+      out = {ex - y * x, ex - y, ex};
     } else {
       const Vec<T> xe = x + eps;
-      out = {x - y * vlog<T>(xe), T(1) - y / xe};
+      const Vec<T> y_xe = y / xe;
+      out = {x - y * vlog<T>(xe), T(1) - y_xe, y_xe / xe};
     }
     if (full) {
       const auto counted = y > T(1);
@@ -337,7 +378,8 @@ template <class T> struct PoissonNllLoss {
 };
 
 // Expectile loss with u = target - input (QuantileLoss's convention): |tau - 1[u < 0]| u^2;
-// d/dx = -2 |tau - 1[u < 0]| u, continuous (0 at u = 0).
+// d/dx = -2 |tau - 1[u < 0]| u, continuous (0 at u = 0); d2/dx2 = 2 |tau - 1[u < 0]|; the
+// majorizer's curvature is the largest of the two, 2 max(tau, 1 - tau).
 template <class T> struct ExpectileLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
@@ -349,15 +391,19 @@ template <class T> struct ExpectileLoss {
 \partial\ell/\partial x = -2\, |\tau - \mathbb{1}[u < 0]|\, u)";
     d.notes = "Minimised in expectation by the tau-expectile of the target; tau = 0.5 is half "
               "the squared error. Smooth, unlike the quantile loss.";
+    d.hessians = "exact,irls,positive";
     return d;
   }(), {real_param("expectile", 0.5, kOpenUnit, "The expectile tau estimated.")});
   T tau, one_minus_tau;  // 1 - tau rounded once from double
+  T majorizer;           // 2 max(tau, 1 - tau)
   explicit ExpectileLoss(const LossParams& p)
-      : tau(T(p.values[0])), one_minus_tau(T(1 - p.values[0])) {}
+      : tau(T(p.values[0])), one_minus_tau(T(1 - p.values[0])),
+        majorizer(T(2 * (p.values[0] > 0.5 ? p.values[0] : 1 - p.values[0]))) {}
   LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
     const Vec<T> u = y - x;
-    const Vec<T> wu = select<Vec<T>>(u < T(0), splat<T>(one_minus_tau), splat<T>(tau)) * u;
-    return {wu * u, T(-2) * wu};
+    const Vec<T> weight = select<Vec<T>>(u < T(0), splat<T>(one_minus_tau), splat<T>(tau));
+    const Vec<T> wu = weight * u;
+    return {wu * u, T(-2) * wu, weight + weight, splat<T>(majorizer)};
   }
 };
 

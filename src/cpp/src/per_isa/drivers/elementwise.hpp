@@ -57,9 +57,11 @@ struct BlockSummary {
 
 // Arity-4 losses (LossInfo::arity) have two optional per-element operands and gradients for
 // both; the block reads the operands when kOperands, and asks the loss for those gradients
-// (template <bool kExtraGrads> eval(...)) only when kExtraGrads.
+// (template <bool kExtraGrads> eval(...)) only when kExtraGrads. kCurvature >= 0 (a Hessian
+// policy) also writes the second derivative, scaled as the gradient.
+inline constexpr int kNoCurvature = -1;
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
-          bool kExtraGrads = false>
+          bool kExtraGrads = false, int kCurvature = kNoCurvature>
 struct ElementwiseBlock {
   Loss loss;
   ElementwiseCall<T> c;
@@ -100,7 +102,18 @@ struct ElementwiseBlock {
     if constexpr (kGrad) {
       const Vec<T> s = kWeighted ? w * norm.scale : splat<T>(norm.scale);
       st(c.grad_out, pt.grad * s);
-      if constexpr (Loss::kInfo.arity == 3) {
+      if constexpr (kCurvature != kNoCurvature) {
+        constexpr Hessian policy = static_cast<Hessian>(kCurvature);
+        Vec<T> h = policy == Hessian::irls ? pt.irls : pt.hess;
+        if constexpr (policy == Hessian::positive) {
+          const T tiny = T(kPositiveCurvature);
+          h = select<Vec<T>>(h < tiny, splat<T>(tiny), h);  // NaN stays NaN
+        }
+        // Where the gradient is NaN (a NaN argument), so is the curvature, whatever its
+        // formula's branches give.
+        st(c.hess_out, select<Vec<T>>(pt.grad != pt.grad, pt.grad, h) * s);
+      }
+      if constexpr (Loss::kInfo.arity == 3 && kCurvature == kNoCurvature) {
         if (c.grad_third_out) st(c.grad_third_out, pt.grad_third * s);
       }
       if constexpr (Loss::kInfo.arity == 4 && kExtraGrads) {
@@ -191,10 +204,10 @@ template <class T> std::size_t first_outside(const T* p, std::size_t n, const In
 }
 
 template <class Loss, class T, bool kWeighted, bool kValue, bool kGrad, bool kOperands = false,
-          bool kExtraGrads = false>
+          bool kExtraGrads = false, int kCurvature = kNoCurvature>
 BlockSummary run_variant(const Loss& loss, const ElementwiseCall<T>& c,
                          const Normaliser<T>& norm) {
-  const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad, kOperands, kExtraGrads> block{
+  const ElementwiseBlock<Loss, T, kWeighted, kValue, kGrad, kOperands, kExtraGrads, kCurvature> block{
       loss, c, norm, c.compute_value && c.reduction != Reduction::none};
   return run_blocks(block, c.size, kBlock, threads_for(c.size, kParallelMinStreaming));
 }
@@ -207,6 +220,24 @@ BlockSummary run_weighted(const Loss& loss, const ElementwiseCall<T>& c,
     // Arity 4: both operands or neither; both extra gradients or neither (with grad_out).
     if (!kOperands && c.third)
       return run_weighted<Loss, T, kWeighted, true>(loss, c, norm);
+  }
+  if (c.hess_out) {  // gradient and curvature (only the policies the loss offers are built)
+    constexpr const LossInfo& info = Loss::kInfo;
+    constexpr auto kExact = static_cast<int>(Hessian::exact);
+    constexpr auto kIrls = static_cast<int>(Hessian::irls);
+    constexpr auto kPositive = static_cast<int>(Hessian::positive);
+    if constexpr (offers(info, Hessian::irls)) {
+      if (c.hessian == Hessian::irls)
+        return run_variant<Loss, T, kWeighted, false, true, kOperands, false, kIrls>(loss, c, norm);
+    }
+    if constexpr (offers(info, Hessian::positive)) {
+      if (c.hessian == Hessian::positive)
+        return run_variant<Loss, T, kWeighted, false, true, kOperands, false, kPositive>(loss, c,
+                                                                                         norm);
+    }
+    return run_variant<Loss, T, kWeighted, false, true, kOperands, false, kExact>(loss, c, norm);
+  }
+  if constexpr (Loss::kInfo.arity == 4) {
     if (c.grad_out && c.grad_third_out && c.grad_fourth_out) {
       if (value) return run_variant<Loss, T, kWeighted, true, true, kOperands, true>(loss, c, norm);
       return run_variant<Loss, T, kWeighted, false, true, kOperands, true>(loss, c, norm);
@@ -258,7 +289,7 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
   const Loss loss(params);
   const BlockSummary s = c.sample_weight ? run_weighted<Loss, T, true>(loss, c, norm)
                                          : run_weighted<Loss, T, false>(loss, c, norm);
-  if (c.compute_value && c.reduction != Reduction::none)
+  if (c.compute_value && !c.hess_out && c.reduction != Reduction::none)
     result.value = averaged ? s.sum / norm.value_divisor : s.sum;
   return result;
 }
