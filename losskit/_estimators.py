@@ -761,7 +761,7 @@ class _LinearModel(_Base):
                 res = _solvers.kinked_irls(obj, theta, self.max_iter, self.tol,
                                            KINKED_LOSSES[name], callback=callback)
             else:
-                policy = "irls" if name in NONCONVEX_LOSSES else "exact"
+                policy = _newton_policy(loss, name, scale == "auto")
                 res = _solvers.newton(obj, theta, self.max_iter, self.tol, policy,
                                       callback=callback, f_scale=f_scale)
         W, b, scale_ = obj.unpack(res.theta)
@@ -782,13 +782,18 @@ class _LinearModel(_Base):
 
 def _has_curvature(name: str | None) -> bool:
     """Whether the loss offers second derivatives (``grad_hess``) the Newton solver can use."""
-    if name is None or name not in _base._REGISTRY:
-        return False
-    cls = _base._REGISTRY[name]
-    if not hasattr(cls, "grad_hess"):
-        return name in _solvers.PROTOTYPE_CURVATURE
-    hessians = getattr(cls, "hessians", None)
-    return hessians is None or isinstance(hessians, property) or len(tuple(hessians)) > 0
+    definition = _base.DEFINITIONS.get(name) if name is not None else None
+    return bool(definition and definition.get("hessians"))
+
+
+def _newton_policy(loss: Any, name: str | None, joint_scale: bool) -> str:
+    """The ``grad_hess`` policy Newton uses: the exact curvature where the loss is convex (the
+    joint scale's derivation needs it too), else the loss's own recommendation (its first
+    policy: the IRLS majorizer for Barron's non-convex losses)."""
+    offered = tuple(getattr(loss, "hessians", ()) or ("exact",))
+    if "exact" in offered and (joint_scale or name not in NONCONVEX_LOSSES):
+        return "exact"
+    return offered[0]
 
 
 def _check_X(X: Any) -> np.ndarray:

@@ -30,8 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from . import _base
-
 # Rows per block when the column moments of X are summed in float64 (a float64 copy of a
 # block, never of X).
 _BLOCK_ROWS = 1024
@@ -495,7 +493,9 @@ def kinked_irls(obj: Objective, theta: np.ndarray, max_iter: int, tol: float,
     linear), so a Newton step with the curvature ``v (a + c) / (2 max(|r0|, eps))`` and the
     loss's gradient is a majorise-minimise step of the eps-smoothed objective: it never goes
     up. eps starts at the median absolute residual and shrinks tenfold each time the steps
-    settle.
+    settle. (These weights are formed here rather than taken from ``grad_hess(hessian="irls")``:
+    its weight psi(r) / r is the slope of the side r lies on over |r|, which majorises the
+    pinball loss only at q = 1/2, and it has no smoothing to shrink.)
 
     Without a penalty the problem is a linear programme (scikit-learn's ``QuantileRegressor``
     solves it as one) whose solution is a vertex: p = d (+1 with an intercept) residuals are
@@ -637,41 +637,3 @@ def _certified_vertex(obj: Objective, theta: np.ndarray,
         basis = basis.copy()
         basis[j] = order[stop]
     return None
-
-
-def _prototype_curvature(loss: Any, inp: np.ndarray, tgt: Any, v: np.ndarray, policy: str,
-                         out: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and curvature in NumPy of the few losses the Newton solver needs, for builds
-    whose losses have no ``grad_hess`` yet (second derivatives are being added to every
-    loss's C++ definition; ``curvature`` uses them as soon as ``Loss.grad_hess`` exists)."""
-    G, H = out
-    loss.value_and_grad(inp, tgt, sample_weight=v, out=G)
-    name = loss.name
-    r = np.asarray(inp, dtype=np.float64) - (np.asarray(tgt, dtype=np.float64) if name not in ("cross_entropy",) else 0)
-    vv = np.asarray(v, dtype=np.float64)
-    vv = vv if vv.ndim == 2 else vv[:, None]
-    if name == "mse":
-        h = 2.0 * np.ones_like(r)
-    elif name == "huber":
-        delta = loss.delta
-        h = np.where(np.abs(r) <= delta, 1.0, delta / np.maximum(np.abs(r), 1e-300)) if policy == "irls" \
-            else (np.abs(r) <= delta).astype(float)
-    elif name == "bce_with_logits":
-        p = 0.5 * (1 + np.tanh(0.5 * np.asarray(inp, dtype=np.float64)))
-        h = p * (1 - p)
-    elif name == "cross_entropy":
-        s = np.asarray(inp, dtype=np.float64)
-        s = s - s.max(axis=1, keepdims=True)
-        p = np.exp(s)
-        p /= p.sum(axis=1, keepdims=True)
-        h = p * (1 - p)
-    else:
-        raise ValueError(f"no curvature for loss {name!r} in this build")
-    H[...] = h * vv
-    return G, H
-
-
-# the losses _prototype_curvature knows
-PROTOTYPE_CURVATURE = ("mse", "huber", "bce_with_logits", "cross_entropy")
-if not hasattr(_base.Loss, "grad_hess"):
-    curvature = _prototype_curvature  # noqa: F811
