@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from . import classification, defined, epoch, gather, gbdt, optim, regression
+from . import classification, defined, epoch, fit, gather, gbdt, optim, regression
 from .workload import Workload
 
 _HAND_WRITTEN = regression.WORKLOADS + classification.WORKLOADS
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in _HAND_WRITTEN + defined.default_workloads({w.name for w in _HAND_WRITTEN})
-    + optim.WORKLOADS + gather.WORKLOADS + epoch.WORKLOADS + gbdt.WORKLOADS
+    + optim.WORKLOADS + gather.WORKLOADS + epoch.WORKLOADS + gbdt.WORKLOADS + fit.WORKLOADS
 }
 
 SUITES: dict[str, list[str]] = {}

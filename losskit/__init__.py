@@ -51,7 +51,7 @@ available_isas = _core.available_isas
 def __getattr__(name: str) -> object:
     # the estimators import scikit-learn (when installed) to inherit its base classes: load
     # them on first use so that `import losskit` stays light
-    if name in ("LinearRegressor", "LinearClassifier"):
+    if name in ("LinearRegressor", "LinearClassifier", "ConvergenceWarning"):
         from . import _estimators
 
         return getattr(_estimators, name)
@@ -101,4 +101,5 @@ __all__ = [
     "GradcheckResult",
     "LinearRegressor",
     "LinearClassifier",
+    "ConvergenceWarning",
 ]

@@ -40,6 +40,22 @@ PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modi
 NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
+FULL_BATCH_SOLVERS = ("lbfgs", "newton")
+SOLVERS = ("auto",) + FULL_BATCH_SOLVERS + OPTIMIZERS
+# losses whose shape parameter (delta, beta, epsilon, the bend of log cosh, Barron's scale) is
+# in units of the residual: with scale="auto" the estimators fit them to r / sigma with sigma
+# estimated jointly, which makes the fit scale-equivariant. mse, l1, quantile and expectile are
+# positively homogeneous (scale-equivariant as they are) and need no scale.
+SCALE_LOSSES = ("huber", "smooth_l1", "pseudo_huber", "log_cosh", "epsilon_insensitive", "barron")
+# kinked, piecewise-linear losses: fitted by reweighted least squares with a vanishing
+# smoothing (the mean of the two slopes at the kink is the value)
+KINKED_LOSSES = {"l1": 1.0, "quantile": 0.5}
+# kinked losses that no smooth solver or IRLS scheme here converges on: "auto" trains them by
+# minibatches, as scikit-learn trains hinge and perceptron losses with SGD
+NONSMOOTH_LOSSES = ("hinge", "multiclass_hinge", "multi_margin", "perceptron",
+                    "epsilon_insensitive")
+# losses whose exact second derivative can be negative: Newton uses the IRLS curvature
+NONCONVEX_LOSSES = ("barron", "adaptive_barron")
 
 
 def make_loss(name: str, reduction: str = "mean", **params: Any) -> Any:
@@ -122,14 +138,39 @@ def _params(loss: Any) -> dict[str, Any]:
 
 
 def properties(name: str) -> dict[str, Any]:
-    """Task and formula, plus properties measured on the curve over [-5, 5] (default params):
+    """Task and formula, plus properties measured on the curve over [-5, 5] (default params;
+    a learned shape parameter at both ends of its range):
     convex (derivative non-decreasing), smooth (no jump of the derivative), bounded gradient
     (|derivative| stays below 100 out to |x| = 1e4: robust to outliers), symmetric."""
     d = _describe(name)
     out: dict[str, Any] = {"task": d["task"], "formula": d["formula"], "kind": d["family"],
                            "probabilistic": d["probabilistic"]}
     try:
-        loss = make_loss(name, "sum")
+        variants = _variants(name)
+        measured = [_measure(loss) for loss in variants]
+        # a property of the loss holds for every shape it can take (the adaptive loss's alpha
+        # ranges over [alpha_lo, alpha_hi]: near 0 it is not convex, near 2 its gradient is
+        # unbounded)
+        for key in ("convex", "smooth", "bounded_gradient", "symmetric"):
+            out[key] = all(m[key] for m in measured)
+    except Exception as exc:  # a loss this table cannot drive: say so, do not fail `list`
+        out["note"] = f"properties not measured: {exc}"
+    return out
+
+
+def _variants(name: str) -> list[Any]:
+    """The loss with its default parameters, or at both ends of a learned shape parameter."""
+    cls = _base._REGISTRY[name]
+    sig = inspect.signature(cls.__init__).parameters
+    if "alpha_lo" in sig and "alpha_hi" in sig and "alpha_init" in sig:
+        lo, hi = sig["alpha_lo"].default, sig["alpha_hi"].default
+        return [make_loss(name, "sum", alpha_init=a) for a in (lo + 1e-3, hi - 1e-3)]
+    return [make_loss(name, "sum")]
+
+
+def _measure(loss: Any) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    if True:
         x = np.linspace(-5, 5, 2000)  # even count: no grid point on a kink at 0 or +-1
         v, g = curve(loss, x)
         h = float(x[1] - x[0])
@@ -142,8 +183,6 @@ def properties(name: str) -> dict[str, Any]:
             _, gfar = curve(loss, np.array([-1e4, 1e4]))
         out["bounded_gradient"] = bool(np.all(np.isfinite(gfar)) and np.max(np.abs(gfar)) < 100)
         out["symmetric"] = bool(np.allclose(v, v[::-1], rtol=1e-9, atol=1e-12))
-    except Exception as exc:  # a loss this table cannot drive: say so, do not fail `list`
-        out["note"] = f"properties not measured: {exc}"
     return out
 
 

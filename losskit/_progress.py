@@ -1,7 +1,10 @@
 """A small progress bar for long work (fit, demo), written to stderr.
 
 It draws only when its stream is a terminal, so logs, pipes and CI stay clean; redraws are
-rate-limited (at most ~10 per second) so a fast loop pays a clock read per update.
+rate-limited (at most ~10 per second) so a fast loop pays a clock read per update. Where the
+stream is not a terminal (a Jupyter notebook, a log file) and ``lines=True``, it writes plain
+lines instead: one every tenth of the total and one at the end (a notebook shows neither
+carriage returns nor ANSI erasures the way a terminal does).
 """
 
 from __future__ import annotations
@@ -24,12 +27,23 @@ class Progress:
         Default ``sys.stderr``.
     enabled : bool, optional
         Default: whether ``file`` is a terminal.
+    lines : bool, default False
+        When the bar is not enabled, write progress as plain lines.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> with Progress(2, "fit", file=out, lines=True) as bar:
+    ...     bar.update(1, loss=0.5); bar.update(1, loss=0.25)
+    >>> print(out.getvalue().splitlines()[-1])
+    fit: 2/2  loss 0.25
     """
 
     width = 24
 
     def __init__(self, total: int, desc: str = "", file: TextIO | None = None,
-                 enabled: bool | None = None) -> None:
+                 enabled: bool | None = None, lines: bool = False) -> None:
         self.total = int(total)
         self.desc = desc
         self.file = sys.stderr if file is None else file
@@ -40,6 +54,9 @@ class Progress:
             except (ValueError, OSError):  # closed stream
                 enabled = False
         self.enabled = enabled
+        self.lines = bool(lines) and not enabled
+        self._every = max(self.total // 10, 1)
+        self._last_line = 0
         self.n = 0
         self.postfix = ""
         self._start = time.perf_counter()
@@ -49,6 +66,14 @@ class Progress:
     def update(self, n: int = 1, **postfix: Any) -> None:
         """Advance by ``n`` units; keyword arguments are shown after the bar (floats as %.4g)."""
         self.n += n
+        if postfix and (self.enabled or self.lines):
+            self.postfix = "  ".join(
+                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in postfix.items()
+            )
+        if self.lines:
+            if self.n - self._last_line >= self._every:
+                self._line()
+            return
         if not self.enabled:
             return
         if postfix:
@@ -75,8 +100,20 @@ class Progress:
         self.file.flush()
         self._drawn = True
 
+    def _line(self) -> None:
+        self._last_line = self.n
+        total = f"/{self.total}" if self.total > 0 else ""
+        text = f"{self.desc}: {self.n}{total}"
+        if self.postfix:
+            text += "  " + self.postfix
+        self.file.write(text + "\n")
+        self.file.flush()
+
     def close(self) -> None:
-        """Finish the line (erase the bar) if anything was drawn."""
+        """Finish the line (erase the bar) if anything was drawn; in line mode, write the last
+        state if it was not written yet."""
+        if self.lines and self.n != self._last_line:
+            self._line()
         if self.enabled and self._drawn:
             self.file.write("\r\x1b[K")
             self.file.flush()
