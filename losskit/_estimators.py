@@ -13,11 +13,13 @@ own and check input themselves.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import math
 import numbers
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -357,6 +359,17 @@ class _LinearModel(_Base):
 
     _default_loss = "mse"
     _regression = True
+
+    @contextlib.contextmanager
+    def _unchanged_on_error(self) -> Iterator[None]:
+        """A failing ``fit`` / ``partial_fit`` leaves the estimator's attributes as they were."""
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def __init__(
         self,
@@ -1047,13 +1060,8 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
         -------
         self
         """
-        saved = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             return self._fit(X, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)  # a failing call leaves the estimator as it was
-            raise
 
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> LinearRegressor:
         self._check_hyper()
@@ -1131,8 +1139,7 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegressor:
         """One epoch of minibatches over (X, y), continuing from the current weights (those
         of a full-batch ``fit`` included) and optimizer state."""
-        saved = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             self._check_hyper()
             first = not hasattr(self, "coef_")
             X, y = self._validate(X, y, reset=first)
@@ -1155,10 +1162,6 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
                     self._publish()
             self._minibatch(X, Y, sw, 1)
             return self
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
@@ -1395,13 +1398,8 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
         -------
         self
         """
-        saved = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             return self._fit(X, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
 
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> LinearClassifier:
         self._check_hyper()
@@ -1468,8 +1466,7 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
         it the labels of the first call are the classes. Labels outside ``classes_`` raise
         ValueError.
         """
-        saved = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             self._check_hyper()
             first = not hasattr(self, "coef_")
             X, y = self._validate(X, y, reset=first, regression=False)
@@ -1496,10 +1493,6 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
             T = self._targets(codes, X.dtype)
             self._minibatch(X, T, sw, 1)
             return self
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores: (n_samples, n_classes), or (n_samples,) for two classes (> 0: classes_[1])."""
