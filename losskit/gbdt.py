@@ -146,19 +146,30 @@ def _boosting_loss(loss: Any, params: dict[str, Any], reduction: str) -> Loss:
 class _Adapter:
     """What the objectives and metrics share: the loss, labels and shapes."""
 
-    _library: str
     _module: str
 
     def __init__(self, loss: Any, reduction: str, params: dict[str, Any]) -> None:
-        user = type(self).__name__
         self._loss = _boosting_loss(loss, params, reduction)
         definition = DEFINITIONS[self._loss.name]
         self._rowwise = isinstance(self._loss, RowwiseLoss)
         self._margin_targets = bool(definition["margin_targets"])
         self._real_targets = tuple(definition["target_domain"][:2]) == (-math.inf, math.inf)
-        self._data_type = getattr(_import(self._module, user), self._data_class)
+        self._data_type = self._library_data_type()
 
     _data_class: str
+
+    def _library_data_type(self) -> type:
+        """The boosting library's data class (DMatrix, Dataset): imported on construction."""
+        return getattr(_import(self._module, type(self).__name__), self._data_class)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_data_type"]  # a class of the boosting library: looked up again on load
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._data_type = self._library_data_type()
 
     @property
     def loss(self) -> Loss:
@@ -283,15 +294,6 @@ class _ObjectiveBase(_Adapter):
 
     def __hash__(self) -> int:
         return hash((type(self), self._loss, self._hessian))
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        del state["_data_type"]  # a class of the boosting library: looked up again on load
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._data_type = getattr(_import(self._module, type(self).__name__), self._data_class)
 
     def _softmax_curvature(self, h: np.ndarray) -> np.ndarray:
         return h
@@ -667,15 +669,6 @@ class _MetricBase(_Adapter):
 
     def __hash__(self) -> int:
         return hash((type(self), self._loss))
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        del state["_data_type"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._data_type = getattr(_import(self._module, type(self).__name__), self._data_class)
 
 
 class XGBMetric(_MetricBase):
