@@ -15,15 +15,16 @@ from . import _core
 from ._base import DEFINITIONS, ElementwiseLoss, Loss, _unpack_out
 from ._validation import (
     GRAD,
+    GRAD_HESS_OUT_NAMES,
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
-    _check_outputs_distinct,
     _first_bad,
     as_real_array,
     cast_to,
     check_hessian,
     check_out,
+    check_outs,
     check_real,
     check_reduction,
     kernel_dtype,
@@ -425,10 +426,7 @@ class AdaptiveBarronLoss(Loss):
         mode = check_hessian(self.name, self.hessians, hessian)
         g_out, h_out = _unpack_out(out, 2)
         x, t, w = self._prepare(input, target, sample_weight)
-        names = ["out for the gradient", "out for the Hessian"]
-        users = [None if u is None else check_out(n, u, x.shape, x.dtype)
-                 for n, u in zip(names, (g_out, h_out))]
-        _check_outputs_distinct(names, users)
+        users = check_outs(GRAD_HESS_OUT_NAMES, [g_out, h_out], [x.shape] * 2, x.dtype)
         with np.errstate(all="ignore"):
             a_op = operand_to_input_shape("alpha", cast_to(self.alpha, x.dtype), x.shape)
             c_op = operand_to_input_shape("scale", cast_to(self.scale, x.dtype), x.shape)

@@ -275,6 +275,19 @@ def _check_outputs_distinct(names: list[str], outs: list[np.ndarray | None]) -> 
                                  f"own buffer")
 
 
+# The buffers of grad_hess's two results.
+GRAD_HESS_OUT_NAMES = ("out for the gradient", "out for the Hessian")
+
+
+def check_outs(names: tuple[str, ...] | list[str], outs: list[Any], shapes: list[tuple[int, ...]],
+               dtype: np.dtype) -> list[np.ndarray | None]:
+    """Each given output buffer checked (see check_out), and no two sharing memory."""
+    users = [None if u is None else check_out(n, u, s, dtype)
+             for n, u, s in zip(names, outs, shapes)]
+    _check_outputs_distinct(list(names), users)
+    return users
+
+
 def _direct_buffer(out: np.ndarray | None, dtype: np.dtype,
                    arguments: list[Any]) -> np.ndarray | None:
     """`out` (as a base-class view) when the kernel can write it directly: canonical, and
@@ -401,7 +414,7 @@ def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: 
     if mode == VALUE and out is not None and reduction != "none":
         raise ValueError(f"out is only used with reduction='none' (this loss has {reduction!r})")
     if grad_hess:
-        out_names, shapes, users = ["out for the gradient", "out for the Hessian"], [shape] * 2, [out, out2]
+        out_names, shapes, users = list(GRAD_HESS_OUT_NAMES), [shape] * 2, [out, out2]
     else:
         if (out2 is not None or out3 is not None) and mode != VALUE_AND_GRADS:
             raise ValueError("out buffers for the other gradients are only used by "
@@ -410,9 +423,7 @@ def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: 
         third_shape = z3_given.shape if z3_given is not None else shape
         shapes = [shape, third_shape, shape]
         users = [out, out2, out3][: 1 + len(names)]
-    users = [None if u is None else check_out(n, u, s, dtype)
-             for n, u, s in zip(out_names, users, shapes)]
-    _check_outputs_distinct(out_names, users)
+    users = check_outs(out_names, users, shapes, dtype)
     arguments = [input, target, third, fourth, sample_weight, x, t, z3, z4, w]
     buffers = [_direct_buffer(u, dtype, arguments) for u in users]
     if arity == 3 and not grad_hess and z3_given is not None and z3_given.shape != shape:
@@ -482,10 +493,7 @@ def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, sample_weig
         raise ValueError("out receives the gradient: pass it to grad or value_and_grad")
     arguments = [input, target, sample_weight, x, t, w]
     if grad_hess:
-        names = ["out for the gradient", "out for the Hessian"]
-        users = [None if u is None else check_out(n, u, x.shape, x.dtype)
-                 for n, u in zip(names, [out, out2])]
-        _check_outputs_distinct(names, users)
+        users = check_outs(GRAD_HESS_OUT_NAMES, [out, out2], [x.shape] * 2, x.dtype)
         buffers = [_direct_buffer(u, x.dtype, arguments) for u in users]
         result = _run(loss._kernel, mode, x, t, w, *buffers)
         return tuple(_deliver(r, u, b) for r, u, b in zip(result, users, buffers))
