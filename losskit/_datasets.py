@@ -18,13 +18,18 @@ def outlier_line(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x[:, None], y
 
 
+def clean_curve(x: np.ndarray) -> np.ndarray:
+    """The clean target of :func:`outlier_curve`, f(x) = sin(2 x) + 0.3 x."""
+    return np.sin(2 * x) + 0.3 * x
+
+
 def outlier_curve(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x ~ U(-3, 3), clean target f(x) = sin(2 x) + 0.3 x, y = f(x) + N(0, 0.1^2), with 10% of
     the y pushed up by U(3, 6) (gross outliers, all on one side). Returns X of shape (n, 1),
     y, and the clean targets f(x)."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-3, 3, n)
-    clean = np.sin(2 * x) + 0.3 * x
+    clean = clean_curve(x)
     y = clean + rng.normal(0, 0.1, n)
     out = rng.random(n) < 0.10
     y[out] += rng.uniform(3, 6, int(out.sum()))

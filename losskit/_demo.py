@@ -267,7 +267,7 @@ def _boosting_plot(out_dir: str, curves: dict[str, np.ndarray]) -> str | None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(curves["X"], curves["y"], s=3, color="0.65", label="data (10% gross outliers)")
     grid = curves["grid"]
-    ax.plot(grid, np.sin(2 * grid) + 0.3 * grid, "k--", lw=2, label="clean target")
+    ax.plot(grid, _datasets.clean_curve(grid), "k--", lw=2, label="clean target")
     for i, label in enumerate(k for k in curves if k not in ("X", "y", "grid")):
         ax.plot(grid, curves[label], color=f"C{i}", lw=1.5, label=label)
     ax.set_ylim(-2.0, 7.0)
