@@ -273,21 +273,51 @@ def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, memory: 
     return res
 
 
-def _inverse_hessian_times(S: np.ndarray, Y: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """H g for the L-BFGS inverse Hessian of the pairs (rows of S and Y, oldest first), in
-    the compact form of Byrd, Nocedal and Schnabel (1994): with R the upper triangle of
-    S Y^T, D its diagonal and gamma = s.y / y.y of the newest pair,
-    H g = gamma g + S^T R^-T ((D + gamma Y Y^T) p - gamma Y g) - gamma Y^T p, p = R^-1 S g.
-    The same vector as the two-loop recursion, in a dozen array operations instead of
-    four per pair."""
-    SY = S @ Y.T
-    D = np.diag(SY)
-    YY = Y @ Y.T
-    gamma = D[-1] / YY[-1, -1]
-    Rinv = np.linalg.inv(np.triu(SY))  # one small inverse: two solves cost twice the calls
-    p = Rinv @ (S @ g)
-    u = Rinv.T @ (D * p + gamma * (YY @ p) - gamma * (Y @ g))
-    return gamma * g + S.T @ u - gamma * (Y.T @ p)
+class _Pairs:
+    """The L-BFGS pairs (s, y), oldest first, with their products S Y^T and Y Y^T kept up to
+    date as pairs come and go (one matrix-vector product each per new pair instead of two
+    matrix products per step)."""
+
+    def __init__(self, memory: int, size: int) -> None:
+        self.memory, self.count = memory, 0
+        self.S = np.empty((memory, size))
+        self.Y = np.empty((memory, size))
+        self.SY = np.zeros((memory, memory))  # SY[i, j] = s_i . y_j for i <= j
+        self.YY = np.zeros((memory, memory))
+
+    def clear(self) -> None:
+        self.count = 0
+
+    def add(self, s_vec: np.ndarray, y_vec: np.ndarray) -> None:
+        m = self.count
+        if m == self.memory:  # drop the oldest pair
+            for a in (self.S, self.Y):
+                a[:-1] = a[1:]
+            for a in (self.SY, self.YY):
+                a[:-1, :-1] = a[1:, 1:]
+            m -= 1
+        self.S[m], self.Y[m] = s_vec, y_vec
+        self.SY[:m + 1, m] = self.S[:m + 1] @ y_vec
+        self.YY[:m + 1, m] = self.YY[m, :m + 1] = self.Y[:m + 1] @ y_vec
+        self.count = m + 1
+
+    def inverse_hessian_times(self, g: np.ndarray) -> np.ndarray:
+        """H g for the L-BFGS inverse Hessian of the pairs, in the compact form of Byrd,
+        Nocedal and Schnabel (1994): with R the upper triangle of S Y^T, D its diagonal and
+        gamma = s.y / y.y of the newest pair,
+        H g = gamma g + S^T R^-T ((D + gamma Y Y^T) p - gamma Y g) - gamma Y^T p, p = R^-1 S g.
+        The same vector as the two-loop recursion, in a dozen array operations instead of
+        four per pair."""
+        m = self.count
+        S, Y = self.S[:m], self.Y[:m]
+        R = np.triu(self.SY[:m, :m])
+        YY = self.YY[:m, :m]
+        D = R.diagonal()
+        gamma = D[-1] / YY[-1, -1]
+        Rinv = np.linalg.inv(R)  # one small inverse: two solves cost twice the calls
+        p = Rinv @ (S @ g)
+        u = Rinv.T @ (D * p + gamma * (YY @ p - Y @ g))
+        return gamma * g + S.T @ u - gamma * (Y.T @ p)
 
 
 def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
@@ -295,15 +325,12 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
     f, g = obj.value_grad(theta)
     f0 = f if f_scale is None else f_scale
     curve = [f]
-    # the pairs, oldest first, in rows 0..pairs-1 of two fixed arrays
-    S = np.empty((memory, theta.size))
-    Y = np.empty((memory, theta.size))
-    pairs = 0
+    pairs = _Pairs(memory, theta.size)
     if _converged(f0, g, tol):
         return Result(theta, 0, True, curve)
     for it in range(1, max_iter + 1):
-        if pairs:
-            q = _inverse_hessian_times(S[:pairs], Y[:pairs], g)
+        if pairs.count:
+            q = pairs.inverse_hessian_times(g)
             step = 1.0
         else:
             q = g
@@ -311,8 +338,8 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
             step = 1.0 / max(float(np.max(np.abs(g))), 1e-300)
         p = -q
         found = _backtrack(obj, theta, f, g, p, step)
-        if found is None and pairs:  # a stale curvature model: restart from steepest descent
-            pairs = 0
+        if found is None and pairs.count:  # a stale curvature model: restart from steepest descent
+            pairs.clear()
             p = -g
             found = _backtrack(obj, theta, f, g, p, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
         if found is None:
@@ -323,13 +350,7 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
         s_vec, y_vec = new_theta - theta, new_g - g
         sy = float(s_vec @ y_vec)
         if sy > 1e-10 * float(y_vec @ y_vec) and sy > 0:
-            if pairs == memory:
-                S[:-1] = S[1:]
-                Y[:-1] = Y[1:]
-                pairs -= 1
-            S[pairs] = s_vec
-            Y[pairs] = y_vec
-            pairs += 1
+            pairs.add(s_vec, y_vec)
         theta, f, g = new_theta, new_f, new_g
         curve.append(f)
         if callback is not None:
