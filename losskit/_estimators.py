@@ -459,6 +459,58 @@ class _LinearModel(_Base):
             params["loss"] = _base.get_loss(name, **current)  # checks the values
         return super().set_params(**params)
 
+    # -- fitting dask arrays ---------------------------------------------------------------
+    def _fit_dask(self, X: Any, y: Any, sample_weight: Any) -> Any:
+        """``fit`` on dask arrays: a full-batch solver whose every evaluation sums the row
+        blocks' gradients (and curvatures) on dask's workers (``losskit.dask``)."""
+        from . import dask as _dask
+
+        self._check_hyper()
+        X, y, w = _dask.as_training_arrays(X, y, sample_weight)
+        self._n_features_now = X.shape[1]
+        k, targets, first_T, first_w = self._dask_targets(X, y, w)
+        solver = self._resolve_solver(partial=False)
+        name = self._loss_name
+        if solver not in FULL_BATCH_SOLVERS:
+            raise ValueError(f"fit on dask arrays trains with a full-batch solver ('lbfgs' or "
+                             f"'newton'), got solver {solver!r}; minibatches of dask arrays "
+                             f"train with partial_fit (dask_ml.wrappers.Incremental)")
+        if name in KINKED_LOSSES:
+            raise ValueError(f"loss {name!r} is fitted by an exact linear-programme method that "
+                             f"needs the rows in memory; fit it on a NumPy array")
+        loss, _ = self._training_loss(k, "sum") if hasattr(self, "_training_loss") \
+            else self._resolve_loss(k, "sum")
+        mode = self._scale_mode(loss) if self._regression else None
+        if mode == "auto" and name in NONCONVEX_LOSSES:
+            raise ValueError(f"loss {name!r} with scale='auto' needs an exact L1 pilot fit of the "
+                             f"rows in memory; give a fixed scale (e.g. scale=1.0) to fit dask "
+                             f"arrays")
+        # starting values from the first block (the optimum does not depend on them)
+        scale0 = _robust_scale(first_T, first_w) if mode == "auto" else (mode or 1.0)
+        W0, b0 = np.zeros((X.shape[1], k)), np.zeros(k)
+        if self.fit_intercept and self._regression:
+            b0 = self._intercept_start(first_T)
+        W, b, scale_, res = self._full_batch(X, _DaskTargets(y, targets), w, k, loss, solver,
+                                             (W0, b0, scale0), mode, scale0,
+                                             mean_over_outputs=self._regression)
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.loss_ = loss
+        self._trainer = None
+        if self._regression:
+            self._y_1d = y.ndim == 1
+            self.coef_ = W[:, 0].copy() if self._y_1d else np.ascontiguousarray(W.T)
+            self.scale_ = scale_
+        else:
+            self.coef_ = np.ascontiguousarray(W.T)
+        self.intercept_ = b
+        self.n_iter_ = res.n_iter
+        self.loss_curve_ = list(res.curve)
+        self.t_ = 0
+        self.solver_ = solver
+        return self
+
     # -- validation ------------------------------------------------------------------------
     def _validate(self, X: Any, y: Any = None, reset: bool = True, regression: bool = True,
                   no_y: bool = False) -> Any:
@@ -466,9 +518,10 @@ class _LinearModel(_Base):
         plain = self._plain_arrays(X, None if no_y else y, reset, regression)
         if HAVE_SKLEARN and not plain:
             if no_y:
-                return _sk_validate_data(self, X, dtype=dtypes, order="C", reset=reset)
-            return _sk_validate_data(self, X, y, dtype=dtypes, order="C", reset=reset,
+                return _aligned(_sk_validate_data(self, X, dtype=dtypes, order="C", reset=reset))
+            X, y = _sk_validate_data(self, X, y, dtype=dtypes, order="C", reset=reset,
                                      multi_output=regression, y_numeric=regression)
+            return _aligned(X), _aligned(y)
         if not plain:
             X = _check_X(X)
         if reset:
@@ -501,7 +554,7 @@ class _LinearModel(_Base):
                 y = y[:, 0]
             if y.ndim != 1:
                 raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}")
-        return X, y
+        return X, _aligned(y)
 
     def _plain_arrays(self, X: Any, y: Any, reset: bool, regression: bool) -> bool:
         """Whether ``X`` (and ``y``) are arrays that scikit-learn's validation would pass
@@ -510,7 +563,7 @@ class _LinearModel(_Base):
         than a small fit's arithmetic; such arrays pass on with the checks below, and anything
         else takes its validation (or ``_check_X`` without scikit-learn), messages included."""
         if not (type(X) is np.ndarray and X.dtype in (np.float32, np.float64) and X.ndim == 2
-                and X.flags.c_contiguous and X.size):
+                and X.flags.c_contiguous and X.flags.aligned and X.size):
             return False
         if not reset and (hasattr(self, "feature_names_in_")
                           or X.shape[1] != getattr(self, "n_features_in_", -1)):
@@ -541,7 +594,7 @@ class _LinearModel(_Base):
             raise ValueError(f"sample_weight must be non-negative, got {float(w.min())!r}")
         if not w.sum() > 0:
             raise ValueError("sample_weight is zero for every sample: no sample to train on")
-        return w
+        return _aligned(w)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
@@ -763,13 +816,19 @@ class _LinearModel(_Base):
                     loss: Any, solver: str, start: tuple[np.ndarray, np.ndarray, float | None],
                     scale: Any, scale0: float, mean_over_outputs: bool,
                     cold: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
-        n = X.shape[0]
-        w = np.ones(n) if sw is None else sw
-        v = w / (w.sum() * (k if mean_over_outputs else 1))
         lam = float(self.alpha) if self.penalty == "l2" else 0.0
         latent = list(loss.params) if has_latent_params(loss) else None
         name = self._loss_name
         pilot_scale = scale == "auto" and name in NONCONVEX_LOSSES
+        if isinstance(T, _DaskTargets):
+            from . import dask as _dask
+
+            obj = _dask.DaskObjective(X, T.y, sw, T.targets, loss, k, lam, self.fit_intercept,
+                                      scale, scale0, latent, mean_over_outputs)
+        else:
+            n = X.shape[0]
+            w = np.ones(n) if sw is None else sw
+            v = w / (w.sum() * (k if mean_over_outputs else 1))
         if pilot_scale:
             # sigma l(r / sigma) of a loss growing slower than |r| goes to 0 with sigma: the
             # joint problem has no minimum. Instead, as an MM-estimator: the scale is fixed at
@@ -784,7 +843,9 @@ class _LinearModel(_Base):
             resid = np.abs(np.asarray(pilot.S, dtype=np.float64) - np.asarray(T, dtype=np.float64))
             scale0 = 1.4826 * float(np.median(resid)) or _robust_scale(T, sw)
             scale, start = scale0, (W1, b1, scale0)
-        obj = _solvers.Objective(X, T, loss, v, k, lam, self.fit_intercept, scale, scale0, latent)
+        if not isinstance(T, _DaskTargets):
+            obj = _solvers.Objective(X, T, loss, v, k, lam, self.fit_intercept, scale, scale0,
+                                     latent)
         theta = obj.to_theta(start[0], start[1], start[2])
         # the tolerance is relative to the objective of a cold start, also when warm starting
         f_scale = obj.value(obj.to_theta(*cold)) if cold is not None else None
@@ -881,6 +942,19 @@ def _normal_efficient_scale(alpha: float, scale: float) -> float:
     return hi
 
 
+def _is_dask_array(a: Any) -> bool:
+    # without importing dask: only a dask array's type lives in dask.array
+    return type(a).__module__.startswith("dask.array")
+
+
+class _DaskTargets:
+    """The targets of a fit on dask arrays: the lazy ``y`` and the per-block conversion to
+    what the loss takes (``losskit.dask``)."""
+
+    def __init__(self, y: Any, targets: Any) -> None:
+        self.y, self.targets = y, targets
+
+
 def _has_curvature(name: str | None) -> bool:
     """Whether the loss offers second derivatives (``grad_hess``) the Newton solver can use."""
     definition = _base.DEFINITIONS.get(name) if name is not None else None
@@ -895,6 +969,13 @@ def _newton_policy(loss: Any, name: str | None, joint_scale: bool) -> str:
     if "exact" in offered and (joint_scale or name not in NONCONVEX_LOSSES):
         return "exact"
     return offered[0]
+
+
+def _aligned(a: np.ndarray) -> np.ndarray:
+    """``a``, or an aligned copy of it: blocks that dask workers hand over can be
+    C-contiguous at an odd address, which the kernels' direct path (and ``gather``'s) does not
+    take."""
+    return a if a.flags.aligned else a.copy()
 
 
 def _check_X(X: Any) -> np.ndarray:
@@ -914,7 +995,7 @@ def _check_X(X: Any) -> np.ndarray:
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one sample and one feature, got shape {X.shape}")
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    X = np.ascontiguousarray(X, dtype=dtype)
+    X = _aligned(np.ascontiguousarray(X, dtype=dtype))
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains NaN or infinity")
     return X
@@ -1151,6 +1232,8 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
         self
         """
         with self._unchanged_on_error():
+            if _is_dask_array(X):
+                return self._fit_dask(X, y, sample_weight)
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> LinearRegressor:
@@ -1258,6 +1341,18 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
         out = self._decision(X)
         return out[:, 0] if self._y_1d else out
 
+    def _dask_targets(self, X: Any, y: Any, w: Any) -> tuple[int, Any, np.ndarray, Any]:
+        """(score columns, the per-block target conversion, the first block's targets and
+        weights) of a fit on dask arrays."""
+        from . import dask as _dask
+
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"y must be numeric for regression, got dtype {y.dtype}")
+        k = 1 if y.ndim == 1 else y.shape[1]
+        targets = _dask.RegressionTargets(k, X.dtype)
+        first_w = None if w is None else np.asarray(w.blocks[0].compute(), dtype=np.float64)
+        return k, targets, targets(np.asarray(y.blocks[0].compute()), None)[0], first_w
+
 
 class LinearClassifier(_ClassifierMixin, _LinearModel):
     __doc__ = (
@@ -1301,6 +1396,7 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
     )
 
     _default_loss = "cross_entropy"
+    _regression = False
 
     def __init__(
         self,
@@ -1489,6 +1585,8 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
         self
         """
         with self._unchanged_on_error():
+            if _is_dask_array(X):
+                return self._fit_dask(X, y, sample_weight)
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> LinearClassifier:
@@ -1547,6 +1645,30 @@ class LinearClassifier(_ClassifierMixin, _LinearModel):
         else:
             self._minibatch(X, T, sw, self.epochs)
         return self
+
+    def _dask_targets(self, X: Any, y: Any, w: Any) -> tuple[int, Any, None, None]:
+        """(score columns, the per-block target conversion) of a fit on dask arrays; the
+        classes are found in one pass over y."""
+        from . import dask as _dask
+
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}")
+        classes, counts = (np.asarray(a) for a in
+                           _dask.dask.compute(*_dask.da.unique(y, return_counts=True)))
+        self._check_y(classes)
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got "
+                             f"1 class ({classes.tolist()})")
+        self.classes_ = classes
+        self._n_classes_now = len(classes)
+        encoder = type(self)(**self.get_params(deep=False))
+        encoder.classes_ = classes
+        if isinstance(self.class_weight, str):  # "balanced", from the counts of all blocks
+            encoder.class_weight = dict(zip(classes.tolist(),
+                                            (len(y) / (len(classes) * counts)).tolist()))
+        return self._columns(), _dask.LabelTargets(encoder, X.dtype), None, None
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None,
                     sample_weight: Any = None) -> LinearClassifier:

@@ -38,7 +38,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is missing
     raise ImportError("losskit.dask needs dask: pip install 'losskit[dask]'") from exc
 
-from . import _base
+from . import _base, _solvers
 from ._validation import check_hessian
 
 __all__ = ["value", "grad", "value_and_grad", "grad_hess", "is_dask_array"]
@@ -265,3 +265,149 @@ def _per_chunk(call: _Call, mode: str, factor: Any) -> list[da.Array]:
     if per_row:
         return [da.concatenate(list(outs[0][:, 0]))]
     return [da.block(o.tolist()) if x.ndim else o[()] for o in outs]
+
+
+# ---- estimators ---------------------------------------------------------------------------
+class RegressionTargets:
+    """A block of regression targets as the loss takes them: (n, k) in X's dtype."""
+
+    def __init__(self, k: int, dtype: Any) -> None:
+        self.k, self.dtype = k, np.dtype(dtype)
+
+    def __call__(self, y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.ascontiguousarray(np.reshape(y, (len(y), self.k)), dtype=self.dtype), w
+
+
+class LabelTargets:
+    """A block of class labels as the loss takes them (codes or one-hot/sign columns), and
+    its sample weights times the class weights, from the fitted estimator's classes."""
+
+    def __init__(self, estimator: Any, dtype: Any) -> None:
+        self.estimator, self.dtype = estimator, np.dtype(dtype)
+
+    def __call__(self, y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        codes = self.estimator._encode(np.asarray(y))
+        w = self.estimator._class_weights(codes, w)
+        return self.estimator._targets(codes, self.dtype), w
+
+
+def _block_moments(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any) -> Any:
+    """[total weight, sum w x, sum w x^2, sum w y] of one block (float64)."""
+    T, w = targets(y, w)
+    w = np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight must be finite and non-negative")
+    ty = np.asarray(T, dtype=np.float64)
+    wy = w @ ty if ty.ndim == 2 else np.zeros(1)
+    return float(w.sum()), _solvers.moment_sums(np.asarray(X), w), wy
+
+
+def _block_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any, factor: float,
+                loss: Any, k: int, scale_mode: Any) -> Any:
+    T, w = targets(y, w)
+    v = (np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)) * factor
+    X = np.ascontiguousarray(X)
+    latent = list(loss.params) if getattr(loss, "param_grads", None) is not None else None
+    return _solvers.Rows(X, T, loss, v, k, scale_mode, latent)
+
+
+def _block_gradient(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: Any, k: int,
+                    scale_mode: Any, W: np.ndarray, b: np.ndarray | None,
+                    scale: float | None) -> _solvers.GradientSums:
+    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode)
+    return rows.gradient_sums(W, b, scale)
+
+
+def _block_curvature(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: Any, k: int,
+                     scale_mode: Any, W: np.ndarray, b: np.ndarray | None, scale: float | None,
+                     policy: str) -> _solvers.CurvatureSums:
+    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode)
+    return rows.curvature_sums(W, b, scale, policy)
+
+
+def _sum_in_order(parts: list[Any]) -> Any:
+    total = parts[0]
+    for p in parts[1:]:  # block order, whatever order the tasks finished in
+        total = total + p
+    return total
+
+
+class DaskObjective(_solvers.Coordinates):
+    """The training objective of a linear model over dask arrays: every evaluation is one
+    dask computation whose tasks each return a row block's :class:`GradientSums` (or
+    :class:`CurvatureSums`), added in block order on the client. The rows stay where dask
+    keeps them (workers' memory after ``persist()``, or chunked storage read again each
+    pass); only the coefficients and the sums cross the network."""
+
+    def __init__(self, X: da.Array, y: da.Array, w: da.Array | None, targets: Any, loss: Any,
+                 k: int, lam: float, fit_intercept: bool, scale: Any, scale0: float,
+                 latent: list[np.ndarray] | None, mean_over_outputs: bool) -> None:
+        self.Xb = list(X.to_delayed()[:, 0])
+        self.yb = list(y.to_delayed().reshape(len(self.Xb), -1)[:, 0])
+        self.wb = list(w.to_delayed()) if w is not None else [None] * len(self.Xb)
+        self.targets, self.loss, self.dtype = targets, loss, X.dtype
+        self.n = X.shape[0]
+        parts = dask.compute(*[dask.delayed(_block_moments)(xb, yb, wb, targets)
+                               for xb, yb, wb in zip(self.Xb, self.yb, self.wb)])
+        total = math.fsum(p[0] for p in parts)
+        if not total > 0:
+            raise ValueError("sample_weight is zero for every sample: no sample to train on")
+        moments = _sum_in_order([p[1] for p in parts])
+        self.mean_target = _sum_in_order([p[2] for p in parts]) / total
+        # v = w / (total k): the loss is the mean over all elements
+        self.factor = 1.0 / (total * (k if mean_over_outputs else 1))
+        mu, s = _solvers.moments_from_sums(moments / total, 1.0, fit_intercept)
+        super().__init__(mu, s, k, lam, fit_intercept, scale, scale0, latent)
+
+    def _tasks(self, fn: Any, *args: Any) -> Any:
+        return dask.compute(*[dask.delayed(fn)(xb, yb, wb, self.targets, self.factor, self.loss,
+                                               self.k, self.scale_mode, *args)
+                              for xb, yb, wb in zip(self.Xb, self.yb, self.wb)])
+
+    def value_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        self.evaluations += 1
+        W, b, scale = self.unpack(theta)
+        sums = _sum_in_order(self._tasks(_block_gradient, W, b if self.n_b else None, scale))
+        return self.finish(W, scale, sums)
+
+    def newton_direction(self, theta: np.ndarray, g: np.ndarray, policy: str) -> np.ndarray:
+        W, b, scale = self.unpack(theta)
+        sums = _sum_in_order(self._tasks(_block_curvature, W, b if self.n_b else None, scale,
+                                         policy))
+        return _solvers.direction_from_sums(self, g, sums, scale if self.n_t else None)
+
+
+def as_training_arrays(X: Any, y: Any, sample_weight: Any) -> tuple[da.Array, da.Array, Any]:
+    """X, y and the weights of a fit on dask arrays, checked and chunked alike (X whole in its
+    columns, y and the weights as X's rows); nothing is computed."""
+    X = _numeric("X", X)
+    if not isinstance(X, da.Array) or X.ndim != 2:
+        raise ValueError(f"X must be a 2-D dask array, got {type(X).__name__} of shape "
+                         f"{getattr(X, 'shape', None)}")
+    if 0 in X.shape:
+        raise ValueError(f"X must have at least one sample and one feature, got shape {X.shape}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) != 1:
+        X = X.rechunk({1: -1})
+    if y is None:
+        raise ValueError("fit requires y")
+    y = y if isinstance(y, da.Array) else np.asarray(y)
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y have different lengths: X has {X.shape[0]} samples, y has "
+                         f"shape {y.shape}")
+    if y.dtype.kind not in "biufUSO":
+        raise ValueError(f"y must be numeric or labels, got dtype {y.dtype}")
+    if any(math.isnan(c) for c in y.chunks[0]) if isinstance(y, da.Array) else False:
+        raise ValueError("y has chunks of unknown size; call y.compute_chunk_sizes() first")
+    chunks = (X.chunks[0],) + tuple((n,) for n in y.shape[1:])
+    if not isinstance(y, da.Array):
+        y = da.from_array(y, chunks=chunks)
+    elif y.chunks != chunks:
+        y = y.rechunk(chunks)
+    w = None
+    if sample_weight is not None:
+        w = _rows_aligned("sample_weight", sample_weight, X)
+        if w.ndim != 1:
+            raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
+    return X, y, w
