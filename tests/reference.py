@@ -1187,7 +1187,7 @@ def multilabel_margin_slack(x, t, params=None):
         others = np.setdiff1d(np.arange(c), labels)
         for k, j in enumerate(labels):
             z[i, k, others] = 1.0 - x[i, j] + x[i, others]
-    return z.reshape(n, -1)
+    return z.reshape(n, c * c)
 
 
 def multilabel_margin_row_value(x, t):

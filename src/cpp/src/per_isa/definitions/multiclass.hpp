@@ -698,7 +698,8 @@ template <class T> struct MultiLabelSoftMarginRows {
 // first negative entry; a class listed twice counts twice),
 //   (1/C) sum_{j in J} sum_{c not in J} max(0, 1 - x_j + x_c);
 // d/dx_c = +1/C and d/dx_j = -1/C for each term above 0 (0 at the kink, as PyTorch). Linear
-// pieces: the exact Hessian is 0 (kPositiveCurvature per unit of row weight under positive).
+// pieces: the exact Hessian is 0 (kPositiveCurvature per unit of row weight under positive;
+// NaN where the gradient is).
 template <class T> struct MultiLabelMarginRows {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
@@ -754,10 +755,13 @@ entries after it are not read). "mean" divides by N. The gradient at the kink is
         });
         if (g) g[y] -= reduce_sum(slopes);
       }
-      if (c.hess_out) {
-        const T floor = c.hessian == Hessian::positive ? T(grad_scale * weight * kPositiveCurvature)
-                                                       : T(0);
-        vectors<T>(0, C, [&](const auto& L) { L.st(c.hess_out + r * C, splat<T>(floor)); });
+      if (c.hess_out) {  // (with the gradient, which a NaN score makes NaN: so is this then)
+        const Vec<T> floor = splat<T>(c.hessian == Hessian::positive
+                                          ? T(grad_scale * weight * kPositiveCurvature) : T(0));
+        vectors<T>(0, C, [&](const auto& L) {
+          const Vec<T> gv = L.ld(g);
+          L.st(c.hess_out + r * C, select<Vec<T>>(gv != gv, gv, floor));
+        });
       }
       const double value = weight * sum.sum();
       if (c.value_out) c.value_out[r] = T(value);
