@@ -85,9 +85,10 @@ def _torch_call(torch: Any, d: dict, args: list) -> Callable[[], Any] | None:
 
 
 def run(quick: bool = False) -> list[dict]:
-    import torch
+    from .impls import require
 
-    import losskit
+    torch = require("torch")
+    losskit = require("losskit")  # the installed build, not the source tree
     from losskit import _catalog, _core
 
     rows = []
@@ -126,9 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = run(args.quick)
     print(f"{'loss':28} {'shape':>20} {'losskit us':>11} {'torch us':>10} {'speed-up':>8}")
     for r in rows:
-        t = r.get("torch_us")
-        print(f"{r['loss']:28} {str(tuple(r['shape'])):>20} {r['losskit_us']:11.1f} "
-              f"{'-' if t is None else f'{t:.1f}':>10} {'-' if t is None else f'{t / r['losskit_us']:.1f}x':>8}")
+        t, mine = r.get("torch_us"), r["losskit_us"]
+        peer = "-" if t is None else f"{t:.1f}"
+        ratio = "-" if t is None else f"{t / mine:.1f}x"
+        print(f"{r['loss']:28} {str(tuple(r['shape'])):>20} {mine:11.1f} {peer:>10} {ratio:>8}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
