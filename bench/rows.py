@@ -9,7 +9,7 @@ row-wise loss is benchmarked as soon as it is defined. The PyTorch peer of a los
 out: PyTorch has no such function), autograd on the arrays losskit differentiates. K-dimensional
 cross-entropy ((N, C, d1, d2) logits, (N, d1, d2) labels) is timed the same way.
 
-    python -m bench.rows [--quick] [--json FILE]
+    python -m losskit.bench.rows [--quick] [--json FILE]
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def _torch_call(torch: Any, d: dict, args: list) -> Callable[[], Any] | None:
     return call
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, shapes: list | None = None, kdim_shapes: list | None = None,
+        budget: float = 0.3) -> list[dict]:
     from .impls import require
 
     torch = require("torch")
@@ -92,7 +93,8 @@ def run(quick: bool = False) -> list[dict]:
     from losskit import _catalog, _core
 
     rows = []
-    shapes = QUICK_SHAPES if quick else SHAPES
+    shapes = shapes or (QUICK_SHAPES if quick else SHAPES)
+    kdim_shapes = kdim_shapes or (KDIM_SHAPES[:1] if quick else KDIM_SHAPES)
     for d in _core.loss_definitions():
         if d["family"] != "rowwise" or not d["class_name"]:
             continue
@@ -103,19 +105,19 @@ def run(quick: bool = False) -> list[dict]:
             if d["name"] == "nll":
                 args[0] = args[0] - np.log(np.sum(np.exp(args[0]), axis=1, keepdims=True))
             entry = {"loss": d["name"], "shape": [n, c],
-                     "losskit_us": 1e6 * _best(_losskit_call(losskit, d, args))}
+                     "losskit_us": 1e6 * _best(_losskit_call(losskit, d, args), budget)}
             peer = _torch_call(torch, d, args)
             if peer is not None:
-                entry["torch_us"] = 1e6 * _best(peer)
+                entry["torch_us"] = 1e6 * _best(peer, budget)
             rows.append(entry)
-    for shape in KDIM_SHAPES[:1] if quick else KDIM_SHAPES:
+    for shape in kdim_shapes:
         rng = np.random.default_rng(1)
         x = rng.normal(0, 2, shape).astype(np.float32)
         y = rng.integers(0, shape[1], (shape[0], *shape[2:]))
         d = {"name": "cross_entropy", "arity": 2, "operands": []}
         rows.append({"loss": "cross_entropy (K-dim)", "shape": list(shape),
-                     "losskit_us": 1e6 * _best(_losskit_call(losskit, d, [x, y])),
-                     "torch_us": 1e6 * _best(_torch_call(torch, d, [x, y]))})
+                     "losskit_us": 1e6 * _best(_losskit_call(losskit, d, [x, y]), budget),
+                     "torch_us": 1e6 * _best(_torch_call(torch, d, [x, y]), budget)})
     return rows
 
 
