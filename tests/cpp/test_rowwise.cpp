@@ -83,6 +83,7 @@ RowExpected reference_row(const Options& o, const Real* x, std::size_t C, std::i
       }
       return e;
     }
+    default: break;  // the others: reference_any below
   }
   throw std::logic_error("no reference for this loss");
 }
