@@ -41,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
 from . import _base, _solvers
 from ._validation import check_hessian
 
-__all__ = ["value", "grad", "value_and_grad", "grad_hess", "is_dask_array"]
+__all__ = ["value", "grad", "value_and_grad", "grad_hess", "glm_family", "is_dask_array"]
 
 
 def is_dask_array(a: Any) -> bool:
@@ -411,3 +411,57 @@ def as_training_arrays(X: Any, y: Any, sample_weight: Any) -> tuple[da.Array, da
         if w.ndim != 1:
             raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
     return X, y, w
+
+
+# ---- dask-glm -----------------------------------------------------------------------------
+def glm_family(loss: Any) -> type:
+    """A dask-glm family (``dask_glm.algorithms.lbfgs(X, y, family=...)``, and the other
+    gradient-based algorithms: ``gradient_descent``, ``proximal_grad``, ``admm``) whose
+    negative log-likelihood is ``loss`` with reduction "sum" of the linear scores ``X beta``
+    against ``y``.
+
+    dask-glm's ``hessian(Xbeta, X)`` takes no targets, which the curvature of a loss other
+    than the logistic depends on: the family's ``hessian`` raises NotImplementedError, so
+    ``dask_glm.algorithms.newton`` cannot use it (losskit's estimators run Newton on dask
+    arrays themselves).
+
+    Examples
+    --------
+    >>> import dask_glm.algorithms, losskit, losskit.dask  # doctest: +SKIP
+    >>> family = losskit.dask.glm_family(losskit.HuberLoss(delta=1.0))  # doctest: +SKIP
+    >>> beta = dask_glm.algorithms.lbfgs(X, y, family=family, regularizer=None)  # doctest: +SKIP
+    """
+    if not isinstance(loss, _base.ElementwiseLoss):
+        raise TypeError(f"a dask-glm family needs an elementwise loss of (scores, targets), "
+                        f"got {type(loss).__name__}")
+    summing = copy.deepcopy(loss)
+    summing.reduction = "sum"
+
+    def loglike(Xbeta: Any, y: Any) -> Any:
+        if isinstance(Xbeta, da.Array) or isinstance(y, da.Array):
+            return value(summing, Xbeta, y)
+        return summing(np.asarray(Xbeta, dtype=np.float64), np.asarray(y, dtype=np.float64))
+
+    def gradient(Xbeta: Any, X: Any, y: Any) -> Any:
+        if isinstance(Xbeta, da.Array) or isinstance(y, da.Array):
+            g = grad(summing, Xbeta, y)
+        else:
+            g = summing.grad(np.asarray(Xbeta, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        return X.T.dot(g)
+
+    def pointwise_loss(beta: Any, X: Any, y: Any) -> Any:
+        return loglike(X.dot(beta.ravel()), y.ravel())
+
+    def pointwise_gradient(beta: Any, X: Any, y: Any) -> Any:
+        return gradient(X.dot(beta.ravel()), X, y.ravel())
+
+    def hessian(Xbeta: Any, X: Any) -> Any:
+        raise NotImplementedError(
+            f"dask-glm's hessian(Xbeta, X) has no targets, and the curvature of "
+            f"{type(loss).__name__} depends on them; use a gradient-based dask-glm algorithm, "
+            f"or losskit.LinearRegressor(solver='newton') on the dask arrays")
+
+    methods = {"loglike": loglike, "gradient": gradient, "pointwise_loss": pointwise_loss,
+               "pointwise_gradient": pointwise_gradient, "hessian": hessian}
+    return type(f"{type(loss).__name__}Family", (),
+                {name: staticmethod(fn) for name, fn in methods.items()})

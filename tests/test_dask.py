@@ -235,3 +235,27 @@ def test_partial_fit_under_dask_ml_incremental(client):
         ref.partial_fit(X[i:i + 500], labels[i:i + 500], classes=[False, True])
     np.testing.assert_allclose(inc.estimator_.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
     assert inc.score(Xd, yd) > 0.8
+
+
+# dask-glm sets a dask option under its deprecated name and passes SciPy a deprecated option
+@pytest.mark.filterwarnings("ignore:Dask configuration key:FutureWarning")
+@pytest.mark.filterwarnings("ignore:scipy.optimize:DeprecationWarning")
+def test_dask_glm_family_of_a_losskit_loss():
+    algorithms = pytest.importorskip("dask_glm.algorithms")
+    families = pytest.importorskip("dask_glm.families")
+    X, y = _regression(n=3000, d=4, seed=5)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    labels = (y > np.median(y)).astype(np.float64)
+    Xd, yd = da.from_array(X, chunks=(700, 4)), da.from_array(labels, chunks=700)
+    kwargs = dict(regularizer=None, max_iter=500, tol=1e-12)
+    ref = algorithms.lbfgs(Xd, yd, family=families.Logistic, **kwargs)
+    ours = algorithms.lbfgs(Xd, yd, family=ld.glm_family(losskit.BCEWithLogitsLoss()), **kwargs)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7)
+    # a robust family: the same minimum as losskit's own fit of the raw residuals
+    yr = da.from_array(y, chunks=700)
+    huber = algorithms.lbfgs(Xd, yr, family=ld.glm_family(losskit.HuberLoss(delta=2.0)), **kwargs)
+    fit = losskit.LinearRegressor(losskit.HuberLoss(delta=2.0), scale=1.0, penalty=None,
+                                  fit_intercept=False, tol=1e-12, max_iter=500).fit(X, y)
+    np.testing.assert_allclose(huber, fit.coef_, rtol=1e-5, atol=1e-6 * np.abs(fit.coef_).max())
+    with pytest.raises(NotImplementedError, match="targets"):
+        ld.glm_family(losskit.HuberLoss()).hessian(Xd @ np.ones(4), Xd)
