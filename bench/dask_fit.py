@@ -61,7 +61,7 @@ def run(rows: int, chunk_rows: int, workers: list[int], path: str) -> list[dict]
     _write(path, rows, chunk_rows)
     results = []
     for n in workers:
-        with LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=":0") as cluster, \
                 Client(cluster):
             X = da.from_npy_stack(os.path.join(path, "X"), mmap_mode=None)
             y = da.from_npy_stack(os.path.join(path, "y"), mmap_mode=None)

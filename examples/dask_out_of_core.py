@@ -58,7 +58,7 @@ def main() -> None:
     write_chunks(args.dir, args.rows, args.chunk_rows)
     written = time.perf_counter() - t0
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=args.memory_limit,
-                      dashboard_address=None) as cluster, Client(cluster):
+                      dashboard_address=":0") as cluster, Client(cluster):
         # each task reads its chunk from disk (no memory map: the pages would count against
         # the worker's memory) and drops it when its sums are made
         X = da.from_npy_stack(os.path.join(args.dir, "X"), mmap_mode=None)

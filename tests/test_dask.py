@@ -22,7 +22,7 @@ RNG = np.random.default_rng(7)
 def client():
     """A cluster of two single-threaded worker processes, as a machine's would be."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as c:
         yield c
 
