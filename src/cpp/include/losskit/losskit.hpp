@@ -1,16 +1,26 @@
 // losskit: vectorized losses with analytic gradients. Public C++ API.
 //
-// Plain pointers and sizes for float and double; nothing here depends on SIMD types, OpenMP or
-// Python. Link with `find_package(losskit CONFIG)` and `losskit::losskit`.
+// Two levels, for float and double; nothing here depends on SIMD types, OpenMP or Python.
+// Link with `find_package(losskit CONFIG)` and `losskit::losskit`.
+//   - Typed objects (what C++ programs use): one per loss, generated from its definition
+//     (losskit/loss_objects.hpp: losskit::Huber{.delta = 0.5}.value_and_grad(x, y, grad)),
+//     and losskit::Optimizer<Rule, T> (losskit/optimizer.hpp). They take spans, check every
+//     parameter and array, and throw std::invalid_argument before writing anything.
+//   - The descriptors below (evaluate with an ElementwiseCall, step with a State): plain
+//     pointers and sizes, unchecked, what the typed objects and the bindings run on.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "losskit/checked.hpp"
 #include "losskit/loss_ids.hpp"  // generated from the definitions
+#include "losskit/loss_objects.hpp"  // generated from the definitions
 #include "losskit/loss_types.hpp"
 #include "losskit/optim.hpp"
+#include "losskit/optimizer.hpp"
+#include "losskit/span.hpp"
 
 namespace losskit {
 
