@@ -144,6 +144,7 @@ std::string object(const LossInfo& d) {
   out += "  Reduction reduction = Reduction::" + split(d.reductions).front() + ";\n\n";
   out += std::string("  static constexpr ") + (rowwise ? "RowwiseLoss" : "ElementwiseLoss") +
          " id = " + (rowwise ? "RowwiseLoss::" : "ElementwiseLoss::") + d.name + ";\n";
+  if (!rowwise) out += "  static constexpr int arity = " + std::to_string(d.arity) + ";\n";
   out += "  // The Hessian policy to train with (the first LossInfo::hessians offers).\n";
   out += "  static constexpr Hessian training_hessian = Hessian::" + split(d.hessians).front() +
          ";\n";
@@ -170,7 +171,16 @@ std::string object(const LossInfo& d) {
   return out;
 }
 
+// Writes `text` unless the file already holds it: an unchanged header keeps its time stamp, so
+// what includes it is not rebuilt.
 bool write(const std::string& path, const std::string& text) {
+  if (std::FILE* old = std::fopen(path.c_str(), "rb")) {
+    std::string current;
+    char buf[4096];
+    for (std::size_t got; (got = std::fread(buf, 1, sizeof buf, old)) > 0;) current.append(buf, got);
+    std::fclose(old);
+    if (current == text) return true;
+  }
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f || std::fputs(text.c_str(), f) < 0 || std::fclose(f) != 0) {
     std::perror(path.c_str());
@@ -208,11 +218,21 @@ int main(int argc, char** argv) {
       "#pragma once\n\n#include <cstdint>\n#include <vector>\n\n#include \"losskit/loss_methods.hpp\"\n\n"
       "namespace losskit {\n\n";
   // Internal kernels (no class name) serve a front end's variant of a loss; they get no object.
+  std::string elementwise_list, rowwise_list;
   for (const LossInfo* d : elementwise)
-    if (d->class_name) objects += object(*d);
+    if (d->class_name) {
+      objects += object(*d);
+      elementwise_list += " X(" + object_name(*d) + ")";
+    }
   for (const LossInfo* d : rowwise)
-    if (d->class_name) objects += object(*d);
-  objects += "}  // namespace losskit\n";
+    if (d->class_name) {
+      objects += object(*d);
+      rowwise_list += " X(" + object_name(*d) + ")";
+    }
+  objects += "}  // namespace losskit\n\n"
+             "// Every typed object, for code generic over losses: X(Name) per loss.\n"
+             "#define LOSSKIT_ELEMENTWISE_OBJECTS(X)" + elementwise_list + "\n"
+             "#define LOSSKIT_ROWWISE_OBJECTS(X)" + rowwise_list + "\n";
   const std::string dir = argv[1];
   return write(dir + "/loss_ids.hpp", ids) && write(dir + "/loss_objects.hpp", objects) ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "dispatch.hpp"
+#include "losskit/checked.hpp"
 
 namespace losskit {
 namespace {
