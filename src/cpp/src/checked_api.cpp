@@ -81,38 +81,41 @@ std::string describe_interval(const Interval& d) {
          format_bound(d.high) + (d.high_closed ? "]" : ")");
 }
 
+void check_param(const ParamInfo& p, double v) {
+  std::string got;
+  switch (p.kind) {
+    case ParamKind::real:
+      if (p.domain.contains(v)) return;
+      got = format_real(v);
+      break;
+    case ParamKind::integer:
+      if (p.domain.contains(v) && v == std::floor(v)) return;
+      got = v == std::floor(v) && std::fabs(v) < 1e18 ? std::to_string(std::int64_t(v))
+                                                     : format_real(v);
+      break;
+    case ParamKind::boolean:
+      if (v == 0 || v == 1) return;
+      throw std::invalid_argument(std::string(p.name) + " must be True or False (0 or 1), got " +
+                                  format_real(v));
+    case ParamKind::choice: {
+      int count = 1;
+      for (const char* c = p.choices; *c; ++c) count += *c == ',';
+      if (v >= 0 && v < count && v == std::floor(v)) return;
+      throw std::invalid_argument(std::string(p.name) + " must be the index of one of '" +
+                                  p.choices + "', got " + format_real(v));
+    }
+    default: return;  // class weights and ignore_index are not kernel values
+  }
+  throw std::invalid_argument(std::string(p.name) + " must be " + describe_interval(p.domain) +
+                              ", got " + got);
+}
+
 void check_params(const LossInfo& info, const LossParams& params) {
   int k = 0;  // index into LossParams: the kernel parameters only
   for (int i = 0; i < info.num_params; ++i) {
     const ParamInfo& p = info.params[i];
     if (p.kind == ParamKind::class_weight || p.kind == ParamKind::ignore_index) continue;
-    const double v = params.values[k++];
-    std::string got;
-    switch (p.kind) {
-      case ParamKind::real:
-        if (p.domain.contains(v)) continue;
-        got = format_real(v);
-        break;
-      case ParamKind::integer:
-        if (p.domain.contains(v) && v == std::floor(v)) continue;
-        got = v == std::floor(v) && std::fabs(v) < 1e18 ? std::to_string(std::int64_t(v))
-                                                       : format_real(v);
-        break;
-      case ParamKind::boolean:
-        if (v == 0 || v == 1) continue;
-        throw std::invalid_argument(std::string(p.name) + " must be True or False (0 or 1), got " +
-                                    format_real(v));
-      case ParamKind::choice: {
-        int count = 1;
-        for (const char* c = p.choices; *c; ++c) count += *c == ',';
-        if (v >= 0 && v < count && v == std::floor(v)) continue;
-        throw std::invalid_argument(std::string(p.name) + " must be the index of one of '" +
-                                    p.choices + "', got " + format_real(v));
-      }
-      default: continue;
-    }
-    throw std::invalid_argument(std::string(p.name) + " must be " + describe_interval(p.domain) +
-                                ", got " + got);
+    check_param(p, params.values[k++]);
   }
 }
 

@@ -22,6 +22,8 @@ namespace losskit {
 // Throws std::invalid_argument "<name> must be <domain>, got <value>" for the first kernel
 // parameter (in LossInfo order) outside its domain; NaN is outside every domain.
 void check_params(const LossInfo& info, const LossParams& params);
+// One parameter's value (as LossParams holds it) against its ParamInfo.
+void check_param(const ParamInfo& param, double value);
 // Per-class weights (row-wise losses): finite and non-negative ("weight must be finite and
 // non-negative, got weight[2] = -1.0").
 void check_class_weight(span<const double> weight);
