@@ -9,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -133,24 +134,26 @@ namespace {
 
 [[noreturn]] void refuse(const std::string& message) { throw std::invalid_argument(message); }
 
-// A named array argument: its bytes, for the size, null and overlap checks.
+// A named array argument: its bytes, for the size, null and overlap checks. The name is
+// prefix + name (e.g. "grad_" + "alpha"), put together only for a message.
 struct Named {
-  const char* name;
+  std::string_view prefix, name;
   const void* data;
   std::size_t size;   // elements
   std::size_t bytes;  // size * element size
+  std::string label() const { return std::string(prefix) + std::string(name); }
 };
-template <class T> Named named(const char* name, span<T> s) {
-  return {name, static_cast<const void*>(s.data()), s.size(), s.size() * sizeof(T)};
+template <class T> Named named(std::string_view name, span<T> s, std::string_view prefix = {}) {
+  return {prefix, name, static_cast<const void*>(s.data()), s.size(), s.size() * sizeof(T)};
 }
+template <class T> bool given(span<T> s) { return s.data() || s.size(); }
 
 void check_pointer(const Named& a) {
-  if (a.size && !a.data)
-    refuse(std::string(a.name) + " is null with " + std::to_string(a.size) + " elements");
+  if (a.size && !a.data) refuse(a.label() + " is null with " + std::to_string(a.size) + " elements");
 }
 void check_size(const Named& a, std::size_t expected, const char* of_what) {
   if (a.size != expected)
-    refuse(std::string(a.name) + " has " + std::to_string(a.size) + " elements, expected " +
+    refuse(a.label() + " has " + std::to_string(a.size) + " elements, expected " +
            std::to_string(expected) + " (" + of_what + ")");
   check_pointer(a);
 }
@@ -167,12 +170,11 @@ void check_overlaps(std::initializer_list<Named> outputs, std::initializer_list<
                     bool exact_alias_ok) {
   for (auto o = outputs.begin(); o != outputs.end(); ++o) {
     for (auto later = o + 1; later != outputs.end(); ++later)
-      if (overlap(*o, *later))
-        refuse(std::string(o->name) + " and " + later->name + " share memory");
+      if (overlap(*o, *later)) refuse(o->label() + " and " + later->label() + " share memory");
     for (const Named& a : arguments) {
       if (!overlap(*o, a)) continue;
       if (exact_alias_ok && o->data == a.data && o->bytes == a.bytes) continue;
-      refuse(std::string(o->name) + " shares memory with " + a.name +
+      refuse(o->label() + " shares memory with " + a.label() +
              (exact_alias_ok ? " without being exactly that array" : ""));
     }
   }
@@ -188,16 +190,17 @@ void check_reduction(const LossInfo& info, Reduction r) {
 }
 
 // The names of a loss's operands (LossInfo::operands: "alpha,scale").
-std::string operand_name(const LossInfo& info, int which) {
-  std::string names = info.operands;
+std::string_view operand_name(const LossInfo& info, int which) {
+  const std::string_view names = info.operands;
   const std::size_t comma = names.find(',');
   if (which == 0) return names.substr(0, comma);
-  return comma == std::string::npos ? names : names.substr(comma + 1);
+  return comma == std::string_view::npos ? names : names.substr(comma + 1);
 }
 
 template <class T>
-[[noreturn]] void refuse_element(const std::string& name, const std::string& requirement,
+[[noreturn]] void refuse_element(std::string_view view, const std::string& requirement,
                                  std::size_t i, T value) {
+  const std::string name(view);
   refuse(name + " must be " + requirement + ", got " + name + "[" + std::to_string(i) + "] = " +
          format_real(double(value)));
 }
@@ -212,40 +215,39 @@ double evaluate_elementwise(ElementwiseLoss loss, const LossParams& params,
   const Named input = named("input", a.input);
   check_pointer(input);
   check_size(named("target", a.target), n, "the input's size");
-  const std::string third_name = operand_name(info, 0), fourth_name = operand_name(info, 1);
-  const Named third = named(third_name.c_str(), a.third);
-  const Named fourth = named(fourth_name.c_str(), a.fourth);
-  const bool operands = a.third.data() || a.fourth.data() || a.third.size() || a.fourth.size();
+  const std::string_view third_name = operand_name(info, 0), fourth_name = operand_name(info, 1);
+  const Named third = named(third_name, a.third);
+  const Named fourth = named(fourth_name, a.fourth);
+  const bool operands = given(a.third) || given(a.fourth);
   if (info.arity == 2 && operands) refuse(std::string(info.name) + " takes no third argument");
   if (info.arity == 3) check_size(third, n, "the input's size");
   if (info.arity == 4 && operands) {
     check_size(third, n, "the input's size");
     check_size(fourth, n, "the input's size");
   }
-  const bool weighted = a.sample_weight.size() || a.sample_weight.data();
+  const bool weighted = given(a.sample_weight);
   if (weighted) check_size(named("sample_weight", a.sample_weight), n, "the input's size");
   if (a.reduction == Reduction::batchmean && a.batch_size == 0)
     refuse("batch_size must be at least 1 for reduction 'batchmean'");
 
   const bool none = a.reduction == Reduction::none;
-  const bool grad_hess = a.hess.data() || a.hess.size();
-  const bool values_given = a.values.data() || a.values.size();
-  const bool grad_given = a.grad.data() || a.grad.size();
+  const bool grad_hess = given(a.hess);
+  const bool values_given = given(a.values);
+  const bool grad_given = given(a.grad);
   if (values_given && !(none && a.compute_value && !grad_hess))
     refuse("values receives the per-element values of reduction 'none' only");
   if (none && a.compute_value && !grad_hess) check_size(named("values", a.values), n, "the input's size");
   if (grad_given) check_size(named("grad", a.grad), n, "the input's size");
-  const bool extra = a.grad_third.size() || a.grad_third.data() || a.grad_fourth.size() ||
-                     a.grad_fourth.data();
+  const Named grad_third = named(third_name, a.grad_third, "grad_");
+  const Named grad_fourth = named(fourth_name, a.grad_fourth, "grad_");
+  const bool extra = given(a.grad_third) || given(a.grad_fourth);
   if (extra) {
     if (info.arity < 3) refuse(std::string(info.name) + " has no third argument to differentiate");
-    if (!grad_given) refuse("grad_" + third_name + " needs grad");
-    if (grad_hess) refuse("grad_hess computes no gradient in " + third_name);
-    const std::string gt = "grad_" + third_name, gf = "grad_" + fourth_name;
-    check_size(named(gt.c_str(), a.grad_third), n, "the input's size");
-    if (info.arity == 4) check_size(named(gf.c_str(), a.grad_fourth), n, "the input's size");
-    else if (a.grad_fourth.size() || a.grad_fourth.data())
-      refuse(std::string(info.name) + " has no fourth argument");
+    if (!grad_given) refuse(grad_third.label() + " needs grad");
+    if (grad_hess) refuse("grad_hess computes no gradient in " + std::string(third_name));
+    check_size(grad_third, n, "the input's size");
+    if (info.arity == 4) check_size(grad_fourth, n, "the input's size");
+    else if (given(a.grad_fourth)) refuse(std::string(info.name) + " has no fourth argument");
   }
   if (grad_hess) {
     if (!grad_given) refuse("hess needs grad");
@@ -256,9 +258,8 @@ double evaluate_elementwise(ElementwiseLoss loss, const LossParams& params,
              "' Hessian; it offers " + info.hessians);
   }
   if (!a.compute_value && !grad_given) refuse("nothing to compute: no value and no grad");
-  const std::string gt = "grad_" + third_name, gf = "grad_" + fourth_name;
-  check_overlaps({named("values", a.values), named("grad", a.grad), named(gt.c_str(), a.grad_third),
-                  named(gf.c_str(), a.grad_fourth), named("hess", a.hess)},
+  check_overlaps({named("values", a.values), named("grad", a.grad), grad_third, grad_fourth,
+                  named("hess", a.hess)},
                  {input, named("target", a.target), third, fourth,
                   named("sample_weight", a.sample_weight)},
                  true);
@@ -327,8 +328,8 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
     refuse("input has " + std::to_string(a.input.size()) + " elements, not a whole number of rows of " +
            std::to_string(a.classes) + " classes");
   const std::size_t rows = a.input.size() / a.classes;
-  const bool labels = a.labels.size() || a.labels.data();
-  const bool probabilities = a.target.size() || a.target.data();
+  const bool labels = given(a.labels);
+  const bool probabilities = given(a.target);
   if (labels == probabilities && rows)
     refuse("give either labels (one class index per row) or target probabilities");
   if (probabilities && !info.probability_targets)
@@ -341,12 +342,12 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
     if (!takes) refuse(std::string(info.name) + " takes no class weights");
     check_size(named("weight", a.class_weight), a.classes, "one per class");
   }
-  const bool weighted = a.sample_weight.size() || a.sample_weight.data();
+  const bool weighted = given(a.sample_weight);
   if (weighted) check_size(named("sample_weight", a.sample_weight), rows, "one per row");
   const bool none = a.reduction == Reduction::none;
-  const bool grad_given = a.grad.size() || a.grad.data();
-  const bool grad_hess = a.hess.size() || a.hess.data();
-  const bool values_given = a.values.size() || a.values.data();
+  const bool grad_given = given(a.grad);
+  const bool grad_hess = given(a.hess);
+  const bool values_given = given(a.values);
   if (values_given && !(none && a.compute_value && !grad_hess))
     refuse("values receives the per-row values of reduction 'none' only");
   if (none && a.compute_value && !grad_hess) check_size(named("values", a.values), rows, "one per row");

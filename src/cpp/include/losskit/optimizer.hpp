@@ -78,22 +78,24 @@ template <class Rule, class T> class Optimizer {
     if (steps_ == std::numeric_limits<std::int64_t>::max()) throw std::invalid_argument("the step count would overflow");
     const std::size_t bytes = size_ * sizeof(T);
     struct Range {
-      const char* name;
-      const char* begin;
+      const char* name = nullptr;
+      const char* begin = nullptr;
     };
-    std::vector<Range> written{{"param", reinterpret_cast<const char*>(param.data())}};
+    std::array<Range, kNumStateNames + 1> written;
+    std::size_t count = 0;
+    written[count++] = {"param", reinterpret_cast<const char*>(param.data())};
     for (int k = 0; k < kNumStateNames; ++k) {
       if (!layout.has(StateName(k))) continue;
       if (borrowed_ && !state_.arrays[k])
         throw std::invalid_argument(std::string("the rule needs state '") + state_name(StateName(k)) +
                                     "', which the borrowed state lacks");
-      if (state_.arrays[k]) written.push_back({state_name(StateName(k)),
-                                               reinterpret_cast<const char*>(state_.arrays[k])});
+      if (state_.arrays[k])
+        written[count++] = {state_name(StateName(k)), reinterpret_cast<const char*>(state_.arrays[k])};
     }
     const std::less<const char*> before;
     const auto* g = reinterpret_cast<const char*>(grad.data());
-    for (std::size_t i = 0; i < written.size() && bytes; ++i) {
-      for (std::size_t j = i + 1; j < written.size(); ++j)
+    for (std::size_t i = 0; i < count && bytes; ++i) {
+      for (std::size_t j = i + 1; j < count; ++j)
         if (before(written[i].begin, written[j].begin + bytes) &&
             before(written[j].begin, written[i].begin + bytes))
           throw std::invalid_argument(std::string(written[i].name) + " and " + written[j].name +
