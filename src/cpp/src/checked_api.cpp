@@ -3,14 +3,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <initializer_list>
-#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
 #include "losskit/losskit.hpp"

@@ -60,6 +60,22 @@ std::string object_name(const LossInfo& d) {
   return name;
 }
 
+// A parameter's member name: its own, with "_" appended where that is a C++ keyword or a name
+// the object already uses (its member functions and constants).
+std::string member_name(const ParamInfo& p) {
+  static const char* const taken[] = {
+      "auto", "bool", "case", "char", "class", "const", "default", "delete", "do", "double",
+      "else", "enum", "explicit", "false", "float", "for", "friend", "if", "int", "long",
+      "namespace", "new", "not", "operator", "or", "private", "public", "register", "return",
+      "short", "signed", "sizeof", "static", "struct", "switch", "template", "this", "true",
+      "typename", "union", "unsigned", "using", "virtual", "void", "volatile", "while",
+      "value", "grad", "value_and_grad", "value_and_grads", "grad_hess", "reduction", "id",
+      "arity", "training_hessian", "kernel_params", "class_weight", "ignored_label"};
+  for (const char* t : taken)
+    if (std::string(p.name) == t) return std::string(p.name) + "_";
+  return p.name;
+}
+
 // "param" -> "Param": the enum of a choice parameter.
 std::string choice_type(const ParamInfo& p) {
   std::string out;
@@ -95,21 +111,22 @@ std::string object(const LossInfo& d) {
   bool class_weight = false, ignore_index = false;
   for (int i = 0; i < d.num_params; ++i) {
     const ParamInfo& p = d.params[i];
+    const std::string field = member_name(p);
     std::string member;
     std::string value;  // its LossParams value
     switch (p.kind) {
       case ParamKind::real:
-        member = "double " + std::string(p.name) + " = " + literal(p.default_value);
-        value = p.name;
+        member = "double " + field + " = " + literal(p.default_value);
+        value = field;
         break;
       case ParamKind::integer:
-        member = "std::int64_t " + std::string(p.name) + " = " +
+        member = "std::int64_t " + field + " = " +
                  std::to_string(static_cast<long long>(p.default_value));
-        value = "double(" + std::string(p.name) + ")";
+        value = "double(" + field + ")";
         break;
       case ParamKind::boolean:
-        member = "bool " + std::string(p.name) + " = " + (p.default_value != 0 ? "true" : "false");
-        value = "double(" + std::string(p.name) + ")";
+        member = "bool " + field + " = " + (p.default_value != 0 ? "true" : "false");
+        value = "double(" + field + ")";
         break;
       case ParamKind::choice: {
         const std::string type = choice_type(p);
@@ -118,16 +135,16 @@ std::string object(const LossInfo& d) {
         for (std::size_t k = 0; k < choices.size(); ++k)
           out += (k ? ", " : " ") + choices[k];
         out += " };\n";
-        member = type + " " + p.name + " = " + type + "::" + choices.front();
-        value = "double(int(" + std::string(p.name) + "))";
+        member = type + " " + field + " = " + type + "::" + choices.front();
+        value = "double(int(" + field + "))";
         break;
       }
       case ParamKind::class_weight:
-        member = "std::vector<double> " + std::string(p.name);
+        member = "std::vector<double> " + field;
         class_weight = true;
         break;
       case ParamKind::ignore_index:
-        member = "std::int64_t " + std::string(p.name) + " = " +
+        member = "std::int64_t " + field + " = " +
                  std::to_string(static_cast<long long>(p.default_value));
         ignore_index = true;
         break;

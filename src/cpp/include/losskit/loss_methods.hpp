@@ -26,6 +26,7 @@
 // probabilities (rows x classes) in place of labels.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "losskit/checked.hpp"
