@@ -62,6 +62,14 @@ const char* checked_name(const char* name, const char* what) {
 }
 
 template <class T> span<const T> in(const T* p, std::size_t n) { return {p, p ? n : 0}; }
+
+// A C enum's value as the integer the caller stored: C lets any int through, and loading a value
+// outside the enumerators as the C++ enum type would be undefined.
+template <class Enum> int enum_value(const Enum& e) {
+  std::underlying_type_t<Enum> v;
+  std::memcpy(&v, &e, sizeof v);
+  return static_cast<int>(v);
+}
 template <class T> span<T> out(T* p, std::size_t n) { return {p, p ? n : 0}; }
 
 }  // namespace
@@ -125,7 +133,7 @@ double evaluate_elementwise(const losskit_loss& loss, const Call& c, bool want_v
   a.reduction = loss.reduction;
   a.batch_size = c.batch_size;
   a.compute_value = want_value || (c.values && !c.hess);
-  a.hessian = static_cast<Hessian>(c.hessian);
+  a.hessian = static_cast<Hessian>(enum_value(c.hessian));
   return evaluate_checked(loss.elementwise, loss.params, a);
 }
 
@@ -147,15 +155,16 @@ double evaluate_rowwise(const losskit_loss& loss, const Call& c, bool want_value
   a.hess = out(c.hess, n);
   a.reduction = loss.reduction;
   a.compute_value = want_value || (c.values && !c.hess);
-  a.hessian = static_cast<Hessian>(c.hessian);
+  a.hessian = static_cast<Hessian>(enum_value(c.hessian));
   return evaluate_checked(loss.rows, loss.params, a);
 }
 
-template <class Call> void check_call(const losskit_loss* loss, const Call* call, losskit_hessian h) {
+template <class Call> void check_call(const losskit_loss* loss, const Call* call) {
   require_pointer(loss, "loss");
   require_pointer(call, "call");
-  if (int(h) < 0 || int(h) > int(LOSSKIT_HESSIAN_POSITIVE))
-    throw std::invalid_argument("unknown Hessian policy " + std::to_string(int(h)));
+  const int h = enum_value(call->hessian);
+  if (h < 0 || h > int(LOSSKIT_HESSIAN_POSITIVE))
+    throw std::invalid_argument("unknown Hessian policy " + std::to_string(h));
 }
 
 // ---- optimizers -------------------------------------------------------------------------------
@@ -311,7 +320,7 @@ losskit_status losskit_loss_get(const losskit_loss* loss, const char* param, dou
 losskit_status losskit_loss_set_reduction(losskit_loss* loss, losskit_reduction reduction) {
   return guarded([&] {
     require_pointer(loss, "loss");
-    const int r = int(reduction);
+    const int r = enum_value(reduction);
     if (r < 0 || r > 3) throw std::invalid_argument("unknown reduction " + std::to_string(r));
     if (!list_contains(loss->info().reductions, kReductionNames[r]))
       throw std::invalid_argument(std::string("reduction must be one of ") + loss->info().reductions +
@@ -337,7 +346,7 @@ int losskit_loss_is_rowwise(const losskit_loss* loss) { return loss && loss->row
 losskit_status losskit_evaluate_f32(const losskit_loss* loss, const losskit_elementwise_f32* call,
                                     double* value) {
   return guarded([&] {
-    check_call(loss, call, call ? call->hessian : LOSSKIT_HESSIAN_EXACT);
+    check_call(loss, call);
     if (loss->rowwise) throw std::invalid_argument(std::string(loss->info().name) + " is row-wise");
     const double v = evaluate_elementwise<float>(*loss, *call, value != nullptr);
     if (value) *value = v;
@@ -346,7 +355,7 @@ losskit_status losskit_evaluate_f32(const losskit_loss* loss, const losskit_elem
 losskit_status losskit_evaluate_f64(const losskit_loss* loss, const losskit_elementwise_f64* call,
                                     double* value) {
   return guarded([&] {
-    check_call(loss, call, call ? call->hessian : LOSSKIT_HESSIAN_EXACT);
+    check_call(loss, call);
     if (loss->rowwise) throw std::invalid_argument(std::string(loss->info().name) + " is row-wise");
     const double v = evaluate_elementwise<double>(*loss, *call, value != nullptr);
     if (value) *value = v;
@@ -355,7 +364,7 @@ losskit_status losskit_evaluate_f64(const losskit_loss* loss, const losskit_elem
 losskit_status losskit_evaluate_rowwise_f32(const losskit_loss* loss, const losskit_rowwise_f32* call,
                                             double* value) {
   return guarded([&] {
-    check_call(loss, call, call ? call->hessian : LOSSKIT_HESSIAN_EXACT);
+    check_call(loss, call);
     if (!loss->rowwise) throw std::invalid_argument(std::string(loss->info().name) + " is elementwise");
     const double v = evaluate_rowwise<float>(*loss, *call, value != nullptr);
     if (value) *value = v;
@@ -364,7 +373,7 @@ losskit_status losskit_evaluate_rowwise_f32(const losskit_loss* loss, const loss
 losskit_status losskit_evaluate_rowwise_f64(const losskit_loss* loss, const losskit_rowwise_f64* call,
                                             double* value) {
   return guarded([&] {
-    check_call(loss, call, call ? call->hessian : LOSSKIT_HESSIAN_EXACT);
+    check_call(loss, call);
     if (!loss->rowwise) throw std::invalid_argument(std::string(loss->info().name) + " is elementwise");
     const double v = evaluate_rowwise<double>(*loss, *call, value != nullptr);
     if (value) *value = v;
