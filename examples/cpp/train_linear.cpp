@@ -1,5 +1,6 @@
-// Robust linear regression with losskit alone: Huber loss and its gradient, minibatches from
-// the counter-based sampler gathered into reused buffers, gradient clipping and Adam.
+// Robust linear regression with losskit alone: a Huber loss and its gradient in one pass,
+// minibatches from the counter-based sampler gathered into reused buffers, gradient clipping,
+// and Adam holding its own state.
 //
 // Data: y = X w* + b* + N(0, 0.05^2) with 10% of the targets replaced by gross outliers.
 // Prints the loss per epoch and exits with status 1 unless the weights are recovered.
@@ -30,20 +31,20 @@ int main() {
     y[i] = uniform(rng) < 0.1f ? 50.0f * (uniform(rng) - 0.5f) : t + 0.05f * normal(rng);
   }
 
-  // Parameters: d weights and the intercept, one array; Adam's state; reused batch buffers.
-  std::vector<float> params(d + 1, 0.0f), grads(d + 1), exp_avg(d + 1, 0.0f), exp_avg_sq(d + 1, 0.0f);
+  // The model: d weights and the intercept in one array. The loss and the optimizer are
+  // objects with named parameters; every call checks its arguments and throws
+  // std::invalid_argument before writing anything.
+  std::vector<float> params(d + 1, 0.0f), grads(d + 1);
+  losskit::Huber huber;
+  huber.delta = 1.0;
+  losskit::Adam rule;
+  rule.lr = 0.05;
+  losskit::Optimizer<losskit::Adam, float> adam(rule, params.size());
+
   std::vector<float> Xb(batch * d), yb(batch), pred(batch), dpred(batch);
   std::vector<std::int64_t> order(n);
-  losskit::LossParams huber;
-  huber.values[0] = 1.0;  // delta
-  losskit::Adam adam;
-  losskit::State<float> adam_state;  // the arrays adam.state_layout() names
-  adam_state[losskit::StateName::exp_avg] = exp_avg.data();
-  adam_state[losskit::StateName::exp_avg_sq] = exp_avg_sq.data();
-  std::int64_t step = 0;
-
   for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
-    adam.lr = 0.05 / (1.0 + 0.5 * double(epoch));  // decaying: Adam's jitter shrinks with it
+    adam.rule().lr = 0.05 / (1.0 + 0.5 * double(epoch));  // decaying: Adam's jitter shrinks
     losskit::random_permutation(/*seed=*/42, /*stream=*/epoch, order.data(), n);
     double epoch_loss = 0;
     for (std::size_t start = 0; start + batch <= n; start += batch) {
@@ -56,14 +57,9 @@ int main() {
         pred[i] = p;
       }
       // Mean Huber loss of the batch and d loss / d prediction, in one fused pass.
-      losskit::ElementwiseCall<float> call;
-      call.input = pred.data();
-      call.target = yb.data();
-      call.size = batch;
-      call.grad_out = dpred.data();
-      epoch_loss += losskit::evaluate(losskit::ElementwiseLoss::huber, huber, call).value;
+      epoch_loss += huber.value_and_grad(pred, yb, dpred);
       // Chain rule through the linear model.
-      for (std::size_t j = 0; j <= d; ++j) grads[j] = 0.0f;
+      for (float& g : grads) g = 0.0f;
       for (std::size_t i = 0; i < batch; ++i) {
         for (std::size_t j = 0; j < d; ++j) grads[j] += dpred[i] * Xb[i * d + j];
         grads[d] += dpred[i];
@@ -71,7 +67,7 @@ int main() {
       float* arrays[] = {grads.data()};
       const std::size_t sizes[] = {grads.size()};
       losskit::clip_grad_norm(arrays, sizes, 1, /*max_norm=*/5.0, losskit::NormType::l2, false);
-      losskit::step(adam, ++step, params.data(), grads.data(), adam_state, params.size());
+      adam.step(params, grads);
     }
     if (epoch % 5 == 4 || epoch + 1 == epochs)
       std::printf("epoch %2zu  mean Huber loss %.4f\n", epoch + 1, epoch_loss / double(n / batch));
@@ -79,7 +75,8 @@ int main() {
 
   double max_error = std::fabs(params[d] - b_true);
   for (std::size_t j = 0; j < d; ++j) max_error = std::fmax(max_error, std::fabs(params[j] - w_true[j]));
-  std::printf("isa %s, %d threads: max |w - w*| = %.4f\n", losskit::isa_name(losskit::get_isa()),
-              losskit::get_num_threads(), max_error);
+  std::printf("isa %s, %d threads, %lld Adam steps: max |w - w*| = %.4f\n",
+              losskit::isa_name(losskit::get_isa()), losskit::get_num_threads(),
+              static_cast<long long>(adam.steps()), max_error);
   return max_error < 0.05 ? 0 : 1;
 }

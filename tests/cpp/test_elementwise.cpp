@@ -536,6 +536,89 @@ template <class T> void check_all_cases() {
   }
 }
 
+// The typed object of every loss (losskit/loss_objects.hpp) at its defaults, through each of
+// its member functions, against the same formulas: weighted sum and mean, per-element values
+// of reduction none, and, for arity 3 and 4, the gradients in the other arguments.
+template <class Loss, class T> void check_typed_object() {
+  const Case c{Loss::id, default_params(losskit::info(Loss::id)), true};
+  Data<T> d = make_data<T>(c, 37, 99);
+  if (!d.from_reference) d.expected = kernel_expected<T>(c, d);
+  const std::size_t n = d.x.size();
+  const std::string where = std::string("typed ") + losskit::info(Loss::id).name + " " +
+                            losskit_test::dtype_name<T>();
+  const double rtol = kTolerance<T>.rtol, atol = kTolerance<T>.atol;
+  Real sum = 0, magnitude = 0, weight_sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sum += d.w[i] * d.expected[i].value;
+    magnitude += std::fabs(d.w[i] * d.expected[i].value);
+    weight_sum += d.w[i];
+  }
+  std::vector<T> grad(n), grad3(n), grad4(n), values(n);
+  losskit::Options<T> weighted;
+  weighted.sample_weight = d.w;
+  Loss loss;
+  loss.reduction = Reduction::sum;
+  double value = 0;
+  if constexpr (Loss::arity == 2) {
+    value = loss.value_and_grad(d.x, d.y, grad, weighted);
+    CHECK(losskit_test::same_bits(loss.value(d.x, d.y, weighted), value));
+  } else if constexpr (Loss::arity == 3) {
+    value = loss.value_and_grads(d.x, d.y, d.z3, grad, grad3, weighted);
+    CHECK(losskit_test::same_bits(loss.value(d.x, d.y, d.z3, weighted), value));
+  } else {
+    value = loss.value_and_grads(d.x, d.y, d.z3, d.z4, grad, grad3, grad4, weighted);
+    std::vector<T> g(n), ga(n), gs(n);  // the members hold the same alpha and scale
+    CHECK(losskit_test::same_bits(loss.value_and_grads(d.x, d.y, g, ga, gs, weighted), value));
+    CHECK(losskit_test::same_bytes(g, grad) && losskit_test::same_bytes(gs, grad4));
+  }
+  CHECK_CLOSE(value, double(sum), 0.0, rtol * double(magnitude) + atol, where + " sum");
+  for (std::size_t i = 0; i < n; ++i) {
+    const Expected& e = d.expected[i];
+    const std::string at = where + " [" + std::to_string(i) + "]";
+    CHECK_CLOSE(grad[i], double(d.w[i] * e.grad), rtol, atol, at + " d/dinput");
+    if (Loss::arity >= 3) CHECK_CLOSE(grad3[i], double(d.w[i] * e.grad_third), rtol, atol, at + " d/dthird");
+    if (Loss::arity == 4) CHECK_CLOSE(grad4[i], double(d.w[i] * e.grad_fourth), rtol, atol, at + " d/dfourth");
+  }
+  loss.reduction = Reduction::mean;
+  losskit::Options<T> unweighted;
+  if constexpr (Loss::arity == 2) {
+    loss.grad(d.x, d.y, grad);
+    value = loss.value(d.x, d.y);
+  } else if constexpr (Loss::arity == 3) {
+    loss.grad(d.x, d.y, d.z3, grad);
+    value = loss.value(d.x, d.y, d.z3);
+  } else {
+    loss.grad(d.x, d.y, d.z3, d.z4, grad);
+    value = loss.value(d.x, d.y, d.z3, d.z4);
+  }
+  Real plain_sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    plain_sum += d.expected[i].value;
+    CHECK_CLOSE(grad[i], double(d.expected[i].grad / n), rtol, atol, where + " mean d/dinput");
+  }
+  CHECK_CLOSE(value, double(plain_sum / n), rtol, atol, where + " mean");
+  loss.reduction = Reduction::none;
+  losskit::Options<T> per_element;
+  per_element.values = values;
+  if constexpr (Loss::arity == 2) value = loss.value(d.x, d.y, per_element);
+  else if constexpr (Loss::arity == 3) value = loss.value(d.x, d.y, d.z3, per_element);
+  else value = loss.value(d.x, d.y, d.z3, d.z4, per_element);
+  CHECK(value == 0);
+  for (std::size_t i = 0; i < n; ++i)
+    CHECK_CLOSE(values[i], double(d.expected[i].value), rtol, atol, where + " none");
+}
+
+template <class T> void check_typed_objects() {
+#define LOSSKIT_CHECK_OBJECT(Loss) check_typed_object<losskit::Loss, T>();
+  LOSSKIT_ELEMENTWISE_OBJECTS(LOSSKIT_CHECK_OBJECT)
+#undef LOSSKIT_CHECK_OBJECT
+}
+
+LOSSKIT_TEST(typed_objects_match_the_formulas) {
+  check_typed_objects<double>();
+  check_typed_objects<float>();
+}
+
 LOSSKIT_TEST(every_loss_matches_its_formula_float64) { check_all_cases<double>(); }
 LOSSKIT_TEST(every_loss_matches_its_formula_float32) { check_all_cases<float>(); }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "check.hpp"
@@ -198,6 +200,73 @@ template <class T> void check_all() {
       });
     }
   }
+}
+
+// Whether a typed object has the overloads of probability targets.
+template <class Loss, class T, class = void> struct TakesProbabilities : std::false_type {};
+template <class Loss, class T>
+struct TakesProbabilities<Loss, T, std::void_t<decltype(std::declval<const Loss&>().value(
+                                       losskit::span<const T>(), std::size_t(1), losskit::span<const T>()))>>
+    : std::true_type {};
+
+// The typed object of every row-wise loss at its defaults against the formulas: value and
+// gradient of the weighted sum, with labels (and probabilities where the loss takes them).
+template <class Loss, class T> void check_typed_object() {
+  const std::vector<double> defaults = losskit_test::default_params(losskit::info(Loss::id));
+  Options o{Loss::id};
+  if (defaults.size() > 0) o.p0 = defaults[0];
+  if (defaults.size() > 1) o.p1 = defaults[1];
+  const std::size_t N = 23, C = 5;
+  Lcg rng(7);
+  std::vector<T> x(N * C), sw(N), t(N * C), grad(N * C);
+  std::vector<std::int64_t> labels(N);
+  for (T& v : x) v = T(rng.uniform(-3, 3));
+  for (T& v : sw) v = T(rng.uniform(0, 2));
+  for (std::size_t r = 0; r < N; ++r) {
+    labels[r] = rng.below(std::int64_t(C));
+    T total = 0;
+    for (std::size_t c = 0; c < C; ++c) total += t[r * C + c] = T(rng.uniform(0.1, 1));
+    for (std::size_t c = 0; c < C; ++c) t[r * C + c] /= total;
+  }
+  Loss loss;
+  loss.reduction = Reduction::sum;
+  losskit::Options<T> weighted;
+  weighted.sample_weight = sw;
+  for (bool probabilities : {false, true}) {
+    if (probabilities && !TakesProbabilities<Loss, T>::value) continue;
+    CHECK((TakesProbabilities<Loss, T>::value == losskit::info(Loss::id).probability_targets));
+    const std::string where = std::string("typed ") + losskit::info(Loss::id).name + " " +
+                              losskit_test::dtype_name<T>() + (probabilities ? " probabilities" : "");
+    double value = 0;
+    if constexpr (TakesProbabilities<Loss, T>::value) {
+      value = probabilities ? loss.value_and_grad(x, C, t, grad, weighted)
+                            : loss.value_and_grad(x, C, labels, grad, weighted);
+    } else {
+      value = loss.value_and_grad(x, C, labels, grad, weighted);
+    }
+    Real expected = 0, magnitude = 0;
+    const double rtol = kTolerance<T>.rtol, atol = kTolerance<T>.atol;
+    for (std::size_t r = 0; r < N; ++r) {
+      std::vector<Real> row(x.begin() + r * C, x.begin() + (r + 1) * C), target(C);
+      for (std::size_t c = 0; c < C; ++c) target[c] = t[r * C + c];
+      const RowExpected e = reference_row(o, row.data(), C, labels[r],
+                                          probabilities ? target.data() : nullptr, {});
+      expected += sw[r] * e.value;
+      magnitude += std::fabs(sw[r] * e.value);
+      for (std::size_t c = 0; c < C; ++c)
+        CHECK_CLOSE(grad[r * C + c], double(sw[r] * e.grad[c]), rtol, atol,
+                    where + " row " + std::to_string(r));
+    }
+    CHECK_CLOSE(value, double(expected), 0.0, rtol * double(magnitude) + atol, where + " value");
+  }
+}
+
+LOSSKIT_TEST(typed_rowwise_objects_match_the_formulas) {
+#define LOSSKIT_CHECK_OBJECT(Loss)                \
+  check_typed_object<losskit::Loss, double>(); \
+  check_typed_object<losskit::Loss, float>();
+  LOSSKIT_ROWWISE_OBJECTS(LOSSKIT_CHECK_OBJECT)
+#undef LOSSKIT_CHECK_OBJECT
 }
 
 LOSSKIT_TEST(rowwise_losses_match_their_formulas_float64) { check_all<double>(); }

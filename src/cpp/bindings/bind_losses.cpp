@@ -90,7 +90,9 @@ class ElementwiseKernel {
       : loss_(elementwise_loss_from_name(name)),
         params_(loss_params(params)),
         reduction_(reduction_from_name(reduction)),
-        info_(info(loss_)) {}
+        info_(info(loss_)) {
+    check_params(info_, params_);
+  }
 
   // mode, input, target, third, fourth, sample_weight, out, out2, out3 (None where absent;
   // the outputs are the mode's array results in order: d/dinput, then d/dthird and d/dfourth
@@ -265,6 +267,8 @@ class RowwiseKernel {
         operand_count_(info_.operands[0] ? 1 + int(std::string(info_.operands).find(',') !=
                                                    std::string::npos)
                                          : 0) {
+    check_params(info_, params_);
+    check_class_weight(class_weight);
     if (reduction_ == Reduction::batchmean)
       throw std::invalid_argument("reduction 'batchmean' is for kl_div");
   }
@@ -491,6 +495,7 @@ py::dict definition(const LossInfo& d) {
     entry["doc"] = p.doc;
     entry["array_allowed"] = p.array_allowed;
     entry["none_default"] = p.none_default;
+    entry["loss"] = d.name;
     params.append(entry);
   }
   py::dict out;
@@ -531,6 +536,34 @@ void bind_losses(py::module_& m) {
           out.append(definition(info(static_cast<RowwiseLoss>(i))));
         return out;
       }, "Every loss definition's metadata (LossInfo), elementwise first, in definition order.");
+
+  m.def("check_param",
+        [](const std::string& loss, const std::string& param, py::handle value) {
+          const LossInfo* d = nullptr;
+          for (int i = 0; i < kNumElementwiseLosses && !d; ++i)
+            if (loss == info(static_cast<ElementwiseLoss>(i)).name) d = &info(static_cast<ElementwiseLoss>(i));
+          for (int i = 0; i < kNumRowwiseLosses && !d; ++i)
+            if (loss == info(static_cast<RowwiseLoss>(i)).name) d = &info(static_cast<RowwiseLoss>(i));
+          if (!d) throw std::invalid_argument("unknown loss '" + loss + "'");
+          // A Python int beyond double's range is beyond every domain too.
+          double v = PyFloat_AsDouble(value.ptr());
+          if (v == -1 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) throw py::error_already_set();
+            PyErr_Clear();
+            v = PyObject_RichCompareBool(value.ptr(), py::int_(0).ptr(), Py_LT) == 1 ? -kInf : kInf;
+          }
+          for (int i = 0; i < d->num_params; ++i)
+            if (param == d->params[i].name) return check_param(d->params[i], v);
+          throw std::invalid_argument(loss + " has no parameter '" + param + "'");
+        },
+        py::arg("loss"), py::arg("param"), py::arg("value"),
+        "Checks one parameter's value against its definition's domain (ValueError naming it).");
+  m.def("describe_interval",
+        [](double low, double high, bool low_closed, bool high_closed) {
+          return describe_interval(Interval{low, high, low_closed, high_closed});
+        },
+        py::arg("low"), py::arg("high"), py::arg("low_closed"), py::arg("high_closed"),
+        "A domain in the words of the error messages.");
 
   py::dict modes;
   modes["value"] = int(kValue);

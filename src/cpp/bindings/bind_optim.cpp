@@ -26,43 +26,6 @@ Dtype inplace_dtype(py::handle h) { return canonical_dtype(h, Subclasses::accept
 std::size_t itemsize(Dtype t) { return t == Dtype::f32 ? sizeof(float) : sizeof(double); }
 std::uintptr_t address(py::handle array) { return reinterpret_cast<std::uintptr_t>(data<char>(array)); }
 
-// The hyperparameters of each rule by name: its Python attributes and constructor keywords.
-template <class F> void for_each_hyperparameter(Sgd*, F f) {
-  f("lr", &Sgd::lr);
-  f("momentum", &Sgd::momentum);
-  f("dampening", &Sgd::dampening);
-  f("weight_decay", &Sgd::weight_decay);
-  f("nesterov", &Sgd::nesterov);
-  f("maximize", &Sgd::maximize);
-}
-template <class F> void for_each_hyperparameter(Adam*, F f) {
-  f("lr", &Adam::lr);
-  f("beta1", &Adam::beta1);
-  f("beta2", &Adam::beta2);
-  f("eps", &Adam::eps);
-  f("weight_decay", &Adam::weight_decay);
-  f("amsgrad", &Adam::amsgrad);
-  f("maximize", &Adam::maximize);
-  f("decoupled_weight_decay", &Adam::decoupled_weight_decay);
-}
-template <class F> void for_each_hyperparameter(Rmsprop*, F f) {
-  f("lr", &Rmsprop::lr);
-  f("alpha", &Rmsprop::alpha);
-  f("eps", &Rmsprop::eps);
-  f("weight_decay", &Rmsprop::weight_decay);
-  f("momentum", &Rmsprop::momentum);
-  f("centered", &Rmsprop::centered);
-  f("maximize", &Rmsprop::maximize);
-}
-template <class F> void for_each_hyperparameter(Adagrad*, F f) {
-  f("lr", &Adagrad::lr);
-  f("lr_decay", &Adagrad::lr_decay);
-  f("weight_decay", &Adagrad::weight_decay);
-  f("initial_accumulator_value", &Adagrad::initial_accumulator_value);
-  f("eps", &Adagrad::eps);
-  f("maximize", &Adagrad::maximize);
-}
-
 // The state names as interned Python strings (dict keys looked up on every step).
 PyObject* state_key(int k) {
   static PyObject* const* keys = [] {

@@ -1,7 +1,7 @@
 // The table of kernels one instruction set provides; dispatch.cpp holds one per compiled ISA.
 #pragma once
 
-#include "losskit/losskit.hpp"
+#include "losskit/core.hpp"
 
 namespace losskit {
 

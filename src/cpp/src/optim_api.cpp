@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "dispatch.hpp"
+#include "losskit/checked.hpp"
 
 namespace losskit {
 namespace {
@@ -98,6 +99,50 @@ std::uint64_t mix64(std::uint64_t z) {
 constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ull;
 
 }  // namespace
+
+namespace {
+
+void require(bool ok, const char* name, const char* requirement, double value) {
+  if (!ok)
+    throw std::invalid_argument(std::string(name) + " must be " + requirement + ", got " +
+                                format_real(value));
+}
+void nonnegative(const char* name, double v) {
+  require(v >= 0 && std::isfinite(v), name, "non-negative and finite", v);
+}
+void beta(const char* name, double v) { require(v >= 0 && v < 1, name, "in [0, 1)", v); }
+
+}  // namespace
+
+void check(const Sgd& r) {
+  nonnegative("lr", r.lr);
+  nonnegative("momentum", r.momentum);
+  require(std::isfinite(r.dampening), "dampening", "finite", r.dampening);
+  nonnegative("weight_decay", r.weight_decay);
+  if (r.nesterov && (r.momentum <= 0 || r.dampening != 0))
+    throw std::invalid_argument("nesterov needs momentum > 0 and dampening == 0");
+}
+void check(const Adam& r) {
+  nonnegative("lr", r.lr);
+  beta("beta1", r.beta1);
+  beta("beta2", r.beta2);
+  nonnegative("eps", r.eps);
+  nonnegative("weight_decay", r.weight_decay);
+}
+void check(const Rmsprop& r) {
+  nonnegative("lr", r.lr);
+  nonnegative("alpha", r.alpha);
+  nonnegative("eps", r.eps);
+  nonnegative("weight_decay", r.weight_decay);
+  nonnegative("momentum", r.momentum);
+}
+void check(const Adagrad& r) {
+  nonnegative("lr", r.lr);
+  nonnegative("lr_decay", r.lr_decay);
+  nonnegative("weight_decay", r.weight_decay);
+  nonnegative("initial_accumulator_value", r.initial_accumulator_value);
+  nonnegative("eps", r.eps);
+}
 
 const char* state_name(StateName name) {
   static const char* const names[kNumStateNames] = {

@@ -1,75 +1,19 @@
-// losskit: vectorized losses with analytic gradients. Public C++ API.
+// losskit: vectorized losses with analytic gradients. Public C++ API (C++17).
 //
-// Plain pointers and sizes for float and double; nothing here depends on SIMD types, OpenMP or
-// Python. Link with `find_package(losskit CONFIG)` and `losskit::losskit`.
+// Link with `find_package(losskit CONFIG)` and `losskit::losskit`. Two levels, for float and
+// double:
+//   - Typed objects, what C++ programs use: one per loss, generated from its definition
+//     (losskit/loss_objects.hpp; losskit::Huber{.delta = 0.5}.value_and_grad(x, y, grad)),
+//     and losskit::Optimizer<Rule, T> (losskit/optimizer.hpp). They take spans
+//     (losskit/span.hpp), check every parameter and array (losskit/checked.hpp), and throw
+//     std::invalid_argument naming the argument before anything is written.
+//   - Descriptors (losskit/core.hpp): evaluate() with an ElementwiseCall, step() with a State;
+//     plain pointers and sizes, unchecked, what the typed level and the bindings run on.
+// C programs and other languages' FFIs use the C ABI, losskit/losskit.h.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-
-#include "losskit/loss_ids.hpp"  // generated from the definitions
-#include "losskit/loss_types.hpp"
-#include "losskit/optim.hpp"
-
-namespace losskit {
-
-// ---- losses ---------------------------------------------------------------------------------
-// ElementwiseLoss and RowwiseLoss (losskit/loss_ids.hpp) are generated from the definitions, in
-// their order; info() gives each loss's LossInfo (losskit/loss_types.hpp).
-const LossInfo& info(ElementwiseLoss loss);  // std::invalid_argument for a value out of range
-const LossInfo& info(RowwiseLoss loss);
-// Throw std::invalid_argument for an unknown name.
-ElementwiseLoss elementwise_loss_from_name(std::string_view name);
-RowwiseLoss rowwise_loss_from_name(std::string_view name);
-
-// Evaluates value and/or gradients in one fused pass. Mean is sum(w*l)/sum(w) (sum(l)/size
-// without weights). Bitwise identical results for any thread count. Arguments outside their
-// domains (sample_weight < 0, LossInfo::input_domain, LossInfo::third_domain) are reported in
-// bad_argument before anything is written. With hess_out (and grad_out), the call writes the
-// gradient and the curvature under call.hessian instead (std::invalid_argument, before
-// anything is written, for a policy LossInfo::hessians does not list).
-ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
-                           const ElementwiseCall<float>& call);
-ElementwiseResult evaluate(ElementwiseLoss loss, const LossParams& params,
-                           const ElementwiseCall<double>& call);
-
-// Mean: sum_i s_i l_i / sum_i s_i w[y_i] over rows not ignored (PyTorch's weighted mean) for
-// cross_entropy with labels and nll; sum_i s_i l_i / sum_i s_i otherwise (s: sample weights, 1
-// if absent; w: class weights, 1 if absent). Labels outside [0, classes) other than
-// ignore_index are refused (BadArgument::target) before anything is written.
-ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params, const RowwiseCall<float>& call);
-ElementwiseResult evaluate(RowwiseLoss loss, const LossParams& params, const RowwiseCall<double>& call);
-// ---- Barron's general robust loss: log partition function -------------------------------
-// log Z(alpha), Z(alpha) = integral of exp(-rho(x, alpha, 1)) dx over the real line, for
-// alpha >= 0 (NaN gives NaN; alpha < 0 throws std::invalid_argument: Z is infinite there).
-// Interpolated from losskit's own quadrature table (tools/gen_barron_partition.py), |error|
-// < 1e-9 on [0, 64]. `grad` (optional) receives d logZ / d alpha: -inf at alpha = 2, where it
-// is genuinely singular. As alpha -> inf, logZ -> log of the integral of exp(1 - exp(x^2/2))
-// (0.70526...) like c / alpha; beyond the table (alpha > 2 + e^12) that asymptote is used.
-double barron_log_partition(double alpha, double* grad = nullptr);
-// Elementwise over n values; grad may be null. Throws before writing if any alpha < 0.
-void barron_log_partition(const double* alpha, double* out, double* grad, std::size_t n);
-
-// ---- vectorized math (the functions the kernels use), elementwise over arrays ---------------
-// Max error in ULP over the whole domain, measured by tests/test_vmath.py for every ISA:
-// see the table in docs/ARCHITECTURE.md.
-enum class MathFunction : int { exp = 0, log, log1p, expm1, tanh };
-void vector_math(MathFunction f, const float* x, float* out, std::size_t n);
-void vector_math(MathFunction f, const double* x, double* out, std::size_t n);
-
-// ---- instruction sets and threads ---------------------------------------------------------
-enum class Isa : int { sse2 = 0, avx2 = 1, avx512 = 2 };
-const char* isa_name(Isa isa);
-bool isa_available(Isa isa);  // compiled in and supported by this CPU
-Isa get_isa();                // the best available, or LOSSKIT_ISA from the environment
-void set_isa(Isa isa);        // throws std::invalid_argument if not available
-
-// Threads used by kernels above their size threshold (OpenMP's default at start-up, at most
-// kMaxThreads). The bound exists because OpenMP (libgomp) ends the process when it cannot start
-// a thread: an absurd request must be refused, not attempted.
-inline constexpr int kMaxThreads = 1024;
-int get_num_threads();
-void set_num_threads(int n);  // throws std::invalid_argument unless 1 <= n <= kMaxThreads
-
-}  // namespace losskit
+#include "losskit/checked.hpp"
+#include "losskit/core.hpp"
+#include "losskit/loss_objects.hpp"  // generated from the definitions
+#include "losskit/optimizer.hpp"
+#include "losskit/span.hpp"

@@ -19,8 +19,9 @@ namespace losskit {
 // ---- update rules ------------------------------------------------------------------------
 // An update rule is a policy struct: its hyperparameters (double), and state_layout(), which
 // state arrays it reads and writes and how each starts. One generic step() runs any rule on one
-// parameter array; the caller owns the state arrays (PyTorch's state names below) and
-// validates hyperparameters (lr >= 0, 0 <= beta < 1, ...): kernels assume them valid.
+// parameter array; the caller owns the state arrays (PyTorch's state names below) and checks
+// the hyperparameters first (check(rule)): kernels assume them valid. losskit/optimizer.hpp
+// holds a rule with its state and checks everything.
 
 // PyTorch's per-parameter state names.
 enum class StateName : int {
@@ -133,6 +134,53 @@ struct Adagrad {
     return {state_bit(StateName::sum), 0u, initial_accumulator_value, true};
   }
 };
+
+// The hyperparameters of each rule by name, for the front ends that set them by name (the
+// Python classes, the C ABI): f(name, pointer to member), in declaration order.
+template <class F> void for_each_hyperparameter(Sgd*, F f) {
+  f("lr", &Sgd::lr);
+  f("momentum", &Sgd::momentum);
+  f("dampening", &Sgd::dampening);
+  f("weight_decay", &Sgd::weight_decay);
+  f("nesterov", &Sgd::nesterov);
+  f("maximize", &Sgd::maximize);
+}
+template <class F> void for_each_hyperparameter(Adam*, F f) {
+  f("lr", &Adam::lr);
+  f("beta1", &Adam::beta1);
+  f("beta2", &Adam::beta2);
+  f("eps", &Adam::eps);
+  f("weight_decay", &Adam::weight_decay);
+  f("amsgrad", &Adam::amsgrad);
+  f("maximize", &Adam::maximize);
+  f("decoupled_weight_decay", &Adam::decoupled_weight_decay);
+}
+template <class F> void for_each_hyperparameter(Rmsprop*, F f) {
+  f("lr", &Rmsprop::lr);
+  f("alpha", &Rmsprop::alpha);
+  f("eps", &Rmsprop::eps);
+  f("weight_decay", &Rmsprop::weight_decay);
+  f("momentum", &Rmsprop::momentum);
+  f("centered", &Rmsprop::centered);
+  f("maximize", &Rmsprop::maximize);
+}
+template <class F> void for_each_hyperparameter(Adagrad*, F f) {
+  f("lr", &Adagrad::lr);
+  f("lr_decay", &Adagrad::lr_decay);
+  f("weight_decay", &Adagrad::weight_decay);
+  f("initial_accumulator_value", &Adagrad::initial_accumulator_value);
+  f("eps", &Adagrad::eps);
+  f("maximize", &Adagrad::maximize);
+}
+
+// Throw std::invalid_argument naming the first hyperparameter outside its domain (torch.optim's):
+// lr, eps, weight_decay, momentum, alpha, lr_decay and initial_accumulator_value non-negative
+// and finite, dampening finite, 0 <= beta < 1, nesterov only with momentum > 0 and
+// dampening = 0.
+void check(const Sgd& rule);
+void check(const Adam& rule);
+void check(const Rmsprop& rule);
+void check(const Adagrad& rule);
 
 // One step of `rule` on one parameter array of n elements, in place (param and the state
 // arrays of rule.state_layout()). t: the 1-based index of this step (the state "step" after

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "losskit/losskit.hpp"
+#include "losskit/core.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
