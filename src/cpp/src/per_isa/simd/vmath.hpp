@@ -1,10 +1,11 @@
-// Vectorized exp, expm1, log, log1p and tanh for float and double, all lanes branch-free.
+// Vectorized exp, expm1, log, log1p, tanh and erf for float and double, all lanes branch-free.
 //
 // Accuracy contract (max error in ULP over the whole domain, every ISA; measured by
 // tests/test_vmath.py against mpmath and recorded in docs/ARCHITECTURE.md):
-//   exp 1, expm1 2, log 1, log1p 2, tanh 3 (float and double).
+//   exp 1, expm1 2, log 1, log1p 2, tanh 3, erf 2 (float and double).
 // Special values follow IEEE/C99: exp(-inf)=0, exp(+inf)=inf, log(0)=-inf, log(x<0)=NaN,
-// log1p(-1)=-inf, expm1(-inf)=-1, tanh(+-inf)=+-1, NaN in -> NaN out; subnormal inputs and
+// log1p(-1)=-inf, expm1(-inf)=-1, tanh(+-inf)=+-1, erf(+-inf)=+-1, NaN in -> NaN out;
+// subnormal inputs and
 // results are handled exactly (no flush to zero).
 #pragma once
 
@@ -66,6 +67,16 @@ template <> struct MathConstants<float> {
       -0.030066752806305885f, 0.005365087650716305f};
   static constexpr float kSubnormalScale = 33554432.0f;  // 2^25
   static constexpr int kSubnormalShift = 25;
+  // erf (see verf_gauss): x P(x^2) below 2, 1 - e^(-x^2) t Q(t), t = 1/|x|, above;
+  // tools/fit_erf.py (P relative error 1.2e-8, Q 3.3e-9).
+  static constexpr int kErfSmallTerms = 10;
+  static constexpr float kErfSmallCoeffs[kErfSmallTerms] = {
+      1.12837916f, -3.76126082e-1f, 1.12835363e-1f, -2.68578504e-2f, 5.21006824e-3f,
+      -8.41279984e-4f, 1.12331468e-4f, -1.17182879e-5f, 8.32755698e-7f, -2.92838589e-8f};
+  static constexpr int kErfTailTerms = 7;
+  static constexpr float kErfTailCoeffs[kErfTailTerms] = {
+      5.63984404e-1f, 3.69691301e-3f, -3.08308604e-1f, 8.34708504e-2f, 3.78534196e-1f,
+      -4.83363664e-1f, 1.95104991e-1f};
 };
 template <> struct MathConstants<double> {
   // n * kLn2Hi is exact for |n| < 2^20 (kLn2Hi has 33 significant bits).
@@ -91,6 +102,23 @@ template <> struct MathConstants<double> {
   static constexpr double kSqrtHalf = 0.70710678118654752440;
   static constexpr double kSubnormalScale = 18014398509481984.0;  // 2^54
   static constexpr int kSubnormalShift = 54;
+  // erf: tools/fit_erf.py (P relative error 6.4e-17; Q 9.5e-16, where 1e-14 suffices: the
+  // tail's erfc <= 4.7e-3 is subtracted from 1).
+  static constexpr int kErfSmallTerms = 17;
+  static constexpr double kErfSmallCoeffs[kErfSmallTerms] = {
+      1.1283791670955125, -3.7612638903183289e-1, 1.1283791670943988e-1,
+      -2.6866170644069263e-2, 5.2239776201032968e-3, -8.5483268602914861e-4,
+      1.2055329686329773e-4, -1.4925603960432574e-5, 1.6461642709130724e-6,
+      -1.6362302229665498e-7, 1.4787255911319331e-8, -1.2205905837961664e-9,
+      9.1515762605097433e-11, -6.0600713463383239e-12, 3.3058796986101818e-13,
+      -1.2905589087997011e-14, 2.6198829317976712e-16};
+  static constexpr int kErfTailTerms = 15;
+  static constexpr double kErfTailCoeffs[kErfTailTerms] = {
+      5.6418958903759483e-1, -9.898422418613464e-7, -2.8205084802840878e-1,
+      -1.0016891138038963e-3, 4.3752307338444792e-1, -1.424418064914395e-1,
+      -3.8765557316790692e-2, -5.3726411831481126, 2.4540049302645176e+1,
+      -5.7697917059780147e+1, 8.765878203202137e+1, -9.0334638765009837e+1,
+      6.1765996696973e+1, -2.5501745835083129e+1, 4.838061095468118};
 };
 
 // x = n ln2 + r with |r| <= ln2/2 (slightly more after rounding); n returned as T and as the
@@ -401,5 +429,34 @@ template <class T> LOSSKIT_INLINE Vec<T> vtanh(Vec<T> x) {
   const Vec<T> e = vexpm1<T>(splat<T>(-2) * abs<T>(x));
   return copysign<T>(-e / (splat<T>(2) + e), x);
 }
+
+// erf(x) and e^(-x^2) from one exp (the Gaussian CRPS needs both). Two pieces, odd in x:
+//   |x| < 2:  erf(x) = x P(x^2)                          (relative to erf, no cancellation)
+//   |x| >= 2: erf(x) = sign(x) (1 - e^(-x^2) t Q(t)), t = 1/|x|
+// The tail's erfc is at most 4.7e-3 and is subtracted from 1, so its own relative error (Q's fit,
+// the rounding of x^2 amplified by exp: ~x^2 eps) only needs to stay below ~1e-14 for half an
+// ulp of the result. Past the fit (|x| > 5.9, float 3.92) erfc is below half an ulp of 1 and
+// Q's extrapolation towards its limit 1/sqrt(pi) at t = 0 is harmless; e^(-x^2) underflows to 0
+// for large |x|, giving +-1 exactly (and for +-inf, where t = 0). NaN propagates.
+template <class T> struct ErfGauss {
+  Vec<T> erf;    // erf(x)
+  Vec<T> gauss;  // e^(-x^2)
+};
+template <class T> LOSSKIT_INLINE ErfGauss<T> verf_gauss(Vec<T> x) {
+  using C = MathConstants<T>;
+  const Vec<T> two = splat<T>(2);
+  const Vec<T> a = abs<T>(x);
+  const Vec<T> x2 = x * x;
+  const Vec<T> gauss = vexp<T>(-x2);
+  // Each piece's argument clamped to its range, so unselected lanes stay finite.
+  const Vec<T> u = min_or_second<T>(splat<T>(4), x2);
+  const Vec<T> small = x * estrin<T, 0, C::kErfSmallTerms>(C::kErfSmallCoeffs, u);
+  const Vec<T> t = splat<T>(1) / max_or_second<T>(two, a);
+  const Vec<T> erfc = gauss * t * estrin<T, 0, C::kErfTailTerms>(C::kErfTailCoeffs, t);
+  const Vec<T> tail = copysign<T>(splat<T>(1) - erfc, x);
+  return {select<Vec<T>>(a < two, small, tail), gauss};
+}
+
+template <class T> LOSSKIT_INLINE Vec<T> verf(Vec<T> x) { return verf_gauss<T>(x).erf; }
 
 }  // namespace losskit::LOSSKIT_ISA
