@@ -19,7 +19,8 @@ def _describe(name: str) -> dict[str, Any]:
         return _base.DEFINITIONS[name]
     cls = _base._REGISTRY[name]
     return {"task": cls.task, "formula": cls.formula, "family": "elementwise",
-            "probabilistic": cls.probabilistic, "margin_targets": False, "arity": 2}
+            "probabilistic": cls.probabilistic, "margin_targets": False, "arity": 2,
+            "convex": cls.convex, "link": "identity"}
 
 
 def _registered() -> dict[str, dict[str, Any]]:
@@ -30,14 +31,28 @@ ROWWISE = tuple(n for n, d in _registered().items() if d["family"] == "rowwise")
 MARGIN = tuple(n for n, d in _registered().items() if d["margin_targets"])
 PROBABILISTIC = tuple(n for n, d in _registered().items() if d["probabilistic"])
 
+_REAL_LINE = (-math.inf, math.inf, False, False)
+_UNIT_INTERVAL = (0.0, 1.0, True, True)
+
 # what the estimators accept (see losskit/_estimators.py)
 ROWWISE_CLASSIFICATION = ("cross_entropy", "multi_margin", "multiclass_hinge")
 MARGIN_LOSSES = MARGIN
-LOGIT_LOSSES = ("bce_with_logits",)
+# losses of a real score and a 0/1 target (one-vs-rest columns of a linear classifier)
+LOGIT_LOSSES = tuple(
+    n for n, d in _registered().items()
+    if d["task"] == "classification" and d["family"] == "elementwise" and d["arity"] == 2
+    and not d["margin_targets"] and tuple(d.get("input_domain", _REAL_LINE)) == _REAL_LINE
+    and tuple(d.get("target_domain", _REAL_LINE)) == _UNIT_INTERVAL)
 CLASSIFICATION_LOSSES = ROWWISE_CLASSIFICATION + MARGIN_LOSSES + LOGIT_LOSSES
 PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modified_huber")
-# losses that need probabilities / log-probabilities or a third argument: no linear model
-NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
+# losses of something else than a real prediction and a real target (classification,
+# probabilities, a third argument): no linear regression model
+NOT_FOR_REGRESSION = tuple(
+    n for n, d in _registered().items()
+    if d["task"] != "regression" or d["family"] != "elementwise" or d["arity"] == 3)
+# losses whose prediction is the log of the mean (the GLM deviances): the regressor's predict
+# returns exp of the linear model
+LOG_LINK_LOSSES = tuple(n for n, d in _registered().items() if d.get("link") == "log")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
 FULL_BATCH_SOLVERS = ("lbfgs", "newton")
@@ -54,8 +69,9 @@ KINKED_LOSSES = {"l1": 1.0, "quantile": 0.5}
 # minibatches, as scikit-learn trains hinge and perceptron losses with SGD
 NONSMOOTH_LOSSES = ("hinge", "multiclass_hinge", "multi_margin", "perceptron",
                     "epsilon_insensitive")
-# losses whose exact second derivative can be negative: Newton uses the IRLS curvature
-NONCONVEX_LOSSES = ("barron", "adaptive_barron")
+# losses whose exact second derivative can be negative: Newton uses the loss's own first
+# policy (the IRLS curvature of Barron's losses, the floored curvature of focal and Tweedie)
+NONCONVEX_LOSSES = tuple(n for n, d in _registered().items() if not d.get("convex", True))
 
 
 def make_loss(name: str, reduction: str = "mean", **params: Any) -> Any:
@@ -80,7 +96,7 @@ _REALS = (-math.inf, math.inf, False, False)
 
 def _target_kind(d: dict[str, Any]) -> str:
     """What the targets of a loss are, from its definition's target domain."""
-    if d["margin_targets"]:
+    if d["margin_targets"] or d.get("target_check") == "signs":
         return "margin"
     domain = tuple(d.get("target_domain", _REALS))
     if domain == (0.0, 1.0, True, True):

@@ -1,12 +1,12 @@
 """Fits the polynomials of the vectorized erf (src/cpp/src/per_isa/simd/vmath.hpp, verf).
 
 erf is evaluated in two pieces (odd, so on |x|):
-- |x| < kErfSplit = 2:  erf(x) = x P(x^2), P fitted to erf(sqrt(u)) / sqrt(u) on u in [0, 4];
-- 2 <= |x| < kErfOne:  erf(x) = 1 - e^(-x^2) t Q(t), t = 1/|x|, Q fitted to
-  erfc(1/t) e^(1/t^2) / t on t in [1/kErfOne, 1/2]; beyond kErfOne, erf(x) rounds to +-1
+- |x| < 1.5:  erf(x) = x P(x^2), P fitted to erf(sqrt(u)) / sqrt(u) on u in [0, 2.25];
+- 1.5 <= |x|:  erf(x) = 1 - e^(-x^2) t Q(t), t = 1/|x|, Q fitted to
+  erfc(1/t) e^(1/t^2) / t on t in [1/x1, 1/1.5]; beyond x1, erf(x) rounds to +-1
   (erfc below half an ulp of 1: 5.9 for double, 3.92 for float).
-The tail piece needs only an absolute accuracy of half an ulp of 1 (erfc(2) = 4.7e-3 is
-subtracted from 1), so its relative accuracy may be ~1e-14 (double) / ~1e-5 (float).
+The tail piece needs only an absolute accuracy of half an ulp of 1 (erfc(1.5) = 0.034 is
+subtracted from 1), so its relative accuracy may be ~1e-15 (double) / ~1e-7 (float).
 Chebyshev fits at 40 digits (mpmath.chebyfit, near-minimax), printed lowest degree first and
 rounded to each type, with the fit's error.
 
@@ -17,9 +17,9 @@ import mpmath as mp
 
 mp.mp.dps = 40
 
-SPLIT = 2
+SPLIT = 1.5
 ONE = {"double": 5.9, "float": 3.92}
-DEGREES = {"double": (16, 14), "float": (9, 6)}
+DEGREES = {"double": (14, 18), "float": (8, 7)}
 
 
 def small(u):

@@ -438,6 +438,9 @@ py::dict definition(const LossInfo& d) {
   out["margin_targets"] = d.margin_targets;
   out["probability_targets"] = d.probability_targets;
   out["hessians"] = split(d.hessians);
+  out["torch_function"] = d.torch_function;
+  out["link"] = d.link;
+  out["convex"] = d.convex;
   out["params"] = params;
   return out;
 }

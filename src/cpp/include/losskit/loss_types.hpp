@@ -132,6 +132,13 @@ struct LossInfo {
   // boosting's "auto"): exact where the loss is strictly convex, irls where its curvature
   // vanishes or decays (robust losses, kinks).
   const char* hessians = "exact,positive";
+  // The torch.nn.functional function of the same semantics ("" where PyTorch has none): the
+  // loss's name in losskit.functional.
+  const char* torch_function = "";
+  // What the input predicts: "identity" (the target itself, or a score), or "log" (the log
+  // of the target's mean: the GLM deviances; a linear model predicts its exp).
+  const char* link = "identity";
+  bool convex = true;  // in the input (false: its second derivative is negative somewhere)
   ParamInfo params[kMaxParams] = {};
   int num_params = 0;
 };

@@ -68,6 +68,7 @@ template <class T> struct BceWithLogitsLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "bce_with_logits";
+    d.torch_function = "binary_cross_entropy_with_logits";
     d.class_name = "BCEWithLogitsLoss";
     d.task = "classification";
     d.probabilistic = true;
@@ -127,6 +128,7 @@ template <class T> struct BceLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "bce";
+    d.torch_function = "binary_cross_entropy";
     d.class_name = "BCELoss";
     d.task = "classification";
     d.probabilistic = true;
@@ -165,6 +167,7 @@ template <class T> struct KlDivLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "kl_div";
+    d.torch_function = "kl_div";
     d.class_name = "KLDivLoss";
     d.task = "divergence";
     d.probabilistic = true;
@@ -200,6 +203,7 @@ template <class T> struct SoftMarginLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "soft_margin";
+    d.torch_function = "soft_margin_loss";
     d.margin_targets = true;
     d.class_name = "SoftMarginLoss";
     d.task = "classification";
@@ -348,6 +352,7 @@ template <class T> struct SigmoidFocalLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "sigmoid_focal";
+    d.convex = false;
     d.class_name = "SigmoidFocalLoss";
     d.task = "classification";
     d.target_domain = kUnit;

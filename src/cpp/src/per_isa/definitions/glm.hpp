@@ -26,6 +26,7 @@ template <class T> struct PoissonLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "poisson";
+    d.link = "log";
     d.class_name = "PoissonLoss";
     d.probabilistic = true;
     d.target_domain = kNonnegative;
@@ -46,6 +47,7 @@ template <class T> struct GammaLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "gamma";
+    d.link = "log";
     d.class_name = "GammaLoss";
     d.probabilistic = true;
     d.target_domain = kPositive;
@@ -73,6 +75,8 @@ template <class T> struct TweedieLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "tweedie";
+    d.link = "log";
+    d.convex = false;  // power 0 and above 2
     d.class_name = "TweedieLoss";
     d.probabilistic = true;
     d.target_domain = kNonnegative;  // power in [1, 2); see target_domain()

@@ -117,6 +117,7 @@ template <class T> struct CrossEntropyRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "cross_entropy";
+    d.torch_function = "cross_entropy";
     d.probability_targets = true;
     d.class_name = "CrossEntropyLoss";
     d.family = LossFamily::rowwise;
@@ -402,6 +403,7 @@ template <class T> struct NllRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "nll";
+    d.torch_function = "nll_loss";
     d.class_name = "NLLLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";
@@ -520,6 +522,7 @@ template <class T> struct MultiMarginRows : MarginRows<T> {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "multi_margin";
+    d.torch_function = "multi_margin_loss";
     d.class_name = "MultiMarginLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";

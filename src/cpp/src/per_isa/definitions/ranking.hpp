@@ -15,6 +15,7 @@ template <class T> struct HingeEmbeddingLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "hinge_embedding";
+    d.torch_function = "hinge_embedding_loss";
     d.class_name = "HingeEmbeddingLoss";
     d.task = "classification";
     d.target_domain = Interval{-1, 1, true, true};
@@ -38,8 +39,9 @@ template <class T> struct HingeEmbeddingLoss {
     const Vec<T> hinge = select<Vec<T>>(active, h, splat<T>(0));
     const Vec<T> hinge_grad = select<Vec<T>>(active, splat<T>(-1), splat<T>(0));
     const Vec<T> grad = select<Vec<T>>(similar, splat<T>(1), hinge_grad);
-    return {select<Vec<T>>(similar, x, select<Vec<T>>(h != h, h, hinge)),
-            select<Vec<T>>(x != x, x, grad), splat<T>(0),
+    const auto nan = (x != x) | (y != y);  // NaN propagates (the label's too)
+    return {select<Vec<T>>(nan, x + y, select<Vec<T>>(similar, x, hinge)),
+            select<Vec<T>>(nan, x + y, grad), splat<T>(0),
             select<Vec<T>>(similar, splat<T>(0), T(0.5) * inverse_distance<T>(abs<T>(h)))};
   }
 };
@@ -53,6 +55,7 @@ template <class T> struct MarginRankingLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "margin_ranking";
+    d.torch_function = "margin_ranking_loss";
     d.class_name = "MarginRankingLoss";
     d.task = "classification";
     d.arity = 3;

@@ -15,6 +15,7 @@ template <class T> struct MseLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "mse";
+    d.torch_function = "mse_loss";
     d.class_name = "MSELoss";
     d.summary = "Mean squared error.";
     d.formula = "r^2";
@@ -36,6 +37,7 @@ template <class T> struct L1Loss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "l1";
+    d.torch_function = "l1_loss";
     d.class_name = "L1Loss";
     d.summary = "Absolute error.";
     d.formula = "|r|";
@@ -59,6 +61,7 @@ template <class T> struct HuberLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "huber";
+    d.torch_function = "huber_loss";
     d.class_name = "HuberLoss";
     d.summary = "Huber loss: quadratic near zero, linear in the tails.";
     d.formula = "r^2/2 if |r| < delta else delta (|r| - delta/2)";
@@ -90,6 +93,7 @@ template <class T> struct SmoothL1Loss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "smooth_l1";
+    d.torch_function = "smooth_l1_loss";
     d.class_name = "SmoothL1Loss";
     d.summary = "Smooth L1 loss (Huber divided by beta).";
     d.formula = "r^2/(2 beta) if |r| < beta else |r| - beta/2";
@@ -281,6 +285,7 @@ template <class T> struct GaussianNllLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "gaussian_nll";
+    d.torch_function = "gaussian_nll_loss";
     d.class_name = "GaussianNLLLoss";
     d.arity = 3;
     d.operands = "var";
@@ -338,6 +343,7 @@ template <class T> struct PoissonNllLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "poisson_nll";
+    d.torch_function = "poisson_nll_loss";
     d.class_name = "PoissonNLLLoss";
     d.probabilistic = true;
     d.target_domain = kNonnegative;

@@ -67,16 +67,16 @@ template <> struct MathConstants<float> {
       -0.030066752806305885f, 0.005365087650716305f};
   static constexpr float kSubnormalScale = 33554432.0f;  // 2^25
   static constexpr int kSubnormalShift = 25;
-  // erf (see verf_gauss): x P(x^2) below 2, 1 - e^(-x^2) t Q(t), t = 1/|x|, above;
-  // tools/fit_erf.py (P relative error 1.2e-8, Q 3.3e-9).
-  static constexpr int kErfSmallTerms = 10;
+  // erf (see verf_gauss): x P(x^2) below 1.5, 1 - e^(-x^2) t Q(t), t = 1/|x|, above;
+  // tools/fit_erf.py (P relative error 1.5e-9, Q 7.5e-9).
+  static constexpr int kErfSmallTerms = 9;
   static constexpr float kErfSmallCoeffs[kErfSmallTerms] = {
-      1.12837916f, -3.76126082e-1f, 1.12835363e-1f, -2.68578504e-2f, 5.21006824e-3f,
-      -8.41279984e-4f, 1.12331468e-4f, -1.17182879e-5f, 8.32755698e-7f, -2.92838589e-8f};
-  static constexpr int kErfTailTerms = 7;
+      1.12837917f, -3.76126334e-1f, 1.12837263e-1f, -2.68631475e-2f, 5.21691927e-3f,
+      -8.45462741e-4f, 1.13096762e-4f, -1.13288737e-5f, 6.20587306e-7f};
+  static constexpr int kErfTailTerms = 8;
   static constexpr float kErfTailCoeffs[kErfTailTerms] = {
-      5.63984404e-1f, 3.69691301e-3f, -3.08308604e-1f, 8.34708504e-2f, 3.78534196e-1f,
-      -4.83363664e-1f, 1.95104991e-1f};
+      5.64066667e-1f, 1.9163097e-3f, -2.92117463e-1f, 3.20416861e-3f, 6.13067039e-1f,
+      -8.87652154e-1f, 5.76143551e-1f, -1.51606696e-1f};
 };
 template <> struct MathConstants<double> {
   // n * kLn2Hi is exact for |n| < 2^20 (kLn2Hi has 33 significant bits).
@@ -102,23 +102,23 @@ template <> struct MathConstants<double> {
   static constexpr double kSqrtHalf = 0.70710678118654752440;
   static constexpr double kSubnormalScale = 18014398509481984.0;  // 2^54
   static constexpr int kSubnormalShift = 54;
-  // erf: tools/fit_erf.py (P relative error 6.4e-17; Q 9.5e-16, where 1e-14 suffices: the
-  // tail's erfc <= 4.7e-3 is subtracted from 1).
-  static constexpr int kErfSmallTerms = 17;
+  // erf: tools/fit_erf.py (P relative error 7.6e-18; Q 3e-16, where ~1e-15 suffices: the
+  // tail's erfc <= 0.034 is subtracted from 1).
+  static constexpr int kErfSmallTerms = 15;
   static constexpr double kErfSmallCoeffs[kErfSmallTerms] = {
-      1.1283791670955125, -3.7612638903183289e-1, 1.1283791670943988e-1,
-      -2.6866170644069263e-2, 5.2239776201032968e-3, -8.5483268602914861e-4,
-      1.2055329686329773e-4, -1.4925603960432574e-5, 1.6461642709130724e-6,
-      -1.6362302229665498e-7, 1.4787255911319331e-8, -1.2205905837961664e-9,
-      9.1515762605097433e-11, -6.0600713463383239e-12, 3.3058796986101818e-13,
-      -1.2905589087997011e-14, 2.6198829317976712e-16};
-  static constexpr int kErfTailTerms = 15;
+      1.1283791670955126, -3.7612638903183677e-1, 1.1283791670952624e-1, -2.6866170644802673e-2,
+      5.2239776231793482e-3, -8.5483269294706915e-4, 1.205533042989976e-4,
+      -1.4925602741550848e-5, 1.6461484722454146e-6, -1.6359841594724728e-7,
+      1.4765666857055745e-8, -1.2083048517022722e-9, 8.6858701143913336e-11,
+      -4.9101179846805083e-12, 1.5889546007818837e-13};
+  static constexpr int kErfTailTerms = 19;
   static constexpr double kErfTailCoeffs[kErfTailTerms] = {
-      5.6418958903759483e-1, -9.898422418613464e-7, -2.8205084802840878e-1,
-      -1.0016891138038963e-3, 4.3752307338444792e-1, -1.424418064914395e-1,
-      -3.8765557316790692e-2, -5.3726411831481126, 2.4540049302645176e+1,
-      -5.7697917059780147e+1, 8.765878203202137e+1, -9.0334638765009837e+1,
-      6.1765996696973e+1, -2.5501745835083129e+1, 4.838061095468118};
+      5.6418970721745353e-1, -7.0231817758743461e-6, -2.819090502907767e-1,
+      -3.0346258218075811e-3, 4.5737383752837576e-1, -2.8190964843078273e-1,
+      6.8627557319110149e-1, -8.1889586751432223, 3.2642338930490878e+1, -7.4276483999117981e+1,
+      1.0866363001581294e+2, -9.5144440735306934e+1, 1.7955672921443825e+1,
+      8.1525580057963719e+1, -1.3481561567346401e+2, 1.1563776453811501e+2,
+      -6.0742685986929443e+1, 1.8596884267130264e+1, -2.5671274263710349};
 };
 
 // x = n ln2 + r with |r| <= ln2/2 (slightly more after rounding); n returned as T and as the
@@ -431,12 +431,13 @@ template <class T> LOSSKIT_INLINE Vec<T> vtanh(Vec<T> x) {
 }
 
 // erf(x) and e^(-x^2) from one exp (the Gaussian CRPS needs both). Two pieces, odd in x:
-//   |x| < 2:  erf(x) = x P(x^2)                          (relative to erf, no cancellation)
-//   |x| >= 2: erf(x) = sign(x) (1 - e^(-x^2) t Q(t)), t = 1/|x|
-// The tail's erfc is at most 4.7e-3 and is subtracted from 1, so its own relative error (Q's fit,
-// the rounding of x^2 amplified by exp: ~x^2 eps) only needs to stay below ~1e-14 for half an
-// ulp of the result. Past the fit (|x| > 5.9, float 3.92) erfc is below half an ulp of 1 and
-// Q's extrapolation towards its limit 1/sqrt(pi) at t = 0 is harmless; e^(-x^2) underflows to 0
+//   |x| < 1.5:  erf(x) = x P(x^2)                          (relative to erf, no cancellation)
+//   |x| >= 1.5: erf(x) = sign(x) (1 - e^(-x^2) t Q(t)), t = 1/|x|
+// (a split at 2 leaves P's alternating terms cancelling to 12 ulp near 2). The tail's erfc is
+// at most 0.034 and is subtracted from 1, so its own relative error (Q's fit, the rounding of
+// x^2 amplified by exp: ~x^2 eps) only needs to stay below ~1e-15 for half an ulp of the
+// result. Past the fit (|x| > 5.9, float 3.92) erfc is below half an ulp of 1 and Q's
+// extrapolation towards its limit 1/sqrt(pi) at t = 0 is harmless; e^(-x^2) underflows to 0
 // for large |x|, giving +-1 exactly (and for +-inf, where t = 0). NaN propagates.
 template <class T> struct ErfGauss {
   Vec<T> erf;    // erf(x)
@@ -444,17 +445,17 @@ template <class T> struct ErfGauss {
 };
 template <class T> LOSSKIT_INLINE ErfGauss<T> verf_gauss(Vec<T> x) {
   using C = MathConstants<T>;
-  const Vec<T> two = splat<T>(2);
+  const Vec<T> split = splat<T>(T(1.5));
   const Vec<T> a = abs<T>(x);
   const Vec<T> x2 = x * x;
   const Vec<T> gauss = vexp<T>(-x2);
   // Each piece's argument clamped to its range, so unselected lanes stay finite.
-  const Vec<T> u = min_or_second<T>(splat<T>(4), x2);
+  const Vec<T> u = min_or_second<T>(splat<T>(T(2.25)), x2);
   const Vec<T> small = x * estrin<T, 0, C::kErfSmallTerms>(C::kErfSmallCoeffs, u);
-  const Vec<T> t = splat<T>(1) / max_or_second<T>(two, a);
+  const Vec<T> t = splat<T>(1) / max_or_second<T>(split, a);
   const Vec<T> erfc = gauss * t * estrin<T, 0, C::kErfTailTerms>(C::kErfTailCoeffs, t);
   const Vec<T> tail = copysign<T>(splat<T>(1) - erfc, x);
-  return {select<Vec<T>>(a < two, small, tail), gauss};
+  return {select<Vec<T>>(a < split, small, tail), gauss};
 }
 
 template <class T> LOSSKIT_INLINE Vec<T> verf(Vec<T> x) { return verf_gauss<T>(x).erf; }
