@@ -56,9 +56,9 @@ def __getattr__(name: str) -> object:
 
         return getattr(_estimators, name)
     if name == "functional":  # generated from the registry on first use
-        from . import functional
+        import importlib
 
-        return functional
+        return importlib.import_module(".functional", __name__)
     raise AttributeError(f"module 'losskit' has no attribute {name!r}")
 
 

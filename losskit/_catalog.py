@@ -102,12 +102,29 @@ def _target_kind(d: dict[str, Any]) -> str:
     if domain == (0.0, 1.0, True, True):
         return "probability"
     if domain[0] == 0.0:
-        return "count"
+        return "count" if domain[2] else "positive"
     return "real"
 
 
 def _arity(loss: Any) -> int:
     return _describe(loss.name)["arity"]
+
+
+def _with_third(loss: Any, x: np.ndarray, t: np.ndarray, third: np.ndarray) -> list[np.ndarray]:
+    """The rest of an arity-3 loss's call after x: the target and the third argument in the
+    definition's order."""
+    rest = [t]
+    rest.insert(_describe(loss.name)["third_position"] - 1, third)
+    return rest
+
+
+def _third_like(loss: Any, shape: tuple, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Values of a loss's third argument: positive (a variance, a scale) where its domain
+    starts at 0, real otherwise (a second score)."""
+    positive = tuple(_describe(loss.name)["third_domain"])[0] == 0.0
+    if rng is None:
+        return np.ones(shape) if positive else np.zeros(shape)
+    return rng.uniform(0.5, 2.0, shape) if positive else rng.normal(0, 1.5, shape)
 
 
 def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,9 +148,9 @@ def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # a positive example: target 1 (margin, probability, count), 0 for a residual
     t = np.full(shape, 0.0 if _target_kind(d) == "real" else 1.0)
     if _arity(loss) == 3:
-        var = np.ones(shape)
-        v = make_loss(name, "none", **_params(loss))(xi, t, var)
-        return np.asarray(v).reshape(-1), loss.grad(xi, t, var).reshape(-1)
+        rest = _with_third(loss, xi, t, _third_like(loss, shape))
+        v = make_loss(name, "none", **_params(loss))(xi, *rest)
+        return np.asarray(v).reshape(-1), loss.grad(xi, *rest).reshape(-1)
     g = np.empty(shape)
     per = []
     # value per point: differences of the running sum would lose accuracy; evaluate each
@@ -215,7 +232,8 @@ def sample(name: str, loss: Any, rng: np.random.Generator, n: int = 12, c: int =
     t = {"margin": lambda: rng.choice([-1.0, 1.0], shape),
          "probability": lambda: rng.uniform(0, 1, shape),
          "count": lambda: rng.poisson(2.0, shape).astype(np.float64),
+         "positive": lambda: rng.gamma(2.0, 1.0, shape),
          "real": lambda: rng.normal(0, 1.5, shape)}[_target_kind(d)]()
     if _arity(loss) == 3:
-        return {"x": x, "args": (t, rng.uniform(0.5, 2.0, shape))}
+        return {"x": x, "args": tuple(_with_third(loss, x, t, _third_like(loss, shape, rng)))}
     return {"x": x, "args": (t,)}

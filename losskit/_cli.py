@@ -74,9 +74,15 @@ def _gradcheck_one(name: str, seed: int) -> dict[str, Any]:
     row["input"] = r.max_rel_error
     errors = [r.max_rel_error]
     if len(args) == 2 and hasattr(loss, "value_and_grads"):  # d/d third argument
-        t, third = args
-        _, _, g3 = loss.value_and_grads(x, t, third)
-        r3 = gradcheck(lambda v: value(x, t, v), third, grad=g3)
+        position = _catalog._describe(name)["third_position"] - 1  # where it is in args
+        _, _, g3 = loss.value_and_grads(x, *args)
+
+        def with_third(v: np.ndarray) -> list[Any]:
+            rest = list(args)
+            rest[position] = v
+            return rest
+
+        r3 = gradcheck(lambda v: value(x, *with_third(v)), args[position], grad=g3)
         row["third"] = r3.max_rel_error
         errors.append(r3.max_rel_error)
     if _catalog.has_latent(loss):  # the loss's own parameters

@@ -81,7 +81,7 @@ _XGB_BASE_SCORE_SPACE = {"reg:squarederror": "margin", "binary:logistic": "proba
 # weighted median per round (module docstring, "Kinks"). tests/test_gbdt.py checks this list
 # against the curvature every registry loss offering "irls" gives near its kinks.
 _KINKED = frozenset({"l1", "quantile", "epsilon_insensitive", "hinge", "perceptron",
-                     "hinge_embedding", "margin_ranking"})
+                     "hinge_embedding"})
 
 
 def _kinked(loss: Loss) -> bool:

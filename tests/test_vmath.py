@@ -129,9 +129,10 @@ def _points_impl(name, dtype, n):
                 -_loguniform(rng, fi.smallest_subnormal, 1.0, n // 4),
                 -1.0 + _loguniform(rng, fi.eps / 2, 1.0, n // 4)]
     elif name == "erf":
-        # both pieces, the switch at |x| = 2, and the tail until erf rounds to +-1
+        # both pieces, the switch at |x| = 1.5 (float: 1), and the tail until erf rounds to +-1
+        split = 1.5 if dtype == np.float64 else 1.0
         pts += [rng.uniform(-7, 7, n // 4),
-                2.0 + rng.uniform(-0.05, 0.05, n // 8) * rng.choice([-1, 1], n // 8),
+                split + rng.uniform(-0.05, 0.05, n // 8) * rng.choice([-1, 1], n // 8),
                 _loguniform(rng, fi.smallest_subnormal, 1.0, n // 4) * rng.choice([-1, 1], n // 4)]
     elif name == "tanh":
         pts += [_loguniform(rng, fi.smallest_subnormal, 40.0, n // 4) * rng.choice([-1, 1], n // 4),
@@ -163,8 +164,9 @@ def _special_points_impl(name, dtype):
     if name == "tanh":
         vals += [9.0, 10.0, 19.0, 20.0, 22.0]
     if name == "erf":
-        two = np.asarray(2.0, dtype)
-        vals += [float(np.nextafter(two, 0)), 2.0, float(np.nextafter(two, 3)), 3.92, 5.9, 6.0]
+        split = np.asarray(1.5 if dtype == np.float64 else 1.0, dtype)
+        vals += [float(np.nextafter(split, 0)), float(split), float(np.nextafter(split, 3)),
+                 3.92, 5.9, 6.0]
         vals += [-v for v in vals[-6:]]
     return np.array(vals, dtype=dtype)
 

@@ -79,7 +79,8 @@ template <class T> struct TweedieLoss {
     d.convex = false;  // power 0 and above 2
     d.class_name = "TweedieLoss";
     d.probabilistic = true;
-    d.target_domain = kNonnegative;  // power in [1, 2); see target_domain()
+    // Valid for every power (test data, examples); the check is target_domain()'s.
+    d.target_domain = kPositive;
     d.target_check = TargetCheck::domain;
     d.hessians = "positive,exact";
     d.summary = "Half Tweedie deviance on a log link (the input is the log of the mean).";

@@ -67,16 +67,17 @@ template <> struct MathConstants<float> {
       -0.030066752806305885f, 0.005365087650716305f};
   static constexpr float kSubnormalScale = 33554432.0f;  // 2^25
   static constexpr int kSubnormalShift = 25;
-  // erf (see verf_gauss): x P(x^2) below 1.5, 1 - e^(-x^2) t Q(t), t = 1/|x|, above;
-  // tools/fit_erf.py (P relative error 1.5e-9, Q 7.5e-9).
-  static constexpr int kErfSmallTerms = 9;
+  // erf (see verf_gauss): x P(x^2) below 1, 1 - e^(-x^2) t Q(t), t = 1/|x|, above;
+  // tools/fit_erf.py (P relative error 1.5e-9, Q 6.8e-8, where 2e-7 suffices).
+  static constexpr float kErfSplit = 1.0f;
+  static constexpr int kErfSmallTerms = 7;
   static constexpr float kErfSmallCoeffs[kErfSmallTerms] = {
-      1.12837917f, -3.76126334e-1f, 1.12837263e-1f, -2.68631475e-2f, 5.21691927e-3f,
-      -8.45462741e-4f, 1.13096762e-4f, -1.13288737e-5f, 6.20587306e-7f};
-  static constexpr int kErfTailTerms = 8;
+      1.12837917f, -3.76126267e-1f, 1.12835947e-1f, -2.6854212e-2f, 5.18908742e-3f,
+      -8.01686429e-4f, 7.87587506e-5f};
+  static constexpr int kErfTailTerms = 9;
   static constexpr float kErfTailCoeffs[kErfTailTerms] = {
-      5.64066667e-1f, 1.9163097e-3f, -2.92117463e-1f, 3.20416861e-3f, 6.13067039e-1f,
-      -8.87652154e-1f, 5.76143551e-1f, -1.51606696e-1f};
+      5.63951719e-1f, 3.56379821e-3f, -3.01237545e-1f, 2.56657697e-2f, 6.02145448e-1f,
+      -9.56277666e-1f, 7.40977184e-1f, -3.04131215e-1f, 5.29261043e-2f};
 };
 template <> struct MathConstants<double> {
   // n * kLn2Hi is exact for |n| < 2^20 (kLn2Hi has 33 significant bits).
@@ -104,6 +105,7 @@ template <> struct MathConstants<double> {
   static constexpr int kSubnormalShift = 54;
   // erf: tools/fit_erf.py (P relative error 7.6e-18; Q 3e-16, where ~1e-15 suffices: the
   // tail's erfc <= 0.034 is subtracted from 1).
+  static constexpr double kErfSplit = 1.5;
   static constexpr int kErfSmallTerms = 15;
   static constexpr double kErfSmallCoeffs[kErfSmallTerms] = {
       1.1283791670955126, -3.7612638903183677e-1, 1.1283791670952624e-1, -2.6866170644802673e-2,
@@ -430,27 +432,29 @@ template <class T> LOSSKIT_INLINE Vec<T> vtanh(Vec<T> x) {
   return copysign<T>(-e / (splat<T>(2) + e), x);
 }
 
-// erf(x) and e^(-x^2) from one exp (the Gaussian CRPS needs both). Two pieces, odd in x:
-//   |x| < 1.5:  erf(x) = x P(x^2)                          (relative to erf, no cancellation)
-//   |x| >= 1.5: erf(x) = sign(x) (1 - e^(-x^2) t Q(t)), t = 1/|x|
-// (a split at 2 leaves P's alternating terms cancelling to 12 ulp near 2). The tail's erfc is
-// at most 0.034 and is subtracted from 1, so its own relative error (Q's fit, the rounding of
-// x^2 amplified by exp: ~x^2 eps) only needs to stay below ~1e-15 for half an ulp of the
-// result. Past the fit (|x| > 5.9, float 3.92) erfc is below half an ulp of 1 and Q's
-// extrapolation towards its limit 1/sqrt(pi) at t = 0 is harmless; e^(-x^2) underflows to 0
-// for large |x|, giving +-1 exactly (and for +-inf, where t = 0). NaN propagates.
+// erf(x) and e^(-x^2) from one exp (the Gaussian CRPS needs both). Two pieces, odd in x, split
+// at s = 1.5 (float: 1):
+//   |x| < s:  erf(x) = x P(x^2)                          (relative to erf, no cancellation)
+//   |x| >= s: erf(x) = sign(x) (1 - e^(-x^2) t Q(t)), t = 1/|x|
+// (a larger split leaves P's alternating terms cancelling: 12 ulp near 2 in double). The
+// tail's erfc is at most 0.034 (float: 0.16) and is subtracted from 1, so its own relative
+// error (Q's fit, the rounding of x^2 amplified by exp: ~x^2 eps) only needs to stay below
+// ~1e-15 (float: 2e-7) for half an ulp of the result. Past the fit (|x| > 5.9, float 3.92)
+// erfc is below half an ulp of 1 and Q's extrapolation towards its limit 1/sqrt(pi) at t = 0
+// is harmless; e^(-x^2) underflows to 0 for large |x|, giving +-1 exactly (and for +-inf,
+// where t = 0). NaN propagates.
 template <class T> struct ErfGauss {
   Vec<T> erf;    // erf(x)
   Vec<T> gauss;  // e^(-x^2)
 };
 template <class T> LOSSKIT_INLINE ErfGauss<T> verf_gauss(Vec<T> x) {
   using C = MathConstants<T>;
-  const Vec<T> split = splat<T>(T(1.5));
+  const Vec<T> split = splat<T>(C::kErfSplit);
   const Vec<T> a = abs<T>(x);
   const Vec<T> x2 = x * x;
   const Vec<T> gauss = vexp<T>(-x2);
   // Each piece's argument clamped to its range, so unselected lanes stay finite.
-  const Vec<T> u = min_or_second<T>(splat<T>(T(2.25)), x2);
+  const Vec<T> u = min_or_second<T>(split * split, x2);
   const Vec<T> small = x * estrin<T, 0, C::kErfSmallTerms>(C::kErfSmallCoeffs, u);
   const Vec<T> t = splat<T>(1) / max_or_second<T>(split, a);
   const Vec<T> erfc = gauss * t * estrin<T, 0, C::kErfTailTerms>(C::kErfTailCoeffs, t);
