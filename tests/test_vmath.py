@@ -27,8 +27,8 @@ DTYPE_IDS = ["float32", "float64"]
 
 # Accuracy contract: max distance, in ULP, from the correctly rounded result.
 ULP_BOUNDS = {
-    np.float64: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3, "erf": 2},
-    np.float32: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3, "erf": 2},
+    np.float64: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3, "erf": 3},
+    np.float32: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3, "erf": 3},
 }
 
 

@@ -2,7 +2,7 @@
 //
 // Accuracy contract (max error in ULP over the whole domain, every ISA; measured by
 // tests/test_vmath.py against mpmath and recorded in docs/ARCHITECTURE.md):
-//   exp 1, expm1 2, log 1, log1p 2, tanh 3, erf 2 (float and double).
+//   exp 1, expm1 2, log 1, log1p 2, tanh 3, erf 3 (float and double).
 // Special values follow IEEE/C99: exp(-inf)=0, exp(+inf)=inf, log(0)=-inf, log(x<0)=NaN,
 // log1p(-1)=-inf, expm1(-inf)=-1, tanh(+-inf)=+-1, erf(+-inf)=+-1, NaN in -> NaN out;
 // subnormal inputs and
