@@ -52,7 +52,8 @@ def _make(name: str) -> Callable[..., Any]:
     for identifier in [fname, *data, *names]:
         if not identifier.isidentifier():
             raise RuntimeError(f"losskit internal error: {identifier!r} is not an identifier")
-    namespace: dict[str, Any] = {"_cache": {}, "_limit": _CACHE_SIZE, "_cls": cls}
+    namespace: dict[str, Any] = {"_cache": {}, "_limit": _CACHE_SIZE, "_cls": cls,
+                                 "_last": [(object(),) * (len(names) + 1)]}
     defaults = []
     for i, p in enumerate(params):
         namespace[f"_default{i}"] = p.default
@@ -62,22 +63,33 @@ def _make(name: str) -> Callable[..., Any]:
     key = ", ".join(f"{n}.__class__, {n}" for n in names)
     kwargs = ", ".join(f"{n}={n}" for n in names)
     args = ", ".join(data)
+    # The cache holds the loss's two bound methods (no attribute lookups per call). The last
+    # call's parameter objects are compared by identity first: a call site passes the same
+    # constant objects every time (and identical objects are equal and of one type), so the
+    # usual call builds no key. _last[0] is replaced whole, so a thread reads one consistent
+    # entry.
+    same = " and ".join(f"{n} is last[{i}]" for i, n in enumerate(names))
     source = f"""
 def {fname}({args}, {", ".join(defaults)}, sample_weight=None, grad=False):
-    try:
-        key = ({key},)
-        loss = _cache.get(key)
-    except TypeError:
-        key = loss = None
-    if loss is None:
-        loss = _cls({kwargs})
-        if key is not None:
-            if len(_cache) >= _limit:
-                _cache.clear()
-            _cache[key] = loss
-    if grad:
-        return loss.value_and_grad({args}, sample_weight)
-    return loss({args}, sample_weight)
+    last = _last[0]
+    if {same}:
+        methods = last[-1]
+    else:
+        try:
+            key = ({key},)
+            methods = _cache.get(key)
+        except TypeError:
+            key = methods = None
+        if methods is None:
+            loss = _cls({kwargs})
+            methods = (loss.__call__, loss.value_and_grad)
+            if key is not None:
+                if len(_cache) >= _limit:
+                    _cache.clear()
+                _cache[key] = methods
+        if key is not None:  # (arrays, which may change in place, are never matched)
+            _last[0] = ({", ".join(names)}, methods)
+    return methods[1 if grad else 0]({args}, sample_weight)
 """
     exec(compile(source, f"<losskit.functional.{fname}>", "exec"), namespace)
     function = namespace[fname]
