@@ -61,7 +61,8 @@ SOLVERS = ("auto",) + FULL_BATCH_SOLVERS + OPTIMIZERS
 # in units of the residual: with scale="auto" the estimators fit them to r / sigma with sigma
 # estimated jointly, which makes the fit scale-equivariant. mse, l1, quantile and expectile are
 # positively homogeneous (scale-equivariant as they are) and need no scale.
-SCALE_LOSSES = ("huber", "smooth_l1", "pseudo_huber", "log_cosh", "epsilon_insensitive", "barron")
+SCALE_LOSSES = ("huber", "smooth_l1", "pseudo_huber", "log_cosh", "epsilon_insensitive", "barron",
+                "adaptive_barron")
 # kinked, piecewise-linear losses: fitted by reweighted least squares with a vanishing
 # smoothing (the mean of the two slopes at the kink is the value)
 KINKED_LOSSES = {"l1": 1.0, "quantile": 0.5}

@@ -1027,7 +1027,7 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
     def _scale_mode(self, loss: Any, full_batch: bool = True) -> Any:
         """None (the loss takes raw residuals), "auto" or a fixed float."""
         name = self._loss_name
-        if name not in SCALE_LOSSES and name not in NONCONVEX_LOSSES:
+        if name not in SCALE_LOSSES:
             return None
         if has_latent_params(loss) and not (full_batch and name == "adaptive_barron"):
             return None
