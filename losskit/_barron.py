@@ -307,6 +307,20 @@ class AdaptiveBarronLoss(Loss):
         """scale per dimension (from the latent parameter)."""
         return self._scale_and_slope()[0]
 
+    def set_scale(self, scale: Any) -> None:
+        """Set the scale per dimension (its latent parameter), e.g. to a scale tuned after
+        training; each must lie above ``scale_lo``."""
+        lo, init = self._config["scale_lo"], self._config["scale_init"]
+        c = np.broadcast_to(np.asarray(scale, dtype=np.float64), (self.num_dims,))
+        if not np.all(np.isfinite(c) & (c > lo)):
+            bad = c[~(np.isfinite(c) & (c > lo))][0]
+            raise ValueError(f"scale must be finite and > scale_lo = {lo!r}, got {bad!r}")
+        if init == lo:
+            raise ValueError(f"the scale is fixed at scale_lo = scale_init = {lo!r}")
+        u = (c - lo) / (init - lo)
+        # the inverse of softplus: log(expm1(u)), written to stay finite for large u
+        self._latents[1][...] = u + np.log(-np.expm1(-u)) - _LOG_E_MINUS_1
+
     # ---- evaluation -----------------------------------------------------------------------
     def _prepare(self, input: Any, target: Any, sample_weight: Any) -> tuple:
         x = as_real_array("input", input)

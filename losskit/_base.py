@@ -301,10 +301,12 @@ def _unpack_out(out: Any, count: int) -> tuple[Any, ...]:
 
 
 class RowwiseLoss(DefinedLoss):
-    """A loss over the rows of (N, C) scores with a class label per sample: ``target`` holds
-    integer labels of shape (N,) (and, for cross-entropy, may hold probabilities of shape
-    (N, C)). ``reduction="none"`` gives one value per sample; gradients have the input's shape.
-    ``sample_weight`` has shape (N,).
+    """A loss over the rows of (N, C) scores with a target per sample: ``target`` holds
+    integer labels of shape (N,) (cross-entropy: or probabilities of shape (N, C)), or what
+    the loss's definition says (multi-label targets of shape (N, C)). Where PyTorch allows it
+    (cross_entropy, nll, poly1) scores may be (N, C, d1, ...) with labels (N, d1, ...).
+    ``reduction="none"`` gives one value per sample (and position); gradients have the input's
+    shape. ``sample_weight`` has shape (N,).
     """
 
     def _make_kernel(self, kernel_name: str, config: dict[str, Any]) -> Any:
@@ -315,44 +317,103 @@ class RowwiseLoss(DefinedLoss):
             -(2**63) if ignore_index is None else ignore_index,
             [] if weight is None else list(weight))
 
-    def _run(self, mode: int, input: Any, target: Any, sample_weight: Any, out: Any,
-             out2: Any = None) -> Any:
-        result = self._kernel.run(mode, input, target, sample_weight, out, out2)
+    def _run(self, mode: int, input: Any, target: Any, second: Any, third: Any,
+             sample_weight: Any, out: Any, out2: Any = None, out3: Any = None) -> Any:
+        result = self._kernel.run(mode, input, target, second, third, sample_weight, out, out2,
+                                  out3)
         if result is NotImplemented:
-            result = rowwise_slow_path(self, mode, input, target, sample_weight, out, out2)
+            result = rowwise_slow_path(self, mode, input, target, second, third, sample_weight,
+                                       out, out2, out3)
         return result
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None) -> Any:
         """The (reduced) loss; with reduction="none" one value per sample."""
-        r = self._kernel.run(VALUE, input, target, sample_weight, None, None)
+        r = self._kernel.run(VALUE, input, target, None, None, sample_weight, None, None, None)
         if r is NotImplemented:
-            r = rowwise_slow_path(self, VALUE, input, target, sample_weight, None)
+            r = rowwise_slow_path(self, VALUE, input, target, None, None, sample_weight, None)
         return r
 
     def grad(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None) -> Any:
-        """d(reduced loss)/d input, shape (N, C) (written to ``out`` if given)."""
-        r = self._kernel.run(GRAD, input, target, sample_weight, out, None)
+        """d(reduced loss)/d input, the input's shape (written to ``out`` if given)."""
+        r = self._kernel.run(GRAD, input, target, None, None, sample_weight, out, None, None)
         if r is NotImplemented:
-            r = rowwise_slow_path(self, GRAD, input, target, sample_weight, out)
+            r = rowwise_slow_path(self, GRAD, input, target, None, None, sample_weight, out)
         return r
 
     def value_and_grad(
         self, input: Any, target: Any, sample_weight: Any = None, out: Any = None
     ) -> Any:
         """``(loss(...), grad(...))`` in one fused pass; ``out`` receives the gradient."""
-        r = self._kernel.run(VALUE_AND_GRAD, input, target, sample_weight, out, None)
+        r = self._kernel.run(VALUE_AND_GRAD, input, target, None, None, sample_weight, out, None,
+                             None)
         if r is NotImplemented:
-            r = rowwise_slow_path(self, VALUE_AND_GRAD, input, target, sample_weight, out)
+            r = rowwise_slow_path(self, VALUE_AND_GRAD, input, target, None, None, sample_weight,
+                                  out)
         return r
 
     def grad_hess(self, input: Any, target: Any, sample_weight: Any = None, out: Any = None,
                   hessian: str = "exact") -> Any:
         """``(grad(...), h)`` in one pass, h the diagonal of each row's Hessian in the scores
         (softmax cross-entropy: p (1 - p) times the row's weight), scaled as the gradient;
-        ``out`` is None or a pair of (N, C) buffers. ``hessians`` lists the policies."""
+        ``out`` is None or a pair of buffers of the input's shape. ``hessians`` lists the
+        policies."""
         mode = self._grad_hess_mode(hessian)
         g_out, h_out = _unpack_out(out, 2)
-        return self._run(mode, input, target, sample_weight, g_out, h_out)
+        return self._run(mode, input, target, None, None, sample_weight, g_out, h_out)
+
+
+class RowwiseLoss3(RowwiseLoss):
+    """A loss over rows of three arrays in PyTorch's order: two of embeddings and a target
+    ``(input1, input2, target)`` (cosine_embedding), or three of embeddings ``(anchor,
+    positive, negative)`` (triplet_margin). Every array of embeddings has the first one's
+    shape (N, D) and a gradient: ``grad`` is d/d(first argument), ``value_and_grads`` gives
+    the value and the gradient of each array of embeddings, in argument order."""
+
+    def _configured(self) -> None:
+        self._operand_count = len(self._kernel_info["operands"])
+
+    def _kernel_arguments(self, second: Any, third: Any) -> tuple[Any, Any, Any]:
+        """(target, second row operand, third row operand) of the kernel."""
+        if self._operand_count == 2:
+            return None, second, third
+        return third, second, None
+
+    def __call__(  # type: ignore[override]
+        self, input: Any, second: Any, third: Any, sample_weight: Any = None
+    ) -> Any:
+        return self._run(VALUE, input, *self._kernel_arguments(second, third), sample_weight,
+                         None)
+
+    def grad(  # type: ignore[override]
+        self, input: Any, second: Any, third: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        return self._run(GRAD, input, *self._kernel_arguments(second, third), sample_weight, out)
+
+    def value_and_grad(  # type: ignore[override]
+        self, input: Any, second: Any, third: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        return self._run(VALUE_AND_GRAD, input, *self._kernel_arguments(second, third),
+                         sample_weight, out)
+
+    def value_and_grads(
+        self, input: Any, second: Any, third: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """``(value, d/dinput, d/d(each other array of embeddings))`` in one pass; ``out`` is
+        None or a sequence of one buffer per gradient."""
+        outs = _unpack_out(out, 1 + self._operand_count) + (None,) * (2 - self._operand_count)
+        return self._run(VALUE_AND_GRADS, input, *self._kernel_arguments(second, third),
+                         sample_weight, *outs)
+
+    def grad_hess(  # type: ignore[override]
+        self, input: Any, second: Any, third: Any, sample_weight: Any = None, out: Any = None,
+        hessian: str = "exact",
+    ) -> Any:
+        """``(d/dinput, h)`` in one pass, h the diagonal of each row's Hessian in the first
+        argument, scaled as the gradient (see :meth:`RowwiseLoss.grad_hess`)."""
+        mode = self._grad_hess_mode(hessian)
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input, *self._kernel_arguments(second, third), sample_weight,
+                         g_out, h_out)
 
 
 # ---- classes from definitions ----------------------------------------------------------------
@@ -398,11 +459,26 @@ def _example(d: dict[str, Any]) -> str:
     cls = d["class_name"]
     lines = [">>> import numpy as np, losskit", f">>> loss = losskit.{cls}()"]
     if d["family"] == "rowwise":
-        lines += [">>> scores = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])",
-                  ">>> value, grad = loss.value_and_grad(scores, np.array([0, 2]))",
-                  ">>> grad.shape", "(2, 3)",
-                  f">>> grad, hess = loss.grad_hess(scores, np.array([0, 2]), "
-                  f"hessian={d['hessians'][0]!r})", ">>> hess.shape", "(2, 3)"]
+        first = "scores" if d["arity"] == 2 else d["input_name"]
+        lines.append(f">>> {first} = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])")
+        if d["arity"] == 3:
+            lines.append(f">>> {d['operands'][0]} = np.array([[1.0, -0.5, 0.5], [0.3, 0.2, 0.1]])")
+        rest = {"labels": "np.array([0, 2])",
+                "label_lists": "np.array([[0, 2, -1], [1, -1, -1]])",
+                "values": "np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])",
+                "signs": "np.array([1.0, -1.0])",
+                "none": ""}[d["row_target"]]
+        if d["row_target"] == "none":
+            lines.append(f">>> {d['operands'][1]} = np.array([[0.0, 1.0, -1.0], [0.5, 0.5, 0.5]])")
+            rest = d["operands"][1]
+        args = ", ".join([first, *d["operands"][:1], rest])
+        if d["arity"] == 3:
+            lines += [f">>> value, *grads = loss.value_and_grads({args})", ">>> len(grads)",
+                      f"{1 + len(d['operands'])}"]
+        else:
+            lines += [f">>> value, grad = loss.value_and_grad({args})", ">>> grad.shape", "(2, 3)"]
+        lines += [f">>> grad, hess = loss.grad_hess({args}, hessian={d['hessians'][0]!r})",
+                  ">>> hess.shape", "(2, 3)"]
         return "\n".join(lines)
     x = _EXAMPLE_VALUES["input"].get(tuple(d["input_domain"]), "[0.5, -1.5, 2.0]")
     if d["margin_targets"] or d["target_check"] == "signs":

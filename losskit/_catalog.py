@@ -138,9 +138,15 @@ def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if tuple(d.get("input_domain", _REALS)) != _REALS:
         raise ValueError(f"loss {name!r} takes inputs in {describe_interval(d['input_domain'])}"
                          f", not a value on [-5, 5]")
+    if name in ROWWISE and d["arity"] != 2:
+        raise ValueError(f"loss {name!r} compares arrays of embeddings: it has no curve over "
+                         f"one score")
     if name in ROWWISE:
         s = np.stack([x, np.zeros_like(x)], axis=1)
-        labels = np.zeros(len(x), dtype=np.int64)
+        # a sample whose (first) class is the target
+        labels = {"labels": np.zeros(len(x), dtype=np.int64),
+                  "label_lists": np.tile(np.array([0, -1], dtype=np.int64), (len(x), 1)),
+                  "values": np.tile(np.array([1.0, 0.0]), (len(x), 1))}[d["row_target"]]
         per = make_loss(name, "none", **_params(loss))(s, labels)
         g = loss.grad(s, labels)
         return np.asarray(per), g[:, 0]
@@ -223,8 +229,7 @@ def _measure(loss: Any) -> dict[str, bool]:
 def sample(name: str, loss: Any, rng: np.random.Generator, n: int = 12, c: int = 4) -> dict[str, Any]:
     """Random arguments away from kinks for a gradient check: {"x": input, "args": rest}."""
     if name in ROWWISE:
-        x = rng.normal(0, 1.5, (n, c))
-        return {"x": x, "args": (rng.integers(0, c, n).astype(np.int64),)}
+        return _row_sample(_describe(name), rng, n, c)
     d = _describe(name)
     shape = (n, getattr(loss, "num_dims", 1)) if has_latent(loss) else (n,)
     x = rng.normal(0, 1.5, shape)
@@ -238,3 +243,27 @@ def sample(name: str, loss: Any, rng: np.random.Generator, n: int = 12, c: int =
     if _arity(loss) == 3:
         return {"x": x, "args": tuple(_with_third(loss, x, t, _third_like(loss, shape, rng)))}
     return {"x": x, "args": (t,)}
+
+
+def _row_sample(d: dict[str, Any], rng: np.random.Generator, n: int, c: int) -> dict[str, Any]:
+    """Arguments of a row-wise loss by its definition: scores (N, C) and the target its
+    ``row_target`` names, or arrays of embeddings (the first, then its ``operands``)."""
+    x = rng.normal(0, 1.5, (n, c))
+    # other arrays of embeddings: near the first (a positive) or not (a negative)
+    rows = [x + rng.normal(0, 0.5 + 1.5 * i, (n, c)) for i in range(len(d["operands"]))]
+    kind = d["row_target"]
+    if kind == "labels":
+        target: tuple = (rng.integers(0, c, n).astype(np.int64),)
+    elif kind == "label_lists":
+        lists = np.full((n, c), -1, dtype=np.int64)
+        for i in range(n):
+            k = int(rng.integers(1, c))
+            lists[i, :k] = rng.permutation(c)[:k]
+        target = (lists,)
+    elif kind == "values":
+        target = ((rng.random((n, c)) < 0.4).astype(np.float64),)
+    elif kind == "signs":
+        target = (rng.choice([-1.0, 1.0], n),)
+    else:
+        target = ()
+    return {"x": x, "args": (*rows, *target)}

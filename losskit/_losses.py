@@ -10,7 +10,8 @@ import numpy as np
 
 from . import _base
 from ._barron import BarronBase
-from ._base import ElementwiseLoss, ElementwiseLoss3, ElementwisePairLoss, RowwiseLoss, _unpack_out
+from ._base import (ElementwiseLoss, ElementwiseLoss3, ElementwisePairLoss, RowwiseLoss,
+                    RowwiseLoss3, _unpack_out)
 from ._validation import GRAD, VALUE, VALUE_AND_GRAD, cast_to, kernel_dtype
 
 
@@ -77,7 +78,7 @@ def _base_of(definition: dict[str, Any]) -> type:
     if definition["name"] in _EXTENSIONS:
         return _EXTENSIONS[definition["name"]]
     if definition["family"] == "rowwise":
-        return RowwiseLoss
+        return RowwiseLoss3 if definition["arity"] == 3 else RowwiseLoss
     if definition["arity"] == 3:
         return ElementwisePairLoss if definition["third_position"] == 1 else ElementwiseLoss3
     return ElementwiseLoss

@@ -35,20 +35,23 @@ import numpy as np
 _BLOCK_ROWS = 1024
 
 
-def column_moments(X: np.ndarray, v: np.ndarray, center: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted column means (0 when not ``center``) and standard deviations (about that
-    mean; 1 where a column is constant) of ``X``, summed in float64 block by block."""
-    d = X.shape[1]
-    s1 = np.zeros(d)
-    s2 = np.zeros(d)
+def moment_sums(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """[sum v x, sum v x^2] over the rows of ``X`` (2, d), summed in float64 block by block
+    (a float64 copy of a block, never of X)."""
+    sums = np.zeros((2, X.shape[1]))
     for start in range(0, X.shape[0], _BLOCK_ROWS):
         block = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float64)
         vb = v[start:start + _BLOCK_ROWS]
-        s1 += vb @ block
-        s2 += vb @ (block * block)
-    total = float(v.sum())
-    mu = s1 / total if center else np.zeros(d)
-    var = s2 / total - (mu * mu if center else 0.0)
+        sums[0] += vb @ block
+        sums[1] += vb @ (block * block)
+    return sums
+
+
+def moments_from_sums(sums: np.ndarray, total: float, center: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted column means (0 when not ``center``) and standard deviations (about that
+    mean; 1 where a column is constant) from :func:`moment_sums` and the total weight."""
+    mu = sums[0] / total if center else np.zeros(sums.shape[1])
+    var = sums[1] / total - (mu * mu if center else 0.0)
     s = np.sqrt(np.maximum(var, 0.0))
     # a constant column (or one whose spread is lost to rounding) keeps its own units
     tiny = np.sqrt(np.finfo(np.float64).eps) * np.maximum(np.abs(mu), 1.0)
@@ -56,10 +59,8 @@ def column_moments(X: np.ndarray, v: np.ndarray, center: bool) -> tuple[np.ndarr
     return mu, s
 
 
-class Objective:
-    """The training objective of a linear model over a parameter vector in standardised
-    coordinates: ``theta = [W' (d*k, row-major), b' (k, with an intercept), t (log of the
-    scale over its start, with scale estimation), the loss's own parameters (flattened)]``.
+class Rows:
+    """Training rows (all of them, or a block of them) and the buffers of one evaluation.
 
     Parameters
     ----------
@@ -72,19 +73,15 @@ class Objective:
         Normalised sample weights (the loss is ``sum_i v_i l_i``).
     k : int
         Number of score columns.
-    lam : float
-        L2 penalty strength on W (``lam/2 ||W||^2``).
-    fit_intercept : bool
     scale : None, float or "auto"
         None: the loss on raw residuals; a float: the loss of ``r / scale`` times ``scale``;
         "auto": the scale is a parameter.
-    scale0 : float
-        The scale's starting value (and its value when fixed).
+    latent : list of arrays
+        The loss's own trainable parameters (their gradients are summed), or empty.
     """
 
     def __init__(self, X: np.ndarray, T: np.ndarray, loss: Any, v: np.ndarray, k: int,
-                 lam: float, fit_intercept: bool, scale: Any, scale0: float,
-                 latent: list[np.ndarray] | None = None) -> None:
+                 scale: Any, latent: list[np.ndarray] | None = None) -> None:
         self.X, self.T, self.loss, self.k = X, T, loss, k
         self.dtype = X.dtype
         self.v = np.ascontiguousarray(v, dtype=X.dtype)
@@ -93,27 +90,107 @@ class Objective:
             # vector would be broadcast by the checked, slower one)
             self.v = np.ascontiguousarray(np.broadcast_to(self.v[:, None], T.shape))
         self.v64 = np.asarray(v, dtype=np.float64)
-        self.lam = float(lam)
-        self.fit_intercept = bool(fit_intercept)
         self.scale_mode = scale
-        self.scale0 = float(scale0)
         self.latent = list(latent or [])
         n, d = X.shape
         self.n, self.d = n, d
-        self.mu, self.s = column_moments(X, self.v64, self.fit_intercept)
-        # The penalty's curvature in these coordinates is lam / s^2: for a rare feature (a
-        # pixel that is almost always 0) it would dwarf the data's (about 1) and make the
-        # problem as ill-conditioned as the raw one; sqrt(s^2 + lam) balances the two
-        self.s = np.sqrt(self.s * self.s + self.lam)
-        self.n_w = d * k
-        self.n_b = k if self.fit_intercept else 0
         self.n_t = 1 if scale == "auto" else 0
-        self.size = self.n_w + self.n_b + self.n_t + sum(p.size for p in self.latent)
         self.S = np.empty((n, k), dtype=X.dtype)
         self.ones = np.ones(n, dtype=X.dtype)
         self.G = np.empty((n, k), dtype=X.dtype)
         self.Z = np.empty((n, k), dtype=X.dtype) if scale is not None else None
         self.TZ = np.empty_like(T) if scale is not None else None
+
+    def scores(self, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+        np.matmul(self.X, W.astype(self.dtype, copy=False), out=self.S)
+        if b is not None:
+            self.S += b.astype(self.dtype, copy=False)
+        return self.S
+
+    def loss_inputs(self, scale: float | None) -> tuple[np.ndarray, Any]:
+        """(input, target) of the loss: the scores, or scores and targets over the scale."""
+        if scale is None:
+            return self.S, self.T
+        inv = 1.0 / scale
+        np.multiply(self.S, inv, out=self.Z)
+        np.multiply(self.T, inv, out=self.TZ)
+        return self.Z, self.TZ
+
+    def gradient_sums(self, W: np.ndarray, b: np.ndarray | None,
+                      scale: float | None) -> GradientSums:
+        """:class:`GradientSums` of these rows at the coefficients in data units."""
+        self.scores(W, b)
+        inp, tgt = self.loss_inputs(scale)
+        value, _ = self.loss.value_and_grad(inp, tgt, sample_weight=self.v, out=self.G)
+        gW = np.asarray(self.X.T @ self.G, dtype=np.float64)
+        # column sums as a product with ones (a GEMV; np.sum over axis 0 is several times slower)
+        gb = np.asarray(self.ones @ self.G, dtype=np.float64)
+        zg = 0.0
+        if self.n_t:
+            np.subtract(inp, tgt, out=self.Z)
+            zg = float(np.vdot(self.Z.astype(np.float64, copy=False), self.G))
+        latent = [np.asarray(g, dtype=np.float64).ravel().copy() for g in self.loss.param_grads] \
+            if self.latent else []
+        return GradientSums(float(value), gW, gb, zg, latent)
+
+    def curvature_sums(self, W: np.ndarray, b: np.ndarray | None, scale: float | None,
+                       policy: str) -> CurvatureSums:
+        """:class:`CurvatureSums` of these rows with the curvature of
+        ``loss.grad_hess(hessian=policy)``."""
+        self.scores(W, b)
+        inp, tgt = self.loss_inputs(scale)
+        H = np.empty_like(self.G)
+        curvature(self.loss, inp, tgt, self.v, policy, (self.G, H))
+        H64 = H.astype(np.float64)
+        if self.n_t:
+            z = np.asarray(inp - tgt, dtype=np.float64)[:, 0]
+            h = H64[:, 0]
+            return curvature_sums(self.X, (h / scale)[:, None], -h * z, float(h @ (z * z)))
+        if scale is not None:
+            H64 /= scale  # d2/ds2 of sigma l(s / sigma)
+        return curvature_sums(self.X, H64)
+
+
+class Coordinates:
+    """The parameter vector of a linear model in standardised coordinates: ``theta = [W'
+    (d*k, row-major), b' (k, with an intercept), t (log of the scale over its start, with
+    scale estimation), the loss's own parameters (flattened)]``, with W = W' / s and
+    b = b' - mu W for the weighted column means ``mu`` and deviations ``s`` of X; and the
+    objective and its gradient in theta from the rows' sums.
+
+    Parameters
+    ----------
+    mu, s : ndarray (d,)
+        Column means (0 without an intercept) and deviations of X (:func:`moments_from_sums`).
+    k : int
+    lam : float
+        L2 penalty strength on W (``lam/2 ||W||^2``).
+    fit_intercept : bool
+    scale : None, float or "auto"
+    scale0 : float
+        The scale's starting value (and its value when fixed).
+    latent : list of arrays
+        The loss's own parameters, written back by :meth:`unpack`.
+    """
+
+    def __init__(self, mu: np.ndarray, s: np.ndarray, k: int, lam: float, fit_intercept: bool,
+                 scale: Any, scale0: float, latent: list[np.ndarray] | None) -> None:
+        self.k = k
+        self.lam = float(lam)
+        self.fit_intercept = bool(fit_intercept)
+        self.scale_mode = scale
+        self.scale0 = float(scale0)
+        self.latent = list(latent or [])
+        self.d = len(mu)
+        self.mu = mu
+        # The penalty's curvature in these coordinates is lam / s^2: for a rare feature (a
+        # pixel that is almost always 0) it would dwarf the data's (about 1) and make the
+        # problem as ill-conditioned as the raw one; sqrt(s^2 + lam) balances the two
+        self.s = np.sqrt(s * s + self.lam)
+        self.n_w = self.d * k
+        self.n_b = k if self.fit_intercept else 0
+        self.n_t = 1 if scale == "auto" else 0
+        self.size = self.n_w + self.n_b + self.n_t + sum(p.size for p in self.latent)
         self.evaluations = 0
 
     # -- coordinates ------------------------------------------------------------------------
@@ -146,53 +223,28 @@ class Objective:
             pos += p.size
         return W, b, scale
 
-    # -- value and gradient -----------------------------------------------------------------
-    def scores(self, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-        np.matmul(self.X, W.astype(self.dtype, copy=False), out=self.S)
-        if self.n_b:
-            self.S += b.astype(self.dtype, copy=False)
-        return self.S
-
-    def loss_inputs(self, scale: float | None) -> tuple[np.ndarray, Any]:
-        """(input, target) of the loss: the scores, or scores and targets over the scale."""
-        if scale is None:
-            return self.S, self.T
-        inv = 1.0 / scale
-        np.multiply(self.S, inv, out=self.Z)
-        np.multiply(self.T, inv, out=self.TZ)
-        return self.Z, self.TZ
-
-    def value_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        self.evaluations += 1
-        W, b, scale = self.unpack(theta)
-        self.scores(W, b)
-        inp, tgt = self.loss_inputs(scale)
-        value, _ = self.loss.value_and_grad(inp, tgt, sample_weight=self.v, out=self.G)
-        value = float(value)
+    def finish(self, W: np.ndarray, scale: float | None,
+               sums: GradientSums) -> tuple[float, np.ndarray]:
+        """The objective and its gradient in theta from the rows' :class:`GradientSums`."""
+        value = sums.value
         grad = np.empty(self.size)
-        gW = np.asarray(self.X.T @ self.G, dtype=np.float64)
-        # column sums as a product with ones (a GEMV; np.sum over axis 0 is several times slower)
-        gb = np.asarray(self.ones @ self.G, dtype=np.float64)
+        gW, gb = sums.gW, sums.gb
         if scale is not None:
             # d/dS [sigma l(S/sigma)] = l'(S/sigma): G as it is
             f = scale * (value + 0.5)
             if self.n_t:
                 # d/d log(sigma) = sigma (l + 1/2 - sum_i g_i z_i), z the scaled residuals
-                np.subtract(inp, tgt, out=self.Z)
-                zg = float(np.vdot(self.Z.astype(np.float64, copy=False), self.G))
-                grad[self.n_w + self.n_b] = scale * (value + 0.5 - zg)
+                grad[self.n_w + self.n_b] = scale * (value + 0.5 - sums.zg)
         else:
             f = value
         if self.lam:
             f += 0.5 * self.lam * float(np.vdot(W, W))
-            gW += self.lam * W
+            gW = gW + self.lam * W
         self._grad_coef(gW, gb, grad)
         pos = self.n_w + self.n_b + self.n_t
-        if self.latent:
-            for g in self.loss.param_grads:
-                g = np.asarray(g, dtype=np.float64).ravel()
-                grad[pos:pos + g.size] = g * (scale if scale is not None else 1.0)
-                pos += g.size
+        for g in sums.latent:
+            grad[pos:pos + g.size] = g * (scale if scale is not None else 1.0)
+            pos += g.size
         return f, grad
 
     def _grad_coef(self, gW: np.ndarray, gb: np.ndarray, grad: np.ndarray) -> None:
@@ -205,6 +257,48 @@ class Objective:
 
     def value(self, theta: np.ndarray) -> float:
         return self.value_grad(theta)[0]
+
+
+class GradientSums:
+    """The sums over rows that the objective and its gradient are made of: the weighted loss,
+    ``X^T G`` and the column sums of G (G the loss's gradient in the scores), ``sum g z``
+    (with the scale a parameter) and the gradients of the loss's own parameters. Sums of row
+    blocks add up to the sums of their rows."""
+
+    def __init__(self, value: float, gW: np.ndarray, gb: np.ndarray, zg: float,
+                 latent: list[np.ndarray]) -> None:
+        self.value, self.gW, self.gb, self.zg, self.latent = value, gW, gb, zg, latent
+
+    def __add__(self, other: GradientSums) -> GradientSums:
+        return GradientSums(self.value + other.value, self.gW + other.gW, self.gb + other.gb,
+                            self.zg + other.zg, [a + b for a, b in zip(self.latent, other.latent)])
+
+
+class Objective(Rows, Coordinates):
+    """The training objective of a linear model over all its rows in memory (see
+    :class:`Rows` and :class:`Coordinates` for the parameters):
+
+        F(theta) = sum_i v_i l(x_i W + b, y_i) + lam/2 ||W||^2  (or the scaled form above)
+    """
+
+    def __init__(self, X: np.ndarray, T: np.ndarray, loss: Any, v: np.ndarray, k: int,
+                 lam: float, fit_intercept: bool, scale: Any, scale0: float,
+                 latent: list[np.ndarray] | None = None) -> None:
+        Rows.__init__(self, X, T, loss, v, k, scale, latent)
+        mu, s = moments_from_sums(moment_sums(X, self.v64), float(self.v64.sum()), fit_intercept)
+        Coordinates.__init__(self, mu, s, k, lam, fit_intercept, scale, scale0, latent)
+
+    def value_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        self.evaluations += 1
+        W, b, scale = self.unpack(theta)
+        return self.finish(W, scale, self.gradient_sums(W, b if self.n_b else None, scale))
+
+    def newton_direction(self, theta: np.ndarray, g: np.ndarray, policy: str) -> np.ndarray:
+        """Newton's direction at ``theta`` (gradient ``g``) with the curvature of
+        ``loss.grad_hess(hessian=policy)``."""
+        W, b, scale = self.unpack(theta)
+        sums = self.curvature_sums(W, b if self.n_b else None, scale, policy)
+        return direction_from_sums(self, g, sums, scale if self.n_t else None)
 
 
 class Result:
@@ -273,21 +367,51 @@ def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, memory: 
     return res
 
 
-def _inverse_hessian_times(S: np.ndarray, Y: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """H g for the L-BFGS inverse Hessian of the pairs (rows of S and Y, oldest first), in
-    the compact form of Byrd, Nocedal and Schnabel (1994): with R the upper triangle of
-    S Y^T, D its diagonal and gamma = s.y / y.y of the newest pair,
-    H g = gamma g + S^T R^-T ((D + gamma Y Y^T) p - gamma Y g) - gamma Y^T p, p = R^-1 S g.
-    The same vector as the two-loop recursion, in a dozen array operations instead of
-    four per pair."""
-    SY = S @ Y.T
-    D = np.diag(SY)
-    YY = Y @ Y.T
-    gamma = D[-1] / YY[-1, -1]
-    Rinv = np.linalg.inv(np.triu(SY))  # one small inverse: two solves cost twice the calls
-    p = Rinv @ (S @ g)
-    u = Rinv.T @ (D * p + gamma * (YY @ p) - gamma * (Y @ g))
-    return gamma * g + S.T @ u - gamma * (Y.T @ p)
+class _Pairs:
+    """The L-BFGS pairs (s, y), oldest first, with their products S Y^T and Y Y^T kept up to
+    date as pairs come and go (one matrix-vector product each per new pair instead of two
+    matrix products per step)."""
+
+    def __init__(self, memory: int, size: int) -> None:
+        self.memory, self.count = memory, 0
+        self.S = np.empty((memory, size))
+        self.Y = np.empty((memory, size))
+        self.SY = np.zeros((memory, memory))  # SY[i, j] = s_i . y_j for i <= j
+        self.YY = np.zeros((memory, memory))
+
+    def clear(self) -> None:
+        self.count = 0
+
+    def add(self, s_vec: np.ndarray, y_vec: np.ndarray) -> None:
+        m = self.count
+        if m == self.memory:  # drop the oldest pair
+            for a in (self.S, self.Y):
+                a[:-1] = a[1:]
+            for a in (self.SY, self.YY):
+                a[:-1, :-1] = a[1:, 1:]
+            m -= 1
+        self.S[m], self.Y[m] = s_vec, y_vec
+        self.SY[:m + 1, m] = self.S[:m + 1] @ y_vec
+        self.YY[:m + 1, m] = self.YY[m, :m + 1] = self.Y[:m + 1] @ y_vec
+        self.count = m + 1
+
+    def inverse_hessian_times(self, g: np.ndarray) -> np.ndarray:
+        """H g for the L-BFGS inverse Hessian of the pairs, in the compact form of Byrd,
+        Nocedal and Schnabel (1994): with R the upper triangle of S Y^T, D its diagonal and
+        gamma = s.y / y.y of the newest pair,
+        H g = gamma g + S^T R^-T ((D + gamma Y Y^T) p - gamma Y g) - gamma Y^T p, p = R^-1 S g.
+        The same vector as the two-loop recursion, in a dozen array operations instead of
+        four per pair."""
+        m = self.count
+        S, Y = self.S[:m], self.Y[:m]
+        R = np.triu(self.SY[:m, :m])
+        YY = self.YY[:m, :m]
+        D = R.diagonal()
+        gamma = D[-1] / YY[-1, -1]
+        Rinv = np.linalg.inv(R)  # one small inverse: two solves cost twice the calls
+        p = Rinv @ (S @ g)
+        u = Rinv.T @ (D * p + gamma * (YY @ p - Y @ g))
+        return gamma * g + S.T @ u - gamma * (Y.T @ p)
 
 
 def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
@@ -295,15 +419,12 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
     f, g = obj.value_grad(theta)
     f0 = f if f_scale is None else f_scale
     curve = [f]
-    # the pairs, oldest first, in rows 0..pairs-1 of two fixed arrays
-    S = np.empty((memory, theta.size))
-    Y = np.empty((memory, theta.size))
-    pairs = 0
+    pairs = _Pairs(memory, theta.size)
     if _converged(f0, g, tol):
         return Result(theta, 0, True, curve)
     for it in range(1, max_iter + 1):
-        if pairs:
-            q = _inverse_hessian_times(S[:pairs], Y[:pairs], g)
+        if pairs.count:
+            q = pairs.inverse_hessian_times(g)
             step = 1.0
         else:
             q = g
@@ -311,8 +432,8 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
             step = 1.0 / max(float(np.max(np.abs(g))), 1e-300)
         p = -q
         found = _backtrack(obj, theta, f, g, p, step)
-        if found is None and pairs:  # a stale curvature model: restart from steepest descent
-            pairs = 0
+        if found is None and pairs.count:  # a stale curvature model: restart from steepest descent
+            pairs.clear()
             p = -g
             found = _backtrack(obj, theta, f, g, p, 1.0 / max(float(np.max(np.abs(g))), 1e-300))
         if found is None:
@@ -323,13 +444,7 @@ def _lbfgs(obj: Any, theta: np.ndarray, max_iter: int, tol: float, memory: int,
         s_vec, y_vec = new_theta - theta, new_g - g
         sy = float(s_vec @ y_vec)
         if sy > 1e-10 * float(y_vec @ y_vec) and sy > 0:
-            if pairs == memory:
-                S[:-1] = S[1:]
-                Y[:-1] = Y[1:]
-                pairs -= 1
-            S[pairs] = s_vec
-            Y[pairs] = y_vec
-            pairs += 1
+            pairs.add(s_vec, y_vec)
         theta, f, g = new_theta, new_f, new_g
         curve.append(f)
         if callback is not None:
@@ -350,38 +465,61 @@ def curvature(loss: Any, inp: np.ndarray, tgt: Any, v: np.ndarray, policy: str,
     return loss.grad_hess(inp, tgt, sample_weight=v, out=out, hessian=policy)
 
 
-def _hessian_blocks(obj: Objective, H: np.ndarray) -> list[np.ndarray]:
-    """Per score column j, the Hessian of sum_i h_ij (x_i w_j + b_j)^2 / 2 in the
-    standardised coordinates (w'_j, b'_j): J^T [[X^T D X, X^T h], [h^T X, sum h]] J."""
-    X, mu, s = obj.X, obj.mu, obj.s
-    d = obj.d
-    blocks = []
-    for j in range(obj.k):
-        h = H[:, j]
-        # X^T diag(h) X and X^T h, block by block: no (n, d) temporary in float64
-        A = np.zeros((d, d))
-        c = np.zeros(d)
-        for start in range(0, obj.n, _BLOCK_ROWS):
-            Xb = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float64)
-            hb = h[start:start + _BLOCK_ROWS]
-            Xh = Xb * hb[:, None]
-            A += Xb.T @ Xh
-            c += Xh.sum(axis=0)
-        if obj.n_b:
-            h0 = float(h.sum(dtype=np.float64))
-            # rows/columns in the coordinates (W', b'): W = W'/s, b = b' - mu W
-            Ac = A - np.outer(mu, c) - np.outer(c, mu) + h0 * np.outer(mu, mu)
-            cc = c - h0 * mu
-            B = np.empty((d + 1, d + 1))
-            B[:d, :d] = Ac / np.outer(s, s)
-            B[:d, d] = B[d, :d] = cc / s
-            B[d, d] = h0
-        else:
-            B = A / np.outer(s, s)
-        if obj.lam:
-            B[np.arange(d), np.arange(d)] += obj.lam / (s * s)
-        blocks.append(B)
-    return blocks
+class CurvatureSums:
+    """The sums over rows that a Newton system is made of, per score column j with the
+    curvature h_j: ``A_j = X^T diag(h_j) X``, ``c_j = X^T h_j``, ``h0_j = sum h_j``; with the
+    scale a parameter also ``cu = X^T u``, ``su = sum u`` and ``hzz = sum h z^2`` (see
+    :func:`_newton_direction`). Sums of row blocks add up to the sums of their rows."""
+
+    def __init__(self, A: np.ndarray, c: np.ndarray, h0: np.ndarray, cu: np.ndarray | None = None,
+                 su: float = 0.0, hzz: float = 0.0) -> None:
+        self.A, self.c, self.h0, self.cu, self.su, self.hzz = A, c, h0, cu, su, hzz
+
+    def __add__(self, other: CurvatureSums) -> CurvatureSums:
+        cu = None if self.cu is None else self.cu + other.cu
+        return CurvatureSums(self.A + other.A, self.c + other.c, self.h0 + other.h0, cu,
+                             self.su + other.su, self.hzz + other.hzz)
+
+
+def curvature_sums(X: np.ndarray, H: np.ndarray, u: np.ndarray | None = None,
+                   hzz: float = 0.0) -> CurvatureSums:
+    """:class:`CurvatureSums` of the rows of ``X`` (any float dtype) with the float64
+    curvatures ``H`` (n, k), summed block by block: no (n, d) float64 temporary."""
+    n, d = X.shape
+    k = H.shape[1]
+    A = np.zeros((k, d, d))
+    c = np.zeros((k, d))
+    for start in range(0, n, _BLOCK_ROWS):
+        Xb = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float64)
+        for j in range(k):
+            Xh = Xb * H[start:start + _BLOCK_ROWS, j, None]
+            A[j] += Xb.T @ Xh
+            c[j] += Xh.sum(axis=0)
+    h0 = H.sum(axis=0, dtype=np.float64)
+    if u is None:
+        return CurvatureSums(A, c, h0)
+    cu = np.asarray(X.T @ u.astype(X.dtype), dtype=np.float64)
+    return CurvatureSums(A, c, h0, cu, float(u.sum()), hzz)
+
+
+def _standardised_block(obj: Any, sums: CurvatureSums, j: int) -> np.ndarray:
+    """Column j's Hessian of sum_i h_ij (x_i w_j + b_j)^2 / 2 in the standardised
+    coordinates (w'_j, b'_j): J^T [[X^T D X, X^T h], [h^T X, sum h]] J."""
+    mu, s, d = obj.mu, obj.s, obj.d
+    A, c, h0 = sums.A[j], sums.c[j], float(sums.h0[j])
+    if obj.n_b:
+        # rows/columns in the coordinates (W', b'): W = W'/s, b = b' - mu W
+        Ac = A - np.outer(mu, c) - np.outer(c, mu) + h0 * np.outer(mu, mu)
+        cc = c - h0 * mu
+        B = np.empty((d + 1, d + 1))
+        B[:d, :d] = Ac / np.outer(s, s)
+        B[:d, d] = B[d, :d] = cc / s
+        B[d, d] = h0
+    else:
+        B = A / np.outer(s, s)
+    if obj.lam:
+        B[np.arange(d), np.arange(d)] += obj.lam / (s * s)
+    return B
 
 
 def _solve_psd(B: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -397,27 +535,35 @@ def _solve_psd(B: np.ndarray, g: np.ndarray) -> np.ndarray:
     return vecs[:, keep] @ coef
 
 
-def _newton_direction(obj: Objective, g: np.ndarray, H: np.ndarray,
+def _newton_direction(obj: Any, g: np.ndarray, H: np.ndarray,
                       joint: tuple[np.ndarray, float] | None = None) -> np.ndarray:
-    """-(Hessian)^-1 g, block by block. ``joint``: (z, scale) when the scale is a parameter:
-    the coupled (w', b', log scale) system of the one score column, from the derivatives of
-    F = sigma sum_i v_i (l(z_i) + 1/2), z = (s - y) / sigma, with h_i = v_i l''(z_i):
-    d2F/ds2 = h / sigma, d2F/ds dt = -h z, d2F/dt2 = sigma sum h z^2 + dF/dt (the last term
-    dropped where negative, away from the optimum, to keep the system positive)."""
+    """-(Hessian)^-1 g for the curvature ``H`` (n, k) of the objective's rows. ``joint``:
+    (z, scale) when the scale is a parameter (see :func:`direction_from_sums`)."""
+    if joint is None:
+        return direction_from_sums(obj, g, curvature_sums(obj.X, H))
+    z, scale = joint
+    h = H[:, 0]
+    sums = curvature_sums(obj.X, (h / scale)[:, None], -h * z, float(h @ (z * z)))
+    return direction_from_sums(obj, g, sums, scale)
+
+
+def direction_from_sums(obj: Any, g: np.ndarray, sums: CurvatureSums,
+                        scale: float | None = None) -> np.ndarray:
+    """-(Hessian)^-1 g, block by block, from the rows' :class:`CurvatureSums`. ``scale``
+    given: the scale is a parameter, and the one score column's (w', b', log scale) system is
+    coupled; from the derivatives of F = sigma sum_i v_i (l(z_i) + 1/2), z = (s - y) / sigma,
+    with h_i = v_i l''(z_i): d2F/ds2 = h / sigma (the sums' curvature), d2F/ds dt = -h z (u),
+    d2F/dt2 = sigma sum h z^2 + dF/dt (the last term dropped where negative, away from the
+    optimum, to keep the system positive)."""
     p = np.zeros(obj.size)
     d, k = obj.d, obj.k
-    if joint is not None:
-        z, scale = joint
-        h = H[:, 0]
-        B = _hessian_blocks(obj, (h / scale)[:, None])[0]
-        u = -h * z
-        cu = np.asarray(obj.X.T @ u.astype(obj.dtype), dtype=np.float64)
-        su = float(u.sum())
-        cross = (cu - obj.mu * su) / obj.s if obj.n_b else cu / obj.s
+    if scale is not None:
+        B = _standardised_block(obj, sums, 0)
+        cross = (sums.cu - obj.mu * sums.su) / obj.s if obj.n_b else sums.cu / obj.s
         if obj.n_b:
-            cross = np.append(cross, su)
+            cross = np.append(cross, sums.su)
         it = obj.n_w + obj.n_b
-        htt = scale * float(h @ (z * z)) + max(float(g[it]), 0.0)
+        htt = scale * sums.hzz + max(float(g[it]), 0.0)
         m = len(B)
         J = np.empty((m + 1, m + 1))
         J[:m, :m] = B
@@ -430,10 +576,10 @@ def _newton_direction(obj: Objective, g: np.ndarray, H: np.ndarray,
             p[obj.n_w] = -x[d]
         p[it] = -x[m]
         return p
-    blocks = _hessian_blocks(obj, H)
     gW = g[:obj.n_w].reshape(d, k)
     pW = p[:obj.n_w].reshape(d, k)
-    for j, B in enumerate(blocks):
+    for j in range(k):
+        B = _standardised_block(obj, sums, j)
         rhs = gW[:, j] if not obj.n_b else np.append(gW[:, j], g[obj.n_w + j])
         x = _solve_psd(B, rhs)
         pW[:, j] = -x[:d]
@@ -448,24 +594,13 @@ def newton(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, policy:
     score column: exact for elementwise losses; for softmax the block-diagonal part of the
     Hessian, p(1 - p), with the line search making up for the coupling left out) and Armijo
     backtracking from the full step."""
-    H = np.empty_like(obj.G)
     f, g = obj.value_grad(theta)
     f0 = f if f_scale is None else f_scale
     curve = [f]
     if _converged(f0, g, tol):
         return Result(theta, 0, True, curve)
     for it in range(1, max_iter + 1):
-        scale = obj.unpack(theta)[2]
-        obj.scores(*obj.unpack(theta)[:2])
-        inp, tgt = obj.loss_inputs(scale)
-        curvature(obj.loss, inp, tgt, obj.v, policy, (obj.G, H))
-        H64 = H.astype(np.float64)
-        joint = None
-        if obj.n_t:
-            joint = (np.asarray(inp - tgt, dtype=np.float64)[:, 0], scale)
-        elif scale is not None:
-            H64 /= scale  # d2/ds2 of sigma l(s / sigma)
-        p = _newton_direction(obj, g, H64, joint)
+        p = obj.newton_direction(theta, g, policy)
         found = _backtrack(obj, theta, f, g, p, 1.0)
         if found is None:
             found = _backtrack(obj, theta, f, g, -g, 1.0 / max(float(np.max(np.abs(g))), 1e-300))

@@ -360,7 +360,8 @@ class MinibatchSampler:
 def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.ndarray:
     """Rows of ``X`` at ``indices`` into ``out``: ``out[i] = X[indices[i]]``.
 
-    ``X`` is a C-contiguous 1-D or 2-D array of any dtype; ``indices`` integers in
+    ``X`` is a 1-D or 2-D array of any plain dtype and layout (C-contiguous and aligned
+    takes the threaded kernel; strided or unaligned arrays NumPy's indexing); ``indices`` integers in
     ``[0, len(X))`` (negative indices are rejected, not wrapped); ``out`` (optional)
     a writable C-contiguous array of shape ``(len(indices),) + X.shape[1:]`` and X's dtype,
     reused across calls to avoid page faults; it may share memory with X or the indices (the
@@ -371,8 +372,8 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
         X = np.asarray(X)
     if X.ndim not in (1, 2):
         raise ValueError(f"X must be 1-D or 2-D, got shape {X.shape}")
-    if not (X.flags.c_contiguous and X.flags.aligned) or X.dtype.hasobject:
-        raise ValueError("X must be a C-contiguous array of a plain dtype (np.ascontiguousarray)")
+    if X.dtype.hasobject:
+        raise TypeError(f"X must be an array of a plain dtype, got dtype {X.dtype}")
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
         raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
@@ -400,7 +401,15 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
     target = out
     if np.may_share_memory(out, X) or np.may_share_memory(out, idx):
         target = out.copy()
-    bad = _core._gather(X, idx, target)
+    if X.flags.c_contiguous and X.flags.aligned:
+        bad = _core._gather(X, idx, target)
+    else:
+        # any other layout (a strided view; a block a dask worker handed over, C-contiguous
+        # but not aligned): NumPy's fancy indexing, with the same rule for bad indices
+        invalid = (idx < 0) | (idx >= X.shape[0])
+        bad = int(np.argmax(invalid)) if invalid.any() else -1
+        valid = ~invalid
+        target[valid] = X[idx[valid]]
     if target is not out:
         out[...] = target
     if bad >= 0:

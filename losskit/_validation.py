@@ -456,44 +456,91 @@ def elementwise_slow_path(loss: Any, mode: int, input: Any, target: Any, third: 
     return (value, *(_deliver(g, u, b) for g, u, b in zip(grads, users, buffers)))
 
 
-def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, sample_weight: Any,
-                      out: Any, out2: Any = None) -> Any:
-    """Check and convert the arguments of a row-wise loss call, then run its kernel (``out2``:
-    the curvature's buffer of grad_hess)."""
-    grad_hess = mode in GRAD_HESS_MODES
-    if mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not grad_hess:
-        raise ValueError(f"unsupported mode {mode}")
-    x = as_real_array("input", input)
-    if x.ndim != 2:
-        raise ValueError(f"input must have shape (N, C), got shape {x.shape}")
-    n, c = x.shape
-    if c == 0:
-        raise ValueError("input must have at least one class (C >= 1), got shape (N, 0)")
-    weight = loss.params.get("weight")
-    if weight is not None and len(weight) != c:
-        raise ValueError(f"weight has {len(weight)} entries but input has {c} classes")
-
-    probabilities = loss._kernel_info["probability_targets"]
-    expected = "integer class labels of shape (N,)" + (
-        " or probabilities of the input's shape (N, C)" if probabilities else "")
+def _labels_of(target: Any, shape: tuple[int, ...], classes: int, expected: str,
+               probabilities: np.ndarray | None) -> np.ndarray:
+    """Integer labels (or, where `probabilities` is given, that array) as the kernels read
+    them; TypeError/ValueError naming target otherwise."""
     _refuse_masked("target", target)
     try:
         t = np.asarray(target)
     except Exception as exc:
         raise TypeError(f"target could not be converted to an array: {exc}") from None
     if t.dtype.kind in "iu":
-        if t.shape != (n,):
-            raise ValueError(f"target must be {expected}; got labels of shape {t.shape} for input {x.shape}")
+        if t.shape != shape:
+            raise ValueError(f"target must be {expected}; got labels of shape {t.shape}")
         if t.dtype.kind == "u" and t.size and t.max() > np.iinfo(np.int64).max:
-            i = int(np.argmax(t > np.iinfo(np.int64).max))
-            raise ValueError(f"target[{i}] = {t[i]} is not a class index in [0, {c})")
-        t = as_index_array(t)
-    elif t.dtype.kind == "f" and probabilities and t.shape == x.shape:
-        t = as_real_array("target", t, x.dtype)
-    elif t.dtype.kind in "fb":
+            i = np.unravel_index(int(np.argmax(t > np.iinfo(np.int64).max)), t.shape)
+            raise ValueError(f"target[{', '.join(map(str, i))}] = {t[i]} is not a class index "
+                             f"in [0, {classes})")
+        return as_index_array(t)
+    if probabilities is not None and t.dtype.kind == "f" and t.shape == probabilities.shape:
+        return as_real_array("target", t, probabilities.dtype)
+    if t.dtype.kind in "fb":
         raise TypeError(f"target must be {expected}; got a {t.dtype} array of shape {t.shape}")
-    else:
-        raise TypeError(f"target must be {expected}; got dtype {t.dtype}")
+    raise TypeError(f"target must be {expected}; got dtype {t.dtype}")
+
+
+def _row_target(definition: dict[str, Any], target: Any, x: np.ndarray) -> np.ndarray | None:
+    """The target of a row-wise loss, checked and converted by its kind (the definition's
+    ``row_target``); its values (labels in range, signs) are checked by the kernel."""
+    kind = definition["row_target"]
+    n, c = x.shape[:2]
+    if kind == "none":
+        return None
+    if kind == "labels":
+        shape = (n, *x.shape[2:])
+        dims = "(N" + "".join(f", d{i}" for i in range(1, x.ndim - 1)) + ")"
+        expected = f"integer class labels of shape {dims} = {shape}"
+        probabilities = x if definition["probability_targets"] else None
+        if probabilities is not None:
+            expected += " or probabilities of the input's shape"
+        return _labels_of(target, shape, c, expected, probabilities)
+    if kind == "label_lists":
+        return _labels_of(target, x.shape, c, f"integer class labels of the input's shape "
+                          f"{x.shape}, each row ended by -1", None)
+    t = as_real_array("target", target, x.dtype)
+    shape = (n,) if kind == "signs" else x.shape
+    if t.shape != shape:
+        raise ValueError(f"target shape {t.shape} must be {shape}")
+    return t
+
+
+def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, second: Any, third: Any,
+                      sample_weight: Any, out: Any, out2: Any = None, out3: Any = None) -> Any:
+    """Check and convert the arguments of a row-wise loss call, then run its kernel.
+
+    ``second`` and ``third`` are the row operands (the definition's ``operands``: the other
+    arrays of embeddings, the first one's shape); ``out``, ``out2`` and ``out3`` receive the
+    mode's array results in order (grad_hess: the gradient, then the curvature).
+    """
+    definition = loss._kernel_info
+    operands, first = definition["operands"], definition["input_name"]
+    grad_hess = mode in GRAD_HESS_MODES
+    if (mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not grad_hess
+            and not (operands and mode == VALUE_AND_GRADS)):
+        raise ValueError(f"unsupported mode {mode}")
+    x = as_real_array(first, input)
+    if definition["spatial"]:
+        if x.ndim < 2:
+            raise ValueError(f"{first} must have shape (N, C) or (N, C, d1, ...), got shape "
+                             f"{x.shape}")
+    elif x.ndim != 2:
+        raise ValueError(f"{first} must have shape (N, {'D' if operands else 'C'}), got shape "
+                         f"{x.shape}")
+    n, c = x.shape[:2]
+    if c == 0:
+        raise ValueError(f"{first} must have at least one class (C >= 1), got shape {x.shape}")
+    weight = loss.params.get("weight")
+    if weight is not None and len(weight) != c:
+        raise ValueError(f"weight has {len(weight)} entries but {first} has {c} classes")
+    rows = []
+    for name, value in zip(operands, (second, third)):
+        z = as_real_array(name, value, x.dtype)
+        if z.shape != x.shape:
+            raise ValueError(f"{name} shape {z.shape} does not match {first} shape {x.shape}")
+        rows.append(z)
+    b, z3 = (rows + [None, None])[:2]
+    t = _row_target(definition, target, x)
 
     w = None
     if sample_weight is not None:
@@ -502,19 +549,27 @@ def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, sample_weig
             raise ValueError(f"sample_weight shape {w.shape} must be (N,) = {(n,)}")
     if mode == VALUE and out is not None:
         raise ValueError("out receives the gradient: pass it to grad or value_and_grad")
-    arguments = [input, target, sample_weight, x, t, w]
     if grad_hess:
-        users = check_outs(GRAD_HESS_OUT_NAMES, [out, out2], [x.shape] * 2, x.dtype)
-        buffers = [_direct_buffer(u, x.dtype, arguments) for u in users]
-        result = _run(loss._kernel, mode, x, t, w, *buffers)
-        return tuple(_deliver(r, u, b) for r, u, b in zip(result, users, buffers))
-    if out is not None:
-        out = check_out("out", out, x.shape, x.dtype)
-    buffer = _direct_buffer(out, x.dtype, arguments)
-
-    result = _run(loss._kernel, mode, x, t, w, buffer, None)
+        names, users = list(GRAD_HESS_OUT_NAMES), [out, out2]
+    elif mode == VALUE_AND_GRADS:
+        names = ["out"] + [f"out for d_{name}" for name in operands]
+        users = [out, out2, out3][: 1 + len(operands)]
+    else:
+        if out2 is not None or out3 is not None:
+            raise ValueError("out buffers for the other gradients are only used by "
+                             "value_and_grads")
+        names, users = ["out"], [out]
+    users = check_outs(names, users, [x.shape] * len(users), x.dtype)
+    arguments = [input, target, second, third, sample_weight, x, t, b, z3, w]
+    buffers = [_direct_buffer(u, x.dtype, arguments) for u in users]
+    result = _run(loss._kernel, mode, x, t, b, z3, w, *buffers, *[None] * (3 - len(buffers)))
+    if mode == VALUE:
+        return result
     if mode == GRAD:
-        return _deliver(result, out, buffer)
+        return _deliver(result, users[0], buffers[0])
     if mode == VALUE_AND_GRAD:
-        return result[0], _deliver(result[1], out, buffer)
-    return result
+        return result[0], _deliver(result[1], users[0], buffers[0])
+    if grad_hess:
+        return tuple(_deliver(r, u, bu) for r, u, bu in zip(result, users, buffers))
+    value, *grads = result
+    return (value, *(_deliver(g, u, bu) for g, u, bu in zip(grads, users, buffers)))

@@ -29,8 +29,11 @@ _CACHE_SIZE = 64
 
 def _data_arguments(definition: dict[str, Any]) -> list[str]:
     """The data arguments of a loss in call order (PyTorch's)."""
+    if definition["family"] == "rowwise":  # the row operands come before the target, if any
+        target = [] if definition["row_target"] == "none" else ["target"]
+        return [definition["input_name"], *definition["operands"], *target]
     names = [definition["input_name"], "target"]
-    if definition["family"] == "elementwise" and definition["arity"] == 3:
+    if definition["arity"] == 3:
         names.insert(definition["third_position"], definition["operands"][0])
     return names
 

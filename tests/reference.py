@@ -1468,6 +1468,78 @@ def _unit_mean_weight(x, t, **_):
     return np.ones(np.shape(x)[0])
 
 
+def poly1_row_value(x, t, epsilon=1.0):
+    """Poly-1: ce + epsilon (1 - p_y), ce = -log p_y."""
+    x = np.asarray(x, dtype=np.float64)
+    lab = np.asarray(t).astype(np.int64)
+    ce = -log_softmax(x)[np.arange(x.shape[0]), lab]
+    return ce + epsilon * -np.expm1(-ce)
+
+
+def poly1_row_grad(x, t, epsilon=1.0):
+    """(1 + epsilon p_y) (p - onehot(y)): d p_y / d x_c = p_y ([c = y] - p_c)."""
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    lab = np.asarray(t).astype(np.int64)
+    p = np.exp(log_softmax(x))
+    onehot = np.zeros((n, c))
+    onehot[np.arange(n), lab] = 1.0
+    return (1.0 + epsilon * p[np.arange(n), lab])[:, None] * (p - onehot)
+
+
+def multilabel_soft_margin_row_value(x, t, weight=None):
+    """mean over classes of w_c (-(y log sigmoid(x) + (1 - y) log sigmoid(-x)))."""
+    x, t = _f64(x, t)
+    w = _class_weights(weight, x.shape[1])
+    return np.mean(w * (softplus(x) - t * x), axis=1)
+
+
+def multilabel_soft_margin_row_grad(x, t, weight=None):
+    x, t = _f64(x, t)
+    c = x.shape[1]
+    return _class_weights(weight, c) * (sigmoid(x) - t) / c
+
+
+def _label_sets(t):
+    """Per row: the label list up to the first negative entry."""
+    out = []
+    for row in np.asarray(t).astype(np.int64):
+        end = np.flatnonzero(row < 0)
+        out.append(row[: end[0] if end.size else row.size])
+    return out
+
+
+def multilabel_margin_slack(x, t, params=None):
+    """z_ijc = 1 - x_ij + x_ic over targets j and non-targets c, per row (padded with -inf)."""
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    z = np.full((n, c, c), -np.inf)
+    for i, labels in enumerate(_label_sets(t)):
+        others = np.setdiff1d(np.arange(c), labels)
+        for k, j in enumerate(labels):
+            z[i, k, others] = 1.0 - x[i, j] + x[i, others]
+    return z.reshape(n, c * c)
+
+
+def multilabel_margin_row_value(x, t):
+    x = np.asarray(x, dtype=np.float64)
+    z = multilabel_margin_slack(x, t)
+    return np.sum(np.where(z > 0, z, 0.0), axis=1) / x.shape[1]
+
+
+def multilabel_margin_row_grad(x, t):
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape
+    g = np.zeros((n, c))
+    for i, labels in enumerate(_label_sets(t)):
+        others = np.setdiff1d(np.arange(c), labels)
+        for j in labels:
+            active = (1.0 - x[i, j] + x[i, others]) > 0  # the kink gets 0
+            g[i, others] += active / c
+            g[i, j] -= np.sum(active) / c
+    return g
+
+
 @dataclass(frozen=True)
 class RowRefLoss:
     """Reference of a loss over the rows of (N, C) scores.
@@ -1487,6 +1559,10 @@ class RowRefLoss:
     probabilities: bool = False
     ignore: bool = False
     kinked: bool = False
+    # the target: "labels" (N,), "label_lists" (N, C) int64 padded with -1, "values" (N, C) 0/1
+    target: str = "labels"
+    # (x, t, params) -> the hinge arguments of each row (N, K) where the gradient has kinks
+    slack: Callable | None = None
 
     def ref_value(self, x, t, params):
         with np.errstate(all="ignore"):
@@ -1528,7 +1604,8 @@ for _ref in (
                 {"weight": _W5, "ignore_index": 0}),
                ignore=True),
     RowRefLoss("multi_margin", "MultiMarginLoss", multi_margin_row_value, multi_margin_row_grad,
-               _unit_mean_weight,
+               _unit_mean_weight, slack=lambda x, t, p: margin_slack(x, t, p["margin"]),
+               param_sets=
                ({"p": 1, "margin": 1.0, "weight": None},
                 {"p": 2, "margin": 1.0, "weight": None},
                 {"p": 1, "margin": 0.5, "weight": _W5},
@@ -1536,11 +1613,119 @@ for _ref in (
                kinked=True),
     RowRefLoss("multiclass_hinge", "MulticlassHingeLoss", multiclass_hinge_row_value,
                multiclass_hinge_row_grad, _unit_mean_weight,
+               slack=lambda x, t, p: margin_slack(x, t, p["margin"]), param_sets=
                ({"margin": 1.0, "squared": False, "weight": None},
                 {"margin": 1.0, "squared": True, "weight": None},
                 {"margin": 0.5, "squared": False, "weight": _W5},
                 {"margin": 2.0, "squared": True, "weight": _W5}),
                kinked=True),
+    RowRefLoss("poly1", "PolyLoss", poly1_row_value, poly1_row_grad, _unit_mean_weight,
+               ({"epsilon": 1.0}, {"epsilon": 0.0}, {"epsilon": -0.8}, {"epsilon": 3.5})),
+    RowRefLoss("multilabel_soft_margin", "MultiLabelSoftMarginLoss",
+               multilabel_soft_margin_row_value, multilabel_soft_margin_row_grad,
+               _unit_mean_weight, ({"weight": None}, {"weight": _W5}), target="values"),
+    RowRefLoss("multilabel_margin", "MultiLabelMarginLoss", multilabel_margin_row_value,
+               multilabel_margin_row_grad, _unit_mean_weight, ({},), kinked=True,
+               target="label_lists", slack=multilabel_margin_slack),
 ):
     ROWWISE_REFERENCE[_ref.name] = _ref
 del _ref
+
+
+# --------------------------------------------------------------------------------------
+# Losses over pairs and triplets of rows (cosine_embedding, triplet_margin): per-row value
+# and the gradient of each array of embeddings, float64 (PyTorch's formulas)
+# --------------------------------------------------------------------------------------
+def cosine_embedding_rows(x1, x2, y, margin=0.0):
+    """(l_i, d l_i / d x1, d l_i / d x2): cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)),
+    l = 1 - cos (y = 1) or max(0, cos - margin) (y = -1; gradient passed at the kink)."""
+    x1, x2, y = _f64(x1, x2, y)
+    m1 = np.sum(x1 * x1, axis=1) + 1e-12
+    m2 = np.sum(x2 * x2, axis=1) + 1e-12
+    root = np.sqrt(m1 * m2)
+    cos = np.sum(x1 * x2, axis=1) / root
+    value = np.where(y == 1, 1.0 - cos, np.maximum(cos - margin, 0.0))
+    slope = np.where(y == 1, -1.0, (cos - margin >= 0).astype(np.float64))[:, None]
+    g1 = slope * (x2 / root[:, None] - cos[:, None] * x1 / m1[:, None])
+    g2 = slope * (x1 / root[:, None] - cos[:, None] * x2 / m2[:, None])
+    return value, g1, g2
+
+
+def _pnorm_rows(d, p):
+    """|d|_p per row and its gradient in d (0 where the norm is 0)."""
+    a = np.abs(d)
+    n = np.sum(a**p, axis=1) ** (1.0 / p)
+    with np.errstate(all="ignore"):
+        g = np.sign(d) * a ** (p - 1) / n[:, None] ** (p - 1)
+    return n, np.where(n[:, None] > 0, g, 0.0)
+
+
+def triplet_margin_rows(a, q, n, margin=1.0, p=2.0, eps=1e-6, swap=False):
+    """(l_i, d/d anchor, d/d positive, d/d negative): max(0, margin + |a - q + eps|_p - dn),
+    dn = |a - n + eps|_p (with swap: its minimum with |q - n + eps|_p; ties split)."""
+    a, q, n = _f64(a, q, n)
+    dp, gp = _pnorm_rows(a - q + eps, p)
+    dn, gn = _pnorm_rows(a - n + eps, p)
+    ds, gs = _pnorm_rows(q - n + eps, p)
+    wn = np.where(swap & (ds < dn), 0.0, np.where(swap & (ds == dn), 0.5, 1.0))[:, None]
+    ws = 1.0 - wn
+    z = margin + dp - np.where(wn[:, 0] == 0, ds, dn)
+    k = (z >= 0).astype(np.float64)[:, None]
+    return (np.maximum(z, 0.0), k * (gp - wn * gn), k * (-gp - ws * gs), k * (wn * gn + ws * gs))
+
+
+@dataclass(frozen=True)
+class EmbeddingRefLoss:
+    """Reference of a loss over rows of several arrays: ``rows(*args, **params)`` gives the
+    per-row loss and the per-row gradient of each array of embeddings; ``sample(rng, n, d)``
+    realistic arguments in call order; ``slack(*args, **params)`` the hinge argument per row."""
+
+    name: str
+    cls_name: str
+    rows: Callable
+    param_sets: tuple
+    sample: Callable
+    slack: Callable
+
+
+def _cosine_sample(rng, n, d):
+    x1 = rng.normal(size=(n, d))
+    x2 = 0.6 * x1 + rng.normal(size=(n, d)) * rng.choice([0.2, 1.0, 3.0], (n, 1))
+    return x1, x2, rng.choice([1.0, -1.0], n)
+
+
+def _cosine_slack(x1, x2, y, margin=0.0):
+    m1 = np.sum(np.asarray(x1, dtype=np.float64) ** 2, axis=1) + 1e-12
+    m2 = np.sum(np.asarray(x2, dtype=np.float64) ** 2, axis=1) + 1e-12
+    cos = np.sum(np.asarray(x1, dtype=np.float64) * x2, axis=1) / np.sqrt(m1 * m2)
+    return np.where(np.asarray(y) == 1, 1.0, cos - margin)
+
+
+def _triplet_sample(rng, n, d):
+    a = rng.normal(size=(n, d))
+    return a, a + 0.5 * rng.normal(size=(n, d)), a + rng.normal(size=(n, d))
+
+
+def _triplet_slack(a, q, n, margin=1.0, p=2.0, eps=1e-6, swap=False):
+    a, q, n = _f64(a, q, n)
+    dp, _ = _pnorm_rows(a - q + eps, p)
+    dn, _ = _pnorm_rows(a - n + eps, p)
+    if swap:
+        ds, _ = _pnorm_rows(q - n + eps, p)
+        return np.stack([margin + dp - np.minimum(dn, ds), dn - ds], axis=1)
+    return (margin + dp - dn)[:, None]
+
+
+EMBEDDING_REFERENCE: dict[str, EmbeddingRefLoss] = {
+    r.name: r for r in (
+        EmbeddingRefLoss("cosine_embedding", "CosineEmbeddingLoss", cosine_embedding_rows,
+                         ({"margin": 0.0}, {"margin": 0.3}, {"margin": -0.5}),
+                         _cosine_sample, _cosine_slack),
+        EmbeddingRefLoss("triplet_margin", "TripletMarginLoss", triplet_margin_rows,
+                         ({"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False},
+                          {"margin": 0.5, "p": 1.0, "eps": 1e-6, "swap": False},
+                          {"margin": 1.5, "p": 3.0, "eps": 0.0, "swap": True},
+                          {"margin": 1.0, "p": 1.5, "eps": 1e-3, "swap": True}),
+                         _triplet_sample, _triplet_slack),
+    )
+}

@@ -352,3 +352,18 @@ def test_grad_hess_bench_times_every_two_argument_elementwise_loss(capsys):
     for name in names:
         ratio = float(rows[name][-1])
         assert ratio > 0
+
+
+def test_rows_bench_times_every_rowwise_loss_and_its_torch_peer():
+    pytest.importorskip("torch")
+    from losskit.bench import rows
+
+    out = rows.run(shapes=[(5, 3)], kdim_shapes=[(2, 3, 2, 2)], budget=0.0)
+    names = {d["name"] for d in losskit._core.loss_definitions()
+             if d["family"] == "rowwise" and d["class_name"]}
+    timed = {r["loss"]: r for r in out}
+    assert names <= set(timed)
+    for name in names:
+        assert timed[name]["losskit_us"] > 0
+        assert ("torch_us" in timed[name]) == (name in rows.TORCH), name
+    assert timed["cross_entropy (K-dim)"]["torch_us"] > 0

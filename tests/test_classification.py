@@ -620,8 +620,11 @@ def test_labels_of_the_wrong_shape(cls):
 
 @pytest.mark.parametrize("cls", ROWWISE, ids=lambda c: c.__name__)
 def test_scores_must_be_n_by_c(cls):
+    # (N, C, d1) scores are (N, C) rows of d1 positions where the loss takes them (their labels
+    # are then (N, d1)); other losses refuse them
+    spatial = losskit._base.DEFINITIONS[cls.name]["spatial"]
     for x in (np.zeros(6), np.zeros((6, 3, 1)), np.zeros((6, 0)), np.float64(1.0)):
-        with pytest.raises(ValueError, match="input"):
+        with pytest.raises(ValueError, match="target" if spatial and np.ndim(x) == 3 else "input"):
             cls()(x, np.zeros(6, dtype=int))
     with pytest.raises(TypeError, match="input"):
         cls()(np.zeros((6, 3), dtype=np.complex128), np.zeros(6, dtype=int))

@@ -25,9 +25,26 @@ def _data(name, params, dtype):
         ref = REFERENCE[name]
         data = cast_data(ref.sample(rng, params, (6, 5)), dtype)
         return list(args_of(ref, data))
-    # row-wise: (N, C) scores and labels
-    x = rng.normal(0, 2, (6, 5)).astype(dtype)
-    return [x, rng.integers(0, 5, 6)]
+    return _row_data(name, rng, dtype)
+
+
+def _row_data(name, rng, dtype, n=6, c=5):
+    """A row-wise loss's data arguments in call order, from its definition: (N, C) scores,
+    then its row operands (the input's shape), then the target its ``row_target`` names."""
+    d = _base.DEFINITIONS[name]
+    rows = [rng.normal(0, 2, (n, c)).astype(dtype) for _ in range(1 + len(d["operands"]))]
+    kind = d["row_target"]
+    if kind == "label_lists":  # 0..C-1 labels, -1, then entries never read
+        target = rng.integers(0, c, (n, c))
+        for i, k in enumerate(rng.integers(0, c, n)):
+            target[i, :k] = rng.permutation(c)[:k]
+            target[i, k] = -1
+        return rows + [target]
+    target = {"labels": lambda: rng.integers(0, c, n),
+              "values": lambda: (rng.random((n, c)) < 0.4).astype(dtype),
+              "signs": lambda: rng.choice([-1.0, 1.0], n).astype(dtype),
+              "none": lambda: None}[kind]()
+    return rows if target is None else rows + [target]
 
 
 def _param_sets(name):
@@ -137,3 +154,31 @@ def test_functions_match_torch_where_torch_has_them():
     expected = tf.cross_entropy(torch.tensor(scores), torch.tensor(classes), label_smoothing=0.1)
     assert F.cross_entropy(scores, classes, label_smoothing=0.1) == pytest.approx(
         float(expected), rel=1e-13)
+
+
+@pytest.mark.parametrize("name", [n for n in _defined_names()
+                                  if _base.DEFINITIONS[n]["family"] == "rowwise"
+                                  and _base.DEFINITIONS[n]["torch_function"]])
+def test_rowwise_functions_match_torch(name):
+    """Every row-wise loss PyTorch has: the same data arguments in the same order (scores or
+    embeddings, row operands, the target its definition names), default parameters, the same
+    value and gradients."""
+    torch = pytest.importorskip("torch")
+    fn = getattr(F, F.function_name(name))
+    tfn = getattr(torch.nn.functional, F.function_name(name))
+    d = _base.DEFINITIONS[name]
+    args = _row_data(name, np.random.default_rng(33), np.float64)
+    arrays = 1 + len(d["operands"])  # the differentiable ones, first in the call
+    assert list(inspect.signature(fn).parameters)[:len(args)] == list(
+        inspect.signature(tfn).parameters)[:len(args)]
+    for reduction in ("mean", "sum"):
+        ts = [torch.tensor(a, requires_grad=i < arrays) for i, a in enumerate(args)]
+        expected = tfn(*ts, reduction=reduction)
+        expected.backward()
+        assert fn(*args, reduction=reduction) == pytest.approx(expected.item(), rel=1e-12)
+        value, grad = fn(*args, reduction=reduction, grad=True)
+        np.testing.assert_allclose(grad, ts[0].grad.numpy(), rtol=1e-10, atol=1e-14)
+        if arrays > 1:
+            _, *grads = losskit.get_loss(name, reduction=reduction).value_and_grads(*args)
+            for g, t in zip(grads, ts):
+                np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -1,5 +1,7 @@
-"""The row-wise losses over (N, C) scores: cross_entropy (integer labels and probability
-targets), nll, multi_margin and multiclass_hinge.
+"""The row-wise losses over (N, C) scores and one target per sample: cross_entropy (integer
+labels and probability targets), nll, multi_margin, multiclass_hinge, poly1,
+multilabel_soft_margin (0/1 targets (N, C)) and multilabel_margin (label lists (N, C)); the
+losses over pairs and triplets of rows are in test_embedding.py.
 
 One module over all four, parametrized by the settings in reference.ROWWISE_REFERENCE:
 values and gradients against the independent float64 NumPy reference, 4th-order central
@@ -19,7 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import losskit
-from reference import ROWWISE_REFERENCE, assert_close_scaled, log_softmax, margin_slack, rtol_for
+from reference import (EMBEDDING_REFERENCE, ROWWISE_REFERENCE, assert_close_scaled, log_softmax,
+                       rtol_for)
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
@@ -31,11 +34,13 @@ C = 5  # the class count of the weight vectors in ROWWISE_REFERENCE
 # cases and data
 # --------------------------------------------------------------------------------------
 class RowCase:
-    def __init__(self, name, params, kind="labels"):
+    def __init__(self, name, params, kind=None):
         self.name = name
         self.params = dict(params)
-        self.kind = kind  # "labels" or "probs" (cross_entropy only)
         self.ref = ROWWISE_REFERENCE[name]
+        # "labels", "probs" (cross_entropy), "values" (0/1 of the input's shape) or
+        # "label_lists" (int64 of the input's shape, padded with -1)
+        self.kind = kind or self.ref.target
 
     def make(self, reduction="mean", c=None, **overrides):
         return losskit.get_loss(self.name, reduction=reduction, **dict(self.for_classes(c), **overrides))
@@ -76,12 +81,30 @@ CASES = _cases()
 CASE_IDS = [repr(c) for c in CASES]
 
 
+def float_target(case):
+    return case.kind in ("probs", "values")
+
+
+def label_lists(rng, n, c):
+    """Each row: a random set of 0..c distinct classes, then -1, then entries never read."""
+    t = np.full((n, c), -1, dtype=np.int64)
+    for i in range(n):
+        k = int(rng.integers(0, c + 1))
+        t[i, :k] = rng.permutation(c)[:k]
+        t[i, k + 1:] = rng.integers(-5, c + 5, max(c - k - 1, 0))
+    return t
+
+
 def make_data(case, n, c, seed, dtype=np.float64, ignore_frac=0.15):
     """(scores, target) for a case: NLL gets log-probabilities, the others logits at several
     scales; labels include ignore_index on some rows where the loss has one."""
     rng = np.random.default_rng(seed)
     logits = rng.normal(0.0, 1.0, (n, c)) * rng.choice([0.3, 2.0, 8.0], (n, 1))
     x = log_softmax(logits) if case.name == "nll" else logits
+    if case.kind == "values":
+        return x.astype(dtype), (rng.random((n, c)) < 0.4).astype(dtype)
+    if case.kind == "label_lists":
+        return x.astype(dtype), label_lists(rng, n, c)
     if case.kind == "probs":
         t = rng.dirichlet(np.full(c, 0.7), n)
         t[rng.random((n, c)) < 0.2] = 0.0  # some exact zeros (renormalised below)
@@ -106,14 +129,14 @@ def kink_rows(case, x, t, tol):
     """Rows of a kinked loss with a hinge argument within tol of its kink (0)."""
     if not case.ref.kinked:
         return np.zeros(len(x), dtype=bool)
-    z = margin_slack(x, t, case.params["margin"])
+    z = case.ref.slack(x, t, case.params)
     with np.errstate(all="ignore"):
         return np.any(np.abs(z) <= tol, axis=1)
 
 
 def ref_reduced(case, x, t, reduction, sw=None, c=None):
     x64 = np.asarray(x, dtype=np.float64)
-    t_ref = np.asarray(t, dtype=np.float64) if case.kind == "probs" else np.asarray(t)
+    t_ref = np.asarray(t, dtype=np.float64) if float_target(case) else np.asarray(t)
     return case.ref.reduced(x64, t_ref, case.for_classes(c if c is not None else x64.shape[1]),
                             reduction, None if sw is None else np.asarray(sw, dtype=np.float64))
 
@@ -138,7 +161,7 @@ def test_every_rowwise_loss_has_a_reference():
                if isinstance(c, type) and issubclass(c, losskit.Loss) and "name" in c.__dict__}
     assert sorted(classes) == losskit.available_losses()
     rowwise = [n for n, c in classes.items() if issubclass(c, losskit.RowwiseLoss)]
-    assert sorted(rowwise) == sorted(ROWWISE_REFERENCE)
+    assert sorted(rowwise) == sorted([*ROWWISE_REFERENCE, *EMBEDDING_REFERENCE])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -180,6 +203,10 @@ def _hyp_data(case):
                             elements=st.floats(-60, 60, allow_nan=False, allow_infinity=False)))
         if case.name == "nll":
             x = -np.abs(x)
+        if case.kind == "values":
+            return x, draw(hnp.arrays(np.float64, (n, c), elements=st.sampled_from([0.0, 1.0]))), c
+        if case.kind == "label_lists":
+            return x, label_lists(np.random.default_rng(draw(st.integers(0, 2**32))), n, c), c
         if case.kind == "probs":
             raw = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(0, 1)))
             s = raw.sum(axis=1, keepdims=True)
@@ -414,6 +441,11 @@ def test_non_contiguous_inputs(case, dtype, layout):
     if case.kind == "probs":
         t = np.ascontiguousarray(tb[:10, :C]).T.copy().T  # a Fortran-ordered probability matrix
         t = t / t.sum(axis=1, keepdims=True)
+    elif case.kind == "values":
+        t = np.asfortranarray(tb[:10, :C])
+    elif case.kind == "label_lists":
+        t = make_data(case, 20, C, seed=16)[1][::2]
+        assert not t.flags.c_contiguous
     else:
         _, labels = make_data(case, 20, C, seed=16)
         t = labels[::2]
@@ -441,6 +473,8 @@ LABEL_DTYPES = [np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.
 @pytest.mark.parametrize("name", sorted(ROWWISE_REFERENCE))
 def test_integer_label_dtypes_accepted(name, label_dtype):
     case = RowCase(name, ROWWISE_REFERENCE[name].param_sets[0])
+    if case.kind == "values" or (case.kind == "label_lists" and np.dtype(label_dtype).kind == "u"):
+        pytest.skip("float targets; or label lists, whose -1 padding unsigned types cannot hold")
     x, t = make_data(case, 50, C, seed=18, ignore_frac=0.0)
     expected = {r: case.make(r).value_and_grad(x, t.astype(np.int64)) for r in REDUCTIONS}
     for r in REDUCTIONS:
@@ -467,7 +501,7 @@ def test_int32_labels_with_ignore_index(case):
 def test_float32_agrees_with_float64(case):
     x32, t = make_data(case, 300, C, seed=20, dtype=np.float32)
     x64 = x32.astype(np.float64)
-    t64 = t.astype(np.float64) if case.kind == "probs" else t
+    t64 = t.astype(np.float64) if float_target(case) else t
     ok = ~kink_rows(case, x64, t, 1e-4)
     sw = sample_weights(300, 21, np.float32)
     for reduction in REDUCTIONS:
@@ -688,7 +722,8 @@ def test_minus_inf_logits_same_as_dropping_the_class():
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_empty_batch(case, dtype):
     x = np.empty((0, C), dtype=dtype)
-    t = np.empty((0, C), dtype=dtype) if case.kind == "probs" else np.empty(0, dtype=np.int64)
+    t = {"probs": np.empty((0, C), dtype=dtype), "values": np.empty((0, C), dtype=dtype),
+         "label_lists": np.empty((0, C), dtype=np.int64)}.get(case.kind, np.empty(0, dtype=np.int64))
     v = case.make("none")(x, t)
     assert isinstance(v, np.ndarray) and v.shape == (0,) and v.dtype == np.dtype(dtype)
     assert case.make("sum")(x, t) == 0.0

@@ -18,7 +18,7 @@ import sys
 import textwrap
 
 import pytest
-from reference import REFERENCE, ROWWISE_REFERENCE
+from reference import EMBEDDING_REFERENCE, REFERENCE, ROWWISE_REFERENCE
 
 import losskit
 
@@ -30,7 +30,8 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     sys.path.insert(0, {tests_dir!r})
     import losskit
-    from reference import REFERENCE, ROWWISE_REFERENCE, args_of, cast_data
+    from reference import EMBEDDING_REFERENCE, REFERENCE, ROWWISE_REFERENCE, args_of, cast_data
+    from losskit import _catalog
 
     n = 300_007  # 147 blocks of 2048, the last partial: split differently by 1..4 threads
     digests = {{}}
@@ -63,14 +64,21 @@ SCRIPT = textwrap.dedent(
         labels = rng.integers(0, classes, size=rows)
         probs = rng.dirichlet(np.ones(classes), size=rows).astype(dtype)
         sw = w[:rows].astype(dtype)
-        for name, ref in ROWWISE_REFERENCE.items():
+        for name, ref in [*ROWWISE_REFERENCE.items(), *EMBEDDING_REFERENCE.items()]:
+            # the arguments the definition's target kind asks for (labels as above)
+            drawn = _catalog._row_sample(losskit._base.DEFINITIONS[name], rng, rows, classes)
+            rest = [a.astype(dtype) if a.dtype.kind == "f" else a for a in drawn["args"]]
+            if losskit._base.DEFINITIONS[name]["row_target"] == "labels":
+                rest = [labels]
             results = []
             for params in ref.param_sets:
                 for reduction in ("none", "sum", "mean"):
                     loss = losskit.get_loss(name, reduction=reduction, **params)
-                    for target in ([labels, probs] if name == "cross_entropy" else [labels]):
-                        results += list(loss.value_and_grad(logits, target, sample_weight=sw))
-                        results.append(loss(logits, target))
+                    for args in ([[labels], [probs]] if name == "cross_entropy" else [rest]):
+                        results += list(loss.value_and_grad(logits, *args, sample_weight=sw))
+                        results.append(loss(logits, *args))
+                        if hasattr(loss, "value_and_grads"):
+                            results += list(loss.value_and_grads(logits, *args, sample_weight=sw))
             record(name + "-" + dt, results)
 
         x = rng.normal(size=n).astype(dtype)
@@ -118,7 +126,7 @@ def test_results_bitwise_identical_for_1_to_4_threads(tmp_path):
         assert run["threads"] == t  # OMP_NUM_THREADS is respected
     one = runs[1]["digests"]
     families = {k.rsplit("-", 1)[0] for k in one}
-    assert families == set(REFERENCE) | set(ROWWISE_REFERENCE) | {
+    assert families == set(REFERENCE) | set(ROWWISE_REFERENCE) | set(EMBEDDING_REFERENCE) | {
         "barron_arrays", "adaptive_barron", "clipping", "penalties"}
     assert set(losskit.available_losses()) <= families
     for t in (2, 3, 4):

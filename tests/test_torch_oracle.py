@@ -355,3 +355,231 @@ def test_sigmoid_focal_matches_torchvision_formula(dtype, reduction, alpha, gamm
     _, h = losskit.SigmoidFocalLoss(alpha=alpha, gamma=gamma, reduction="sum").grad_hess(
         x, y, hessian="exact")
     _assert_close(h, hx.numpy(), dtype, "exact curvature")
+
+
+# ---- row-wise losses over (N, C) and (N, C, d1, ...), pairs and triplets of rows -----------
+def _rows_torch(fn, arrays, differentiable, reduction, sample_weight=None, denominator=None):
+    """Torch's value and the gradients of the arrays at positions ``differentiable``;
+    sample weights (one per sample) by hand: none -> s l, sum -> sum s l, mean -> sum s l /
+    denominator (sum s unless given)."""
+    ts = [torch.tensor(a, requires_grad=i in differentiable) if isinstance(a, np.ndarray)
+          else a for i, a in enumerate(arrays)]
+    if sample_weight is None:
+        out = fn(*ts, reduction)
+    else:
+        per = fn(*ts, "none")
+        s = torch.tensor(sample_weight).reshape((-1,) + (1,) * (per.ndim - 1))
+        per = per * s
+        den = float(np.sum(sample_weight)) if denominator is None else denominator
+        out = {"none": per, "sum": per.sum(), "mean": per.sum() / den}[reduction]
+    (out.sum() if reduction == "none" else out).backward()
+    return out.detach().numpy(), [ts[i].grad.numpy() for i in differentiable]
+
+
+def _check_rows(got, expected, dtype):
+    value, *grads = got
+    ev, egrads = expected
+    _assert_close(value, ev, dtype, "value")
+    assert len(grads) == len(egrads)
+    for i, (g, eg) in enumerate(zip(grads, egrads)):
+        _assert_close(g, eg, dtype, f"gradient {i}")
+
+
+ROW_SHAPES = [(1, 1), (7, 5), (33, 17), (300, 40)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weighted"])
+@pytest.mark.parametrize("class_weighted", [False, True], ids=["", "class-weight"])
+@pytest.mark.parametrize("shape", ROW_SHAPES, ids=str)
+def test_multilabel_soft_margin_matches_torch(shape, class_weighted, weighted, reduction, dtype):
+    rng = np.random.default_rng(50)
+    n, c = shape
+    x = (rng.normal(0, 3, shape)).astype(dtype)
+    t = (rng.random(shape) < 0.4).astype(dtype)
+    w = rng.uniform(0, 2, c).astype(dtype) if class_weighted else None
+    s = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    loss = losskit.MultiLabelSoftMarginLoss(weight=w, reduction=reduction)
+    tw = None if w is None else torch.tensor(w)
+    fn = lambda a, b, r: F.multilabel_soft_margin_loss(a, b, weight=tw, reduction=r)  # noqa: E731
+    _check_rows(loss.value_and_grad(x, t, sample_weight=s),
+                _rows_torch(fn, [x, t], [0], reduction, s), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weighted"])
+@pytest.mark.parametrize("shape", ROW_SHAPES, ids=str)
+def test_multilabel_margin_matches_torch(shape, weighted, reduction, dtype):
+    rng = np.random.default_rng(51)
+    n, c = shape
+    x = rng.normal(0, 1, shape).astype(dtype)
+    t = np.full(shape, -1, dtype=np.int64)
+    for i in range(n):  # 0..C labels (a repeated one too), -1, then entries never read
+        k = int(rng.integers(0, c + 1))
+        t[i, :k] = rng.integers(0, c, k) if i % 3 == 0 else rng.permutation(c)[:k]
+        t[i, k + 1:] = rng.integers(0, c, max(c - k - 1, 0))
+    s = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    loss = losskit.MultiLabelMarginLoss(reduction=reduction)
+    fn = lambda a, b, r: F.multilabel_margin_loss(a, b, reduction=r)  # noqa: E731
+    _check_rows(loss.value_and_grad(x, t, sample_weight=s),
+                _rows_torch(fn, [x, torch.tensor(t)], [0], reduction, s), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weighted"])
+@pytest.mark.parametrize("margin", [0.0, 0.4, -0.3])
+@pytest.mark.parametrize("shape", ROW_SHAPES[1:], ids=str)
+def test_cosine_embedding_matches_torch(shape, margin, weighted, reduction, dtype):
+    rng = np.random.default_rng(52)
+    n, d = shape
+    x1 = rng.normal(size=shape).astype(dtype)
+    x2 = (0.5 * x1 + rng.normal(size=shape)).astype(dtype)
+    y = rng.choice([1.0, -1.0], n).astype(dtype)
+    s = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    loss = losskit.CosineEmbeddingLoss(margin=margin, reduction=reduction)
+    fn = lambda a, b, t, r: F.cosine_embedding_loss(a, b, t, margin=margin, reduction=r)  # noqa: E731
+    _check_rows(loss.value_and_grads(x1, x2, y, sample_weight=s),
+                _rows_torch(fn, [x1, x2, y], [0, 1], reduction, s), dtype)
+
+
+TRIPLET = [{"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False},
+           {"margin": 0.3, "p": 1.0, "eps": 1e-6, "swap": False},
+           {"margin": 2.0, "p": 3.0, "eps": 1e-4, "swap": True},
+           {"margin": 1.0, "p": 1.5, "eps": 0.0, "swap": True},
+           {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": True}]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weighted"])
+@pytest.mark.parametrize("params", TRIPLET, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize("shape", ROW_SHAPES[1:], ids=str)
+def test_triplet_margin_matches_torch(shape, params, weighted, reduction, dtype):
+    rng = np.random.default_rng(53)
+    n, d = shape
+    a = rng.normal(size=shape).astype(dtype)
+    pos = (a + 0.5 * rng.normal(size=shape)).astype(dtype)
+    neg = (a + rng.normal(size=shape)).astype(dtype)
+    s = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    loss = losskit.TripletMarginLoss(**params, reduction=reduction)
+    fn = lambda x, q, z, r: F.triplet_margin_loss(x, q, z, **params, reduction=r)  # noqa: E731
+    _check_rows(loss.value_and_grads(a, pos, neg, sample_weight=s),
+                _rows_torch(fn, [a, pos, neg], [0, 1, 2], reduction, s), dtype)
+
+
+def _poly1_torch(epsilon):
+    def fn(x, y, r):
+        per = F.cross_entropy(x, y, reduction="none") + epsilon * (
+            1 - torch.gather(F.softmax(x, dim=1), 1, y.unsqueeze(1)).squeeze(1))
+        return {"none": per, "sum": per.sum(), "mean": per.mean()}[r]
+    return fn
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weighted"])
+@pytest.mark.parametrize("epsilon", [1.0, 0.0, -1.0, 2.5])
+@pytest.mark.parametrize("shape", [(7, 5), (33, 17), (300, 40), (64, 3, 4, 5)], ids=str)
+def test_poly1_matches_torch_formula(shape, epsilon, weighted, reduction, dtype):
+    """CE + epsilon (1 - softmax[label]), also over (N, C, d1, d2) scores."""
+    rng = np.random.default_rng(54)
+    n, c = shape[:2]
+    x = rng.normal(0, 3, shape).astype(dtype)
+    y = rng.integers(0, c, (n, *shape[2:]))
+    s = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    positions = int(np.prod(shape[2:]))
+    den = None if s is None else float(np.sum(s)) * positions
+    loss = losskit.PolyLoss(epsilon=epsilon, reduction=reduction)
+    _check_rows(loss.value_and_grad(x, y, sample_weight=s),
+                _rows_torch(_poly1_torch(epsilon), [x, torch.tensor(y)], [0], reduction, s, den),
+                dtype)
+
+
+KDIM_SHAPES = [(4, 3, 7), (2, 5, 3, 4), (3, 21, 16, 16), (2, 4, 2, 3, 5), (5, 2, 1), (2, 600, 20)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("params", [
+    {}, {"weight": True}, {"ignore_index": 1}, {"weight": True, "ignore_index": 0},
+    {"label_smoothing": 0.2}, {"weight": True, "label_smoothing": 0.1, "ignore_index": 2},
+    {"probabilities": True}, {"probabilities": True, "weight": True, "label_smoothing": 0.3}],
+    ids=lambda p: ",".join(p) or "plain")
+@pytest.mark.parametrize("shape", KDIM_SHAPES, ids=str)
+def test_kdim_cross_entropy_matches_torch(shape, params, reduction, dtype):
+    """(N, C, d1, ...) logits with (N, d1, ...) labels or (N, C, d1, ...) probabilities:
+    PyTorch's K-dimensional cross_entropy (mean over the positions not ignored, weighted)."""
+    rng = np.random.default_rng(55)
+    n, c = shape[:2]
+    x = rng.normal(0, 3, shape).astype(dtype)
+    w = rng.uniform(0.2, 2, c).astype(dtype) if params.get("weight") else None
+    ii = params.get("ignore_index", -100)
+    if params.get("probabilities"):
+        t = rng.dirichlet(np.ones(c), (n, *shape[2:])).astype(dtype)
+        t = np.ascontiguousarray(np.moveaxis(t, -1, 1))
+        tt = torch.tensor(t)
+    else:
+        t = rng.integers(0, c, (n, *shape[2:]))
+        t[rng.random(t.shape) < 0.2] = ii
+        tt = torch.tensor(t)
+    kwargs = {"weight": None if w is None else torch.tensor(w), "ignore_index": ii,
+              "label_smoothing": params.get("label_smoothing", 0.0)}
+    loss = losskit.CrossEntropyLoss(weight=w, ignore_index=ii,
+                                    label_smoothing=kwargs["label_smoothing"], reduction=reduction)
+    fn = lambda a, b, r: F.cross_entropy(a, b, reduction=r, **kwargs)  # noqa: E731
+    _check_rows(loss.value_and_grad(x, t), _rows_torch(fn, [x, tt], [0], reduction), dtype)
+    # sample weights: one per sample, over all its positions; mean divides by sum s w_y
+    s = rng.uniform(0, 2, n).astype(dtype)
+    if params.get("probabilities"):
+        den = float(np.sum(s)) * int(np.prod(shape[2:]))
+    else:
+        keep = t != ii
+        wy = (np.ones(c) if w is None else w.astype(np.float64))[np.where(keep, t, 0)] * keep
+        den = float(np.sum(s.reshape((-1,) + (1,) * (t.ndim - 1)) * wy))
+    _check_rows(loss.value_and_grad(x, t, sample_weight=s),
+                _rows_torch(fn, [x, tt], [0], reduction, s, den), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("params", [{}, {"weight": True}, {"weight": True, "ignore_index": 1}],
+                         ids=lambda p: ",".join(p) or "plain")
+@pytest.mark.parametrize("shape", KDIM_SHAPES, ids=str)
+def test_kdim_nll_matches_torch(shape, params, reduction, dtype):
+    rng = np.random.default_rng(56)
+    n, c = shape[:2]
+    x = np.log(rng.dirichlet(np.ones(c), (n, *shape[2:])))
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 1)).astype(dtype)
+    w = rng.uniform(0.2, 2, c).astype(dtype) if params.get("weight") else None
+    ii = params.get("ignore_index", -100)
+    t = rng.integers(0, c, (n, *shape[2:]))
+    t[rng.random(t.shape) < 0.2] = ii
+    loss = losskit.NLLLoss(weight=w, ignore_index=ii, reduction=reduction)
+    tw = None if w is None else torch.tensor(w)
+    fn = lambda a, b, r: F.nll_loss(a, b, weight=tw, ignore_index=ii, reduction=r)  # noqa: E731
+    _check_rows(loss.value_and_grad(x, t), _rows_torch(fn, [x, torch.tensor(t)], [0], reduction),
+                dtype)
+
+
+def test_kdim_grad_hess_is_that_of_the_rows():
+    """(N, C, d1, d2): every result equals the (N d1 d2, C) computation with the class axis
+    moved last (an independent layout), for each loss that takes K-dimensional scores."""
+    rng = np.random.default_rng(57)
+    x = rng.normal(0, 2, (3, 6, 5, 7))
+    y = rng.integers(0, 6, (3, 5, 7))
+    s = rng.uniform(0, 2, 3)
+    rows = np.moveaxis(x, 1, -1).reshape(-1, 6)
+    s_rows = np.repeat(s, 35)
+    for loss in (losskit.CrossEntropyLoss(label_smoothing=0.1), losskit.NLLLoss(),
+                 losskit.PolyLoss(epsilon=2.0)):
+        for policy in loss.hessians:
+            g, h = loss.grad_hess(x, y, sample_weight=s, hessian=policy)
+            gr, hr = loss.grad_hess(rows, y.reshape(-1), sample_weight=s_rows, hessian=policy)
+            np.testing.assert_allclose(np.moveaxis(g, 1, -1).reshape(-1, 6), gr, rtol=1e-13, atol=1e-16)
+            np.testing.assert_allclose(np.moveaxis(h, 1, -1).reshape(-1, 6), hr, rtol=1e-13, atol=1e-16)
+        v = type(loss)(**{k: v for k, v in loss.params.items() if k != "reduction"},
+                       reduction="none")(x, y, sample_weight=s)
+        assert v.shape == (3, 5, 7)

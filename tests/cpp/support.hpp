@@ -119,6 +119,56 @@ losskit::RowwiseCall<T> labelled_rows(const T* x, std::size_t rows, std::size_t 
   return call;
 }
 
+// Valid arguments of any row-wise loss over (rows, classes), by its definition: scores, the
+// target its RowTarget names (labels, label lists ended by -1, 0/1 values, signs +-1) and the
+// row operands of arity-3 losses. call() points a RowwiseCall at them.
+template <class T> struct RowArguments {
+  std::vector<T> x, target, second, third;
+  std::vector<std::int64_t> labels;
+  RowArguments(const losskit::LossInfo& info, std::size_t rows, std::size_t classes, Lcg& rng)
+      : x(rows * classes) {
+    for (auto& v : x) v = T(rng.uniform(-3, 3));
+    const int operands = info.operands[0] ? 1 + (std::string(info.operands).find(',') != std::string::npos) : 0;
+    if (operands >= 1) second = near(rng, 0.7);
+    if (operands >= 2) third = near(rng, 2.0);
+    switch (info.row_target) {
+      case losskit::RowTarget::labels:
+        for (std::size_t r = 0; r < rows; ++r) labels.push_back(rng.below(std::int64_t(classes)));
+        break;
+      case losskit::RowTarget::label_lists:
+        labels.assign(rows * classes, -1);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t count = std::size_t(rng.below(std::int64_t(classes) + 1));
+          for (std::size_t j = 0; j < count; ++j) labels[r * classes + j] = std::int64_t((r + 3 * j) % classes);
+        }
+        break;
+      case losskit::RowTarget::values:
+        for (std::size_t i = 0; i < rows * classes; ++i) target.push_back(rng.uniform(0, 1) < 0.4 ? T(1) : T(0));
+        break;
+      case losskit::RowTarget::signs:
+        for (std::size_t r = 0; r < rows; ++r) target.push_back(rng.uniform(0, 1) < 0.5 ? T(1) : T(-1));
+        break;
+      case losskit::RowTarget::none: break;
+    }
+  }
+  std::vector<T> near(Lcg& rng, double spread) const {
+    std::vector<T> out(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) out[i] = T(double(x[i]) + rng.uniform(-spread, spread));
+    return out;
+  }
+  losskit::RowwiseCall<T> call(std::size_t rows, std::size_t classes) const {
+    losskit::RowwiseCall<T> c;
+    c.input = x.data();
+    c.rows = rows;
+    c.classes = classes;
+    c.labels = labels.empty() ? nullptr : labels.data();
+    c.target = target.empty() ? nullptr : target.data();
+    c.second = second.empty() ? nullptr : second.data();
+    c.third = third.empty() ? nullptr : third.data();
+    return c;
+  }
+};
+
 template <class T> const char* dtype_name() { return sizeof(T) == 4 ? "float32" : "float64"; }
 
 }  // namespace losskit_test

@@ -125,15 +125,28 @@ template <class T> void check_rowwise_determinism() {
   for (auto& l : labels) l = rng.below(C);
   for (int i = 0; i < losskit::kNumRowwiseLosses; ++i) {
     const auto loss = losskit::RowwiseLoss(i);
+    Lcg arguments_rng(18);
+    const losskit_test::RowArguments<T> args(losskit::info(loss), N, C, arguments_rng);
     for (Reduction red : {Reduction::none, Reduction::sum, Reduction::mean}) {
       check_same_for_every_thread_count<T>(
           [&] {
             Outputs<T> out{0, std::vector<T>(N), std::vector<T>(N * C), {}, {}};
-            losskit::RowwiseCall<T> call = losskit_test::labelled_rows(x.data(), N, C, labels.data());
+            losskit::RowwiseCall<T> call =
+                losskit::info(loss).row_target == losskit::RowTarget::labels
+                    ? losskit_test::labelled_rows(x.data(), N, C, labels.data())
+                    : args.call(N, C);
             call.sample_weight = sw.data();
             call.reduction = red;
             if (red == Reduction::none) call.value_out = out.values.data();
             call.grad_out = out.grad.data();
+            if (call.second) {  // the gradients of the row operands too
+              out.grad3.resize(N * C);
+              call.grad_second_out = out.grad3.data();
+            }
+            if (call.third) {
+              out.grad4.resize(N * C);
+              call.grad_third_out = out.grad4.data();
+            }
             LossParams params;
             params.values[0] = 0.1;  // label smoothing; p = 0.1 (hinge), margin 0.1
             params.values[1] = 1;

@@ -237,8 +237,23 @@ class ElementwiseKernel {
   const LossInfo& info_;
 };
 
-// Losses over rows of (N, C) scores: target is int64 labels (N,) or, where the loss allows it,
-// probabilities (N, C) of the input's dtype.
+// "[i, j, ...]": the position of flat element i of a C-contiguous array.
+std::string index_text(py::handle a, std::size_t flat) {
+  std::vector<std::size_t> index(std::size_t(ndim(a)));
+  for (int k = ndim(a) - 1; k >= 0; --k) {
+    const std::size_t extent = std::size_t(dims(a)[k]);
+    index[std::size_t(k)] = extent ? flat % extent : 0;
+    flat = extent ? flat / extent : 0;
+  }
+  std::string out = "[";
+  for (std::size_t k = 0; k < index.size(); ++k) out += (k ? ", " : "") + std::to_string(index[k]);
+  return out + "]";
+}
+
+// Losses over rows: input (N, C), or (N, C, d1, ...) where the definition is spatial; the
+// target as the definition's RowTarget says (int64 labels (N[, d1, ...]) or probabilities of
+// the input's shape, int64 label lists (N, C), values (N, C) or signs (N,) of the input's
+// dtype, or none); the row operands (LossInfo::operands: second, third) of the input's shape.
 class RowwiseKernel {
  public:
   RowwiseKernel(const std::string& name, const std::vector<double>& params,
@@ -249,120 +264,187 @@ class RowwiseKernel {
         reduction_(reduction_from_name(reduction)),
         ignore_index_(ignore_index),
         weight_f64_(class_weight),
-        weight_f32_(class_weight.begin(), class_weight.end()) {
+        weight_f32_(class_weight.begin(), class_weight.end()),
+        info_(info(loss_)),
+        operand_count_(info_.operands[0] ? 1 + int(std::string(info_.operands).find(',') !=
+                                                   std::string::npos)
+                                         : 0) {
     if (reduction_ == Reduction::batchmean)
       throw std::invalid_argument("reduction 'batchmean' is for kl_div");
   }
 
-  // mode (kValue, kGrad, kValueAndGrad, grad_hess), input, target, sample_weight, out, out2
-  // (the curvature's buffer): the result, or NotImplemented when the arguments are not
+  // mode, input, target, second, third (the row operands), sample_weight, out, out2, out3 (None
+  // where absent; the outputs are the mode's array results in order: d/dinput, then d/dsecond
+  // and d/dthird or the curvature): the result, or NotImplemented when the arguments are not
   // canonical.
-  py::object run(int mode, py::handle input, py::handle target, py::handle weight,
-                 py::handle out, py::handle out2) const {
-    switch (fast_dtype(mode, input, target, weight, out, out2)) {
-      case Dtype::f32: return compute<float>(mode, input, target, weight, out, out2);
-      case Dtype::f64: return compute<double>(mode, input, target, weight, out, out2);
+  py::object run(int mode, py::handle input, py::handle target, py::handle second,
+                 py::handle third, py::handle weight, py::handle out, py::handle out2,
+                 py::handle out3) const {
+    const Args a{mode, input, target, second, third, weight, out, out2, out3};
+    switch (fast_dtype(a)) {
+      case Dtype::f32: return compute<float>(a);
+      case Dtype::f64: return compute<double>(a);
       default: return not_canonical();
     }
   }
 
-  bool takes_probabilities() const { return info(loss_).probability_targets; }
-  // Whether the definition has an ignore_index parameter (its rows may be skipped).
+ private:
+  struct Args {
+    int mode;
+    py::handle input, target, second, third, weight, out, out2, out3;
+  };
+
   bool has_ignore_index() const {
-    const LossInfo& d = info(loss_);
-    for (int i = 0; i < d.num_params; ++i)
-      if (d.params[i].kind == ParamKind::ignore_index) return true;
+    for (int i = 0; i < info_.num_params; ++i)
+      if (info_.params[i].kind == ParamKind::ignore_index) return true;
     return false;
   }
 
- private:
-  Dtype fast_dtype(int mode, py::handle input, py::handle target, py::handle weight,
-                   py::handle out, py::handle out2) const {
-    const Dtype t = canonical_dtype(input);
-    if (t == Dtype::other || ndim(input) != 2 || !serves(info(loss_), mode, kValueAndGrad))
+  // Whether a label array has the input's shape without its class axis.
+  static bool label_shape(py::handle labels, py::handle input) {
+    const int n = ndim(input);
+    if (ndim(labels) != n - 1 || dims(labels)[0] != dims(input)[0]) return false;
+    for (int k = 2; k < n; ++k)
+      if (dims(labels)[k - 1] != dims(input)[k]) return false;
+    return true;
+  }
+
+  bool target_ok(Dtype t, py::handle target, py::handle input) const {
+    switch (info_.row_target) {
+      case RowTarget::labels:
+        if (is_int64_array(target)) return label_shape(target, input);
+        return info_.probability_targets && canonical_dtype(target) == t &&
+               same_shape(target, input);
+      case RowTarget::label_lists: return is_int64_array(target) && same_shape(target, input);
+      case RowTarget::values: return canonical_dtype(target) == t && same_shape(target, input);
+      case RowTarget::signs:
+        return canonical_dtype(target) == t && ndim(target) == 1 &&
+               dims(target)[0] == dims(input)[0];
+      case RowTarget::none: return target.is_none();
+    }
+    return false;
+  }
+
+  Dtype fast_dtype(const Args& a) const {
+    const Dtype t = canonical_dtype(a.input);
+    if (t == Dtype::other) return t;
+    const int nd = ndim(a.input);
+    if (nd < 2 || (nd > 2 && !info_.spatial)) return Dtype::other;
+    if (!serves(info_, a.mode, operand_count_ ? kValueAndGrads : kValueAndGrad))
       return Dtype::other;
-    if (!out2.is_none() && !is_grad_hess(mode)) return Dtype::other;
-    const std::size_t classes = std::size_t(dims(input)[1]);
+    const std::size_t classes = std::size_t(dims(a.input)[1]);
     if (classes == 0) return Dtype::other;
     if (!weight_f64_.empty() && weight_f64_.size() != classes) return Dtype::other;
-    const Py_intptr_t rows = dims(input)[0];
-    if (is_int64_array(target)) {
-      if (ndim(target) != 1 || dims(target)[0] != rows) return Dtype::other;
-    } else if (!(takes_probabilities() && canonical_dtype(target) == t && same_shape(target, input))) {
+    if (!target_ok(t, a.target, a.input)) return Dtype::other;
+    auto matches = [&](py::handle h) { return canonical_dtype(h) == t && same_shape(h, a.input); };
+    if (operand_count_ >= 1 ? !matches(a.second) : !a.second.is_none()) return Dtype::other;
+    if (operand_count_ >= 2 ? !matches(a.third) : !a.third.is_none()) return Dtype::other;
+    if (!a.weight.is_none() &&
+        (canonical_dtype(a.weight) != t || ndim(a.weight) != 1 || dims(a.weight)[0] != dims(a.input)[0]))
       return Dtype::other;
+    // The outputs each mode writes: d/dinput (and the curvature, or the operands' gradients).
+    const int outputs = a.mode == kValue ? 0
+                        : is_grad_hess(a.mode) ? 2
+                        : a.mode == kValueAndGrads ? 1 + operand_count_
+                                                   : 1;
+    const py::handle outs[] = {a.out, a.out2, a.out3};
+    for (int i = 0; i < 3; ++i) {
+      if (outs[i].is_none()) continue;
+      if (i >= outputs || !matches(outs[i]) || !writeable(outs[i])) return Dtype::other;
     }
-    if (!weight.is_none() &&
-        (canonical_dtype(weight) != t || ndim(weight) != 1 || dims(weight)[0] != rows))
-      return Dtype::other;
     // A row is read several times (max, sums, gradient): no output may share any byte with an
     // argument, not even exactly.
-    for (py::handle o : {out, out2}) {
-      if (o.is_none()) continue;
-      if (mode == kValue || canonical_dtype(o) != t || !same_shape(o, input) || !writeable(o))
-        return Dtype::other;
-    }
-    if (!outputs_independent({out, out2}, {input, target, weight}, false)) return Dtype::other;
+    if (!outputs_independent({a.out, a.out2, a.out3},
+                             {a.input, a.target, a.second, a.third, a.weight}, false))
+      return Dtype::other;
     return t;
   }
 
-  template <class T>
-  py::object compute(int mode, py::handle input, py::handle target, py::handle weight,
-                     py::handle out, py::handle out2) const {
+  template <class T> py::object compute(const Args& a) const {
     RowwiseCall<T> c;
-    c.input = data<T>(input);
-    c.rows = std::size_t(dims(input)[0]);
-    c.classes = std::size_t(dims(input)[1]);
-    const bool labels = is_int64_array(target);
-    c.labels = labels ? data<std::int64_t>(target) : nullptr;
-    c.target = labels ? nullptr : data<T>(target);
+    c.input = data<T>(a.input);
+    c.rows = std::size_t(dims(a.input)[0]);
+    c.classes = std::size_t(dims(a.input)[1]);
+    for (int k = 2; k < ndim(a.input); ++k) c.positions *= std::size_t(dims(a.input)[k]);
+    const bool labels = is_int64_array(a.target);
+    c.labels = labels ? data<std::int64_t>(a.target) : nullptr;
+    c.target = labels || a.target.is_none() ? nullptr : data<T>(a.target);
+    c.second = operand_count_ >= 1 ? data<T>(a.second) : nullptr;
+    c.third = operand_count_ >= 2 ? data<T>(a.third) : nullptr;
     c.ignore_index = ignore_index_;
     if constexpr (std::is_same_v<T, float>) {
       c.class_weight = weight_f32_.empty() ? nullptr : weight_f32_.data();
     } else {
       c.class_weight = weight_f64_.empty() ? nullptr : weight_f64_.data();
     }
-    c.sample_weight = weight.is_none() ? nullptr : data<T>(weight);
+    c.sample_weight = a.weight.is_none() ? nullptr : data<T>(a.weight);
     c.reduction = reduction_;
+    const int mode = a.mode;
     const bool grad_hess = is_grad_hess(mode);
     c.compute_value = mode != kGrad && !grad_hess;
-    py::object values, grad, hess;
+    auto output = [&](py::handle given, py::handle like) -> py::object {
+      return given.is_none() ? py::object(empty_like<T>(like))
+                             : py::reinterpret_borrow<py::object>(given);
+    };
+    py::object values, grad, second_grad, third_grad, hess;
     if (c.compute_value && reduction_ == Reduction::none) {
-      values = py::array_t<T>(std::vector<py::ssize_t>{py::ssize_t(c.rows)});
+      // one value per sample (and position): the input's shape without its class axis
+      std::vector<py::ssize_t> shape{py::ssize_t(c.rows)};
+      for (int k = 2; k < ndim(a.input); ++k) shape.push_back(dims(a.input)[k]);
+      values = py::array_t<T>(shape);
       c.value_out = data<T>(values);
     }
     if (mode != kValue) {
-      grad = out.is_none() ? py::object(empty_like<T>(input))
-                           : py::reinterpret_borrow<py::object>(out);
+      grad = output(a.out, a.input);
       c.grad_out = data<T>(grad);
     }
+    if (mode == kValueAndGrads) {
+      second_grad = output(a.out2, a.input);
+      c.grad_second_out = data<T>(second_grad);
+      if (operand_count_ >= 2) {
+        third_grad = output(a.out3, a.input);
+        c.grad_third_out = data<T>(third_grad);
+      }
+    }
     if (grad_hess) {
-      hess = out2.is_none() ? py::object(empty_like<T>(input))
-                            : py::reinterpret_borrow<py::object>(out2);
+      hess = output(a.out2, a.input);
       c.hess_out = data<T>(hess);
       c.hessian = hessian_of(mode);
     }
     ElementwiseResult r;
-    run_kernel(c.rows * c.classes, [&] { r = evaluate(loss_, params_, c); });
-    if (r.bad_argument == BadArgument::sample_weight) {
-      std::ostringstream msg;
-      msg << "sample_weight must be non-negative, got sample_weight[" << r.bad_index
-          << "] = " << c.sample_weight[r.bad_index];
-      throw py::value_error(msg.str());
-    }
-    if (r.bad_argument == BadArgument::target) {
-      std::ostringstream msg;
-      msg << "target[" << r.bad_index << "] = " << c.labels[r.bad_index]
-          << " is not a class index in [0, " << c.classes << ")";
-      if (has_ignore_index()) msg << " or ignore_index (" << ignore_index_ << ")";
-      throw py::value_error(msg.str());
-    }
+    run_kernel(c.rows * c.classes * c.positions, [&] { r = evaluate(loss_, params_, c); });
+    if (r.bad_argument != BadArgument::none) raise_bad_value<T>(r, c, a.target);
     if (grad_hess) return py::make_tuple(grad, hess);
     py::object value = reduction_ == Reduction::none ? values : py::float_(r.value);
     switch (mode) {
       case kValue: return value;
       case kGrad: return grad;
-      default: return py::make_tuple(value, grad);
+      case kValueAndGrad: return py::make_tuple(value, grad);
+      default:
+        if (operand_count_ >= 2) return py::make_tuple(value, grad, second_grad, third_grad);
+        return py::make_tuple(value, grad, second_grad);
     }
+  }
+
+  // Nothing has been written: the kernel checks the targets and weights first.
+  template <class T>
+  [[noreturn]] void raise_bad_value(const ElementwiseResult& r, const RowwiseCall<T>& c,
+                                    py::handle target) const {
+    std::ostringstream msg;
+    const std::size_t i = r.bad_index;
+    if (r.bad_argument == BadArgument::sample_weight) {
+      msg << "sample_weight must be non-negative, got sample_weight[" << i
+          << "] = " << c.sample_weight[i];
+    } else if (info_.row_target == RowTarget::signs) {
+      msg << "target must be 1 or -1, got target[" << i << "] = " << c.target[i];
+    } else {
+      msg << "target" << index_text(target, i) << " = " << c.labels[i]
+          << " is not a class index in [0, " << c.classes << ")";
+      if (has_ignore_index()) msg << " or ignore_index (" << ignore_index_ << ")";
+      if (info_.row_target == RowTarget::label_lists)
+        msg << " (a negative entry ends a row's labels)";
+    }
+    throw py::value_error(msg.str());
   }
 
   RowwiseLoss loss_;
@@ -371,6 +453,8 @@ class RowwiseKernel {
   std::int64_t ignore_index_;
   std::vector<double> weight_f64_;
   std::vector<float> weight_f32_;
+  const LossInfo& info_;
+  int operand_count_;  // row operands after the input (LossInfo::operands)
 };
 
 // ---- the definitions' metadata as Python values ----------------------------------------------
@@ -441,6 +525,9 @@ py::dict definition(const LossInfo& d) {
   out["torch_function"] = d.torch_function;
   out["link"] = d.link;
   out["convex"] = d.convex;
+  static const char* const kRowTargets[] = {"labels", "label_lists", "values", "signs", "none"};
+  out["row_target"] = kRowTargets[static_cast<int>(d.row_target)];
+  out["spatial"] = d.spatial;
   out["params"] = params;
   return out;
 }
@@ -495,7 +582,8 @@ void bind_losses(py::module_& m) {
                     std::int64_t, const std::vector<double>&>(),
            py::arg("name"), py::arg("params"), py::arg("reduction"), py::arg("ignore_index"),
            py::arg("class_weight"))
-      .def("run", &RowwiseKernel::run, "run(mode, input, target, sample_weight, out, out2)");
+      .def("run", &RowwiseKernel::run,
+           "run(mode, input, target, second, third, sample_weight, out, out2, out3)");
 }
 
 }  // namespace losskit::bindings

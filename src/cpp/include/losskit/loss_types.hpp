@@ -99,6 +99,17 @@ enum class LossFamily : int {
   rowwise = 1,      // (N, C) scores with a label (N,) or a probability row per sample
 };
 
+// What the target of a row-wise loss is (the kernels check it before anything is written).
+enum class RowTarget : int {
+  labels = 0,       // (N[, d1, ...]) int64 class indices (or probabilities where
+                    // LossInfo::probability_targets: the input's shape and dtype)
+  label_lists = 1,  // (N, C) int64: each row's class indices, ended by the first negative
+                    // entry (PyTorch's -1 padding of multilabel_margin_loss)
+  values = 2,       // (N, C) of the input's dtype (multi-label 0/1 targets)
+  signs = 3,        // (N,) of the input's dtype, each +1 or -1
+  none = 4,         // no target: every argument is a row operand (triplet_margin)
+};
+
 struct LossInfo {
   static constexpr int kMaxParams = 6;
   const char* name = nullptr;        // registry name, e.g. "huber"
@@ -110,10 +121,11 @@ struct LossInfo {
   int arity = 2;
   const char* operands = "";  // comma-separated names of the third (and fourth) argument
   const char* input_name = "input";  // the name of the first argument
-  // Arity 3: where the third argument comes in the call: 2, after the target (gaussian_nll's
-  // (input, target, var)); 1, before it (margin_ranking's (input1, input2, target)).
+  // Arity 3, elementwise: where the third argument comes in the call: 2, after the target
+  // (gaussian_nll's (input, target, var)); 1, before it (margin_ranking's (input1, input2,
+  // target)). Row-wise operands always come before the target (see row_target).
   int third_position = 2;
-  const char* task = "regression";  // regression, classification or divergence
+  const char* task = "regression";  // regression, classification, divergence or embedding
   const char* summary = "";         // one line
   const char* formula = "";         // one line of plain text (`losskit list`)
   const char* math = "";            // the docstring's formula, reStructuredText math
@@ -139,6 +151,11 @@ struct LossInfo {
   // of the target's mean: the GLM deviances; a linear model predicts its exp).
   const char* link = "identity";
   bool convex = true;  // in the input (false: its second derivative is negative somewhere)
+  // Row-wise: the target's kind; whether (N, C, d1, ...) scores with (N, d1, ...) targets are
+  // accepted (PyTorch's K-dimensional losses). The row operands (arity 3: `operands` names
+  // them) have the input's shape, follow it in the argument order, and come before the target.
+  RowTarget row_target = RowTarget::labels;
+  bool spatial = false;
   ParamInfo params[kMaxParams] = {};
   int num_params = 0;
 };
@@ -258,10 +275,24 @@ struct ElementwiseResult {
 
 template <class T>
 struct RowwiseCall {
-  const T* input = nullptr;          // (rows, classes), C-contiguous
+  const T* input = nullptr;          // (rows, classes[, positions]), C-contiguous
   std::size_t rows = 0, classes = 0;
-  const std::int64_t* labels = nullptr;  // (rows,): class index, or ignore_index to skip a row
-  const T* target = nullptr;         // (rows, classes) probabilities (cross_entropy), or nullptr
+  // (N, C, d1, ...) scores (LossInfo::spatial): d1 * d2 * ..., the stride of the class axis.
+  // Labels, per-sample values and value_out then hold one entry per position (rows *
+  // positions, position-major within a sample); sample weights stay one per sample.
+  std::size_t positions = 1;
+  // (rows[, positions]): class index, or ignore_index to skip a row; RowTarget::label_lists:
+  // (rows, classes), each row's indices ended by the first negative entry.
+  const std::int64_t* labels = nullptr;
+  // (rows, classes[, positions]) probabilities (cross_entropy) or values (RowTarget::values);
+  // (rows,) signs (RowTarget::signs); or nullptr.
+  const T* target = nullptr;
+  // Row operands of arity-3 losses (LossInfo::operands), the input's shape, and their
+  // gradients (written with grad_out, both or neither where the loss has two).
+  const T* second = nullptr;
+  const T* third = nullptr;
+  T* grad_second_out = nullptr;
+  T* grad_third_out = nullptr;
   std::int64_t ignore_index = -100;  // labels only
   const T* class_weight = nullptr;   // (classes,), or nullptr
   const T* sample_weight = nullptr;  // (rows,), or nullptr

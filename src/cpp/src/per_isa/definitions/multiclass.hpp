@@ -4,9 +4,12 @@
 // rows in order (so a block's sum never depends on the thread that ran it).
 #pragma once
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "losskit/loss_types.hpp"
+#include "definitions/classification.hpp"
 #include "simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {
@@ -92,12 +95,24 @@ template <class T> struct RowContext {
   bool ignored(std::size_t r) const { return c.labels && c.labels[r] == c.ignore_index; }
 };
 
-// p (1 - p), floored at kPositiveCurvature for Hessian::positive.
-template <class T> LOSSKIT_INLINE Vec<T> softmax_curvature(Vec<T> p, bool floored) {
-  const Vec<T> h = p * (T(1) - p);
+// max(h, kPositiveCurvature) for Hessian::positive (NaN stays NaN).
+template <class T> LOSSKIT_INLINE Vec<T> floor_curvature(Vec<T> h, bool floored) {
   if (!floored) return h;
   const T tiny = T(kPositiveCurvature);
   return select<Vec<T>>(h < tiny, splat<T>(tiny), h);
+}
+
+// p (1 - p), floored at kPositiveCurvature for Hessian::positive.
+template <class T> LOSSKIT_INLINE Vec<T> softmax_curvature(Vec<T> p, bool floored) {
+  return floor_curvature<T>(p * (T(1) - p), floored);
+}
+
+// Poly-1's curvature per unit of row weight, with q = eps p_y and onehot = [c = y]:
+// d2/dx_c2 (lse - x_y + eps (1 - p_y)) = p_c (1 - p_c) (1 + q) - q (p_c - [c = y])^2.
+template <class T>
+LOSSKIT_INLINE Vec<T> poly_curvature(Vec<T> p, Vec<T> onehot, Vec<T> q, bool floored) {
+  const Vec<T> d = p - onehot;
+  return floor_curvature<T>(p * (T(1) - p) * (T(1) + q) - q * d * d, floored);
 }
 
 // PyTorch cross_entropy over logits x, with lse = log sum_c exp(x_c), class weights w (W their
@@ -108,6 +123,9 @@ template <class T> LOSSKIT_INLINE Vec<T> softmax_curvature(Vec<T> p, bool floore
 //                   d/dx_c = p_c sum_k w_k t'_k - w_c t'_c
 // with p = softmax(x) = exp(x - max) / sum. The diagonal of the row's Hessian is
 // p_c (1 - p_c) times the row's target weight (sum_k w_k t'_k, or (1-eps) w_y + e W).
+// The same rows serve Poly-1 (`poly` = its epsilon, labels, no weights or smoothing): it adds
+// eps (1 - p_y) = -eps expm1(-ce) to the row's cross-entropy ce = lse - x_y, and since
+// d p_y / dx_c = p_y ([c = y] - p_c) its gradient is the cross-entropy's times 1 + eps p_y.
 // One read of the row for the max, one for the
 // exponentials (written straight into the gradient row and summed in float64), one in-cache
 // pass to scale them: softmax is never stored separately. Rows go in groups of one vector so
@@ -119,6 +137,7 @@ template <class T> struct CrossEntropyRows {
     d.name = "cross_entropy";
     d.torch_function = "cross_entropy";
     d.probability_targets = true;
+    d.spatial = true;
     d.class_name = "CrossEntropyLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";
@@ -144,12 +163,18 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
   static constexpr bool kHonoursIgnoreIndex = true;
   const RowContext<T> ctx;
   T smoothing, eps_per_class, weight_total;
+  T poly;  // Poly-1's epsilon; 0 for cross-entropy
 
   bool one_vector_rows;  // see short_rows
 
   CrossEntropyRows(const LossParams& p, const RowwiseCall<T>& c)
-      : ctx{c}, smoothing(T(p.values[0])), eps_per_class(T(p.values[0] / double(c.classes))),
-        one_vector_rows(c.labels && !c.target && p.values[0] == 0 && c.classes > 0 &&
+      : CrossEntropyRows(c, p.values[0], 0) {}
+
+ protected:
+  CrossEntropyRows(const RowwiseCall<T>& c, double label_smoothing, double poly_epsilon)
+      : ctx{c}, smoothing(T(label_smoothing)),
+        eps_per_class(T(label_smoothing / double(c.classes))), poly(T(poly_epsilon)),
+        one_vector_rows(c.labels && !c.target && label_smoothing == 0 && c.classes > 0 &&
                         c.classes <= kLanes<T>) {
     double total = double(c.classes);
     if (c.class_weight) {
@@ -158,6 +183,8 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
     }
     weight_total = T(total);
   }
+
+ public:
 
   // Sums are taken relative to the row's max (x_c - max), so that the loss, computed as
   // log(sum_exp) - (x_y - max), has the rounding error of its own size, not of the logits'.
@@ -228,25 +255,44 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
     T value, p_scale;
     double g_y = 0;
     std::int64_t y = -1;
+    T poly_py = 0;  // Poly-1: eps p_y
     if (c.target) {
       value = s.sum_wt * log_sum - s.sum_wd;
       p_scale = s.sum_wt;
     } else {
       y = c.labels[r];
       const T wy = ctx.label_weight(y);
-      value = (T(1) - smoothing) * wy * (log_sum - (x[y] - s.max));
+      const T ce = log_sum - (x[y] - s.max);
+      value = (T(1) - smoothing) * wy * ce;
       if (smoothing != T(0)) value += eps_per_class * (weight_total * log_sum - s.sum_wd);
       p_scale = (T(1) - smoothing) * wy + eps_per_class * weight_total;
+      if (poly != T(0)) {
+        value -= poly * std::expm1(-ce);
+        poly_py = poly * std::exp(-ce);
+        p_scale *= T(1) + poly_py;
+      }
       g_y = k * double(T(1) - smoothing) * double(wy);
+      if (poly != T(0)) g_y *= double(T(1) + poly_py);
     }
     if (h) {  // from the exponentials in g, before they become the gradient
       const Vec<T> inv_sum = splat<T>(T(1) / s.sum_exp);
-      const Vec<T> row_scale = splat<T>(T(k * double(p_scale)));
       const bool floored = c.hessian == Hessian::positive;
-      vectors<T>(0, C, [&](const auto& L) {
-        const Vec<T> p = L.ld(g) * inv_sum;
-        L.st(h, row_scale * softmax_curvature<T>(p, floored));
-      });
+      if (poly != T(0)) {  // per unit of row weight (the curvature is not p_scale's multiple)
+        const Vec<T> row_scale = splat<T>(T(k));
+        const Vec<T> q = splat<T>(poly_py);
+        vectors<T>(0, C, [&](const auto& L) {
+          const Vec<T> p = L.ld(g) * inv_sum;
+          L.st(h, row_scale * poly_curvature<T>(p, splat<T>(0), q, floored));
+        });
+        const Vec<T> py = splat<T>(g[y] / s.sum_exp);
+        h[y] = T(k) * poly_curvature<T>(py, splat<T>(1), q, floored)[0];
+      } else {
+        const Vec<T> row_scale = splat<T>(T(k * double(p_scale)));
+        vectors<T>(0, C, [&](const auto& L) {
+          const Vec<T> p = L.ld(g) * inv_sum;
+          L.st(h, row_scale * softmax_curvature<T>(p, floored));
+        });
+      }
     }
     if (g) {
       const Vec<T> a = splat<T>(T(k * double(p_scale) / double(s.sum_exp)));
@@ -328,19 +374,32 @@ Same as ``torch.nn.functional.cross_entropy``: "mean" divides by the summed weig
         tile[k] = vexp<T>(tile[k] - m);
         sum += tile[k];
       }
-      const Vec<T> losses = vlog<T>(sum) - (label_logit - m);
+      Vec<T> losses = vlog<T>(sum) - (label_logit - m);
+      // Poly-1: eps p_y, and the gradient's factor 1 + eps p_y (see finish)
+      Vec<T> poly_py = splat<T>(0), grad_factor = splat<T>(1);
+      if (poly != T(0)) {
+        poly_py = poly * vexp<T>(-losses);
+        grad_factor += poly_py;
+        losses -= poly * vexpm1<T>(-losses);
+      }
       const Vec<T> values = select<Vec<T>>(counted, weight * losses, splat<T>(0));
       if (c.hess_out) {
         Vec<T> hess[G];
         const Vec<T> inv_sum = T(1) / sum;
         const bool floored = c.hessian == Hessian::positive;
 #pragma GCC unroll 16
-        for (std::size_t k = 0; k < G; ++k)
-          hess[k] = k < C ? scaled * softmax_curvature<T>(tile[k] * inv_sum, floored) : splat<T>(0);
+        for (std::size_t k = 0; k < G; ++k) {
+          const Vec<T> p = tile[k] * inv_sum;
+          const Vec<T> onehot = select<Vec<T>>(labels == T(k), splat<T>(1), splat<T>(0));
+          hess[k] = k >= C ? splat<T>(0)
+                    : poly != T(0) ? scaled * poly_curvature<T>(p, onehot, poly_py, floored)
+                                   : scaled * softmax_curvature<T>(p, floored);
+        }
         transpose_tile<T>(hess);
         for (std::size_t j = 0; j < gn; ++j) store_row<T>(c.hess_out + (g0 + j) * C, 0, C, hess[j]);
       }
       if (c.grad_out) {
+        if (poly != T(0)) scaled *= grad_factor;
         const Vec<T> scale = scaled / sum;
 #pragma GCC unroll 16
         for (std::size_t k = 0; k < G; ++k) {
@@ -405,6 +464,7 @@ template <class T> struct NllRows {
     d.name = "nll";
     d.torch_function = "nll_loss";
     d.class_name = "NLLLoss";
+    d.spatial = true;
     d.family = LossFamily::rowwise;
     d.task = "classification";
     d.probabilistic = true;
@@ -557,8 +617,169 @@ template <class T> struct MulticlassHingeRows : MarginRows<T> {
       : MarginRows<T>(c, p.values[1] != 0 ? 2 : 1, p.values[0], false) {}
 };
 
+// Poly-1 (Leng et al., ICLR 2022): cross-entropy plus eps (1 - p_y), on CrossEntropyRows.
+template <class T> struct Poly1Rows : CrossEntropyRows<T> {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "poly1";
+    d.convex = false;  // for |epsilon| > 1
+    d.class_name = "PolyLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.spatial = true;
+    d.summary = "Poly-1 cross-entropy over logits of shape (N, C): CE + epsilon (1 - p_y).";
+    d.formula = "logsumexp(s) - s_y + eps (1 - softmax(s)_y)";
+    d.math = R"(\ell_i = \mathrm{lse}(x) - x_y + \epsilon\,(1 - p_y), \qquad p = \mathrm{softmax}(x))";
+    d.notes = R"(The Poly-1 loss of Leng et al. (2022), the leading term of the polynomial expansion of
+cross-entropy re-weighted: PyTorch's ``cross_entropy(x, y, reduction="none") + epsilon * (1 -
+softmax(x)[y])``. Integer labels; "mean" divides by N (by the number of positions for
+(N, C, d1, ...) scores). ``epsilon = 0`` is cross-entropy; ``epsilon >= -1`` keeps the loss
+non-negative.)";
+    return d;
+  }(), {real_param("epsilon", 1.0, Interval{-1, kInf, true, false},
+                   "Weight of the 1 - p_y term (-1 or more).")});
+  static constexpr bool kHonoursIgnoreIndex = false;
+  Poly1Rows(const LossParams& p, const RowwiseCall<T>& c) : CrossEntropyRows<T>(c, 0, p.values[0]) {}
+};
+
+// PyTorch multilabel_soft_margin_loss: the class-weighted mean over the classes of the
+// logistic loss of each (score, 0/1 target), with per class (bce_with_logits, classification.hpp)
+//   w_c (softplus(x_c) - y_c x_c) / C;  d/dx_c = w_c (sigmoid(x_c) - y_c) / C;
+//   d2/dx_c2 = w_c sigmoid(x_c) sigmoid(-x_c) / C.
+template <class T> struct MultiLabelSoftMarginRows {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "multilabel_soft_margin";
+    d.torch_function = "multilabel_soft_margin_loss";
+    d.class_name = "MultiLabelSoftMarginLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.probabilistic = true;
+    d.row_target = RowTarget::values;
+    d.target_domain = kUnit;
+    d.summary = "Multi-label one-versus-all logistic loss over scores (N, C) and 0/1 targets (N, C).";
+    d.formula = "mean_c [log(1 + exp(-s_c)) y_c + log(1 + exp(s_c)) (1 - y_c)]";
+    d.math = R"(\ell_i = -\frac{1}{C} \sum_c w_c \big(y_c \log\sigma(x_c) + (1 - y_c) \log\sigma(-x_c)\big))";
+    d.notes = R"(Same as ``torch.nn.functional.multilabel_soft_margin_loss``: targets of the input's shape,
+1 for the classes a sample has and 0 for the others (values in between are used as given);
+"mean" divides by N. Stable for logits of any size.)";
+    return d;
+  }(), {class_weight_param()});
+  static constexpr bool kLabelWeightedMean = false;
+  static constexpr bool kHonoursIgnoreIndex = false;
+  const RowContext<T> ctx;
+  MultiLabelSoftMarginRows(const LossParams&, const RowwiseCall<T>& c) : ctx{c} {}
+
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, double grad_scale) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    const double per_class = 1 / double(C);
+    const bool floored = c.hessian == Hessian::positive;
+    double total = 0;
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* x = c.input + r * C;
+      const T* y = c.target + r * C;
+      T* g = c.grad_out ? c.grad_out + r * C : nullptr;
+      T* h = c.hess_out ? c.hess_out + r * C : nullptr;
+      const double weight = double(ctx.sample_weight(r)) * per_class;
+      const Vec<T> k = splat<T>(T(grad_scale * weight));
+      Accumulator<T> sum;
+      vectors<T>(0, C, [&](const auto& L) {
+        const Point<T> pt = bce_with_logits<T, true>(L.ld(x), L.ld(y), splat<T>(1));
+        const Vec<T> w = c.class_weight ? L.ld(c.class_weight) : splat<T>(1);
+        sum.add(L.keep(w * pt.value));
+        if (g) L.st(g, k * (w * pt.grad));
+        if (h) L.st(h, k * floor_curvature<T>(w * pt.hess, floored));
+      });
+      const double value = weight * sum.sum();
+      if (c.value_out) c.value_out[r] = T(value);
+      total += value;
+    }
+    return total;
+  }
+};
+
+// PyTorch multilabel_margin_loss: with J the row's target classes (its label list, up to the
+// first negative entry; a class listed twice counts twice),
+//   (1/C) sum_{j in J} sum_{c not in J} max(0, 1 - x_j + x_c);
+// d/dx_c = +1/C and d/dx_j = -1/C for each term above 0 (0 at the kink, as PyTorch). Linear
+// pieces: the exact Hessian is 0 (kPositiveCurvature per unit of row weight under positive;
+// NaN where the gradient is).
+template <class T> struct MultiLabelMarginRows {
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "multilabel_margin";
+    d.torch_function = "multilabel_margin_loss";
+    d.class_name = "MultiLabelMarginLoss";
+    d.family = LossFamily::rowwise;
+    d.task = "classification";
+    d.row_target = RowTarget::label_lists;
+    d.summary = "Multi-label hinge loss over scores (N, C) and label lists (N, C) padded with -1.";
+    d.formula = "sum_{j in y} sum_{c not in y} max(0, 1 - s_j + s_c) / C";
+    d.math = R"(\ell_i = \frac{1}{C} \sum_{j \in J_i} \sum_{c \notin J_i} \max(0,\ 1 - x_j + x_c))";
+    d.notes = R"(Same as ``torch.nn.functional.multilabel_margin_loss``: the target has the input's shape and
+holds each sample's class indices, ended by the first negative entry (PyTorch pads with -1;
+entries after it are not read). "mean" divides by N. The gradient at the kink is 0.)";
+    d.hessians = "exact,positive";
+    return d;
+  }();
+  static constexpr bool kLabelWeightedMean = false;
+  static constexpr bool kHonoursIgnoreIndex = false;
+  const RowContext<T> ctx;
+  MultiLabelMarginRows(const LossParams&, const RowwiseCall<T>& c) : ctx{c} {}
+
+  LOSSKIT_INLINE double rows(std::size_t r0, std::size_t r1, double grad_scale) const {
+    const RowwiseCall<T>& c = ctx.c;
+    const std::size_t C = c.classes;
+    std::vector<T> other(C);  // 1 for the classes not in the row's list, else 0
+    double total = 0;
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* x = c.input + r * C;
+      const std::int64_t* list = c.labels + r * C;
+      T* g = c.grad_out ? c.grad_out + r * C : nullptr;
+      std::fill(other.begin(), other.end(), T(1));
+      std::size_t count = 0;
+      while (count < C && list[count] >= 0) other[std::size_t(list[count++])] = T(0);
+      const double weight = double(ctx.sample_weight(r)) / double(C);
+      const T k = T(grad_scale * weight);
+      if (g) zero_row<T>(g, C);
+      Accumulator<T> sum;
+      for (std::size_t j = 0; j < count; ++j) {
+        const std::size_t y = std::size_t(list[j]);
+        const T base = T(1) - x[y];
+        Vec<T> slopes = splat<T>(0);
+        vectors<T>(0, C, [&](const auto& L) {
+          const Vec<T> z = L.ld(x) + base;
+          const auto active = ((z > T(0)) | (z != z)) & (L.ld(other.data()) != T(0));
+          sum.add(select<Vec<T>>(active, z, splat<T>(0)));
+          if (g) {  // a NaN score gives NaN in its class and, through the sum, in y's
+            const Vec<T> gv = select<Vec<T>>(active, select<Vec<T>>(z != z, z, splat<T>(k)),
+                                             splat<T>(0));
+            slopes += gv;
+            L.st(g, L.ld(g) + gv);
+          }
+        });
+        if (g) g[y] -= reduce_sum(slopes);
+      }
+      if (c.hess_out) {  // (with the gradient, which a NaN score makes NaN: so is this then)
+        const Vec<T> floor = splat<T>(c.hessian == Hessian::positive
+                                          ? T(grad_scale * weight * kPositiveCurvature) : T(0));
+        vectors<T>(0, C, [&](const auto& L) {
+          const Vec<T> gv = L.ld(g);
+          L.st(c.hess_out + r * C, select<Vec<T>>(gv != gv, gv, floor));
+        });
+      }
+      const double value = weight * sum.sum();
+      if (c.value_out) c.value_out[r] = T(value);
+      total += value;
+    }
+    return total;
+  }
+};
+
 }  // namespace losskit::LOSSKIT_ISA
 
 // The losses this file defines, in registry order.
-#define LOSSKIT_MULTICLASS_LOSSES(X) \
-  X(CrossEntropyRows) X(NllRows) X(MultiMarginRows) X(MulticlassHingeRows)
+#define LOSSKIT_MULTICLASS_LOSSES(X)                                                  \
+  X(CrossEntropyRows) X(NllRows) X(MultiMarginRows) X(MulticlassHingeRows) X(Poly1Rows) \
+  X(MultiLabelSoftMarginRows) X(MultiLabelMarginRows)
