@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import classification, defined, epoch, fit, gather, gbdt, optim, regression
+from . import classification, defined, epoch, fit, gather, gbdt, glm, optim, regression
 from .workload import Workload
 
-_HAND_WRITTEN = regression.WORKLOADS + classification.WORKLOADS
+_HAND_WRITTEN = regression.WORKLOADS + classification.WORKLOADS + glm.WORKLOADS
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in _HAND_WRITTEN + defined.default_workloads({w.name for w in _HAND_WRITTEN})

@@ -30,10 +30,12 @@ def _data_maker(definition: dict[str, Any]):
             x = rng.uniform(0.05, 0.95, shape)
         else:
             x = rng.normal(0.0, 2.0, shape)
-        if definition["margin_targets"]:
+        if definition["margin_targets"] or definition["target_check"] == "signs":
             y = rng.choice([-1.0, 1.0], shape)
         elif target_domain == (0.0, 1.0, True, True):
             y = rng.uniform(0.0, 1.0, shape)
+        elif target_domain[:3] == (0.0, np.inf, False):  # positive
+            y = rng.gamma(2.0, 1.0, shape)
         elif target_domain[0] == 0.0:
             y = rng.poisson(2.0, shape).astype(np.float64)
         else:

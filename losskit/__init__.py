@@ -55,6 +55,10 @@ def __getattr__(name: str) -> object:
         from . import _estimators
 
         return getattr(_estimators, name)
+    if name == "functional":  # generated from the registry on first use
+        import importlib
+
+        return importlib.import_module(".functional", __name__)
     raise AttributeError(f"module 'losskit' has no attribute {name!r}")
 
 
@@ -88,6 +92,7 @@ __all__ = [
     "get_include",
     "get_cmake_dir",
     "optim",
+    "functional",
     "clip_grad_norm",
     "clip_grad_value",
     "grad_norm",

@@ -208,6 +208,7 @@ class AdaptiveBarronLoss(Loss):
     task = "regression"
     formula = "rho(r, alpha, c) + log c + log Z(alpha), alpha and c learned"
     probabilistic = True
+    convex = False  # rho is not convex for alpha < 1
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from ._validation import (
     check_hessian,
     check_param,
     check_reduction,
-    describe_interval,
+    describe_param_domain,
     elementwise_slow_path,
     kernel_value,
     rowwise_slow_path,
@@ -252,6 +252,46 @@ class ElementwiseLoss3(ElementwiseLoss):
         return self._run(mode, input, target, third, None, sample_weight, g_out, h_out)
 
 
+class ElementwisePairLoss(ElementwiseLoss3):
+    """An elementwise loss of (input1, input2, target) with a gradient in both inputs: the
+    kernel's third argument comes second in the call (its definition's ``third_position`` 1,
+    PyTorch's order for margin_ranking)."""
+
+    def __call__(  # type: ignore[override]
+        self, input1: Any, input2: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        return self._run(VALUE, input1, target, input2, None, sample_weight, out)
+
+    def grad(  # type: ignore[override]
+        self, input1: Any, input2: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """d(reduced loss)/d input1."""
+        return self._run(GRAD, input1, target, input2, None, sample_weight, out)
+
+    def value_and_grad(  # type: ignore[override]
+        self, input1: Any, input2: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """``(value, d/dinput1)`` in one pass."""
+        return self._run(VALUE_AND_GRAD, input1, target, input2, None, sample_weight, out)
+
+    def value_and_grads(  # type: ignore[override]
+        self, input1: Any, input2: Any, target: Any, sample_weight: Any = None, out: Any = None
+    ) -> Any:
+        """``(value, d/dinput1, d/dinput2)`` in one pass; ``out`` is None or a pair of buffers."""
+        out_1, out_2 = _unpack_out(out, 2)
+        return self._run(VALUE_AND_GRADS, input1, target, input2, None, sample_weight, out_1,
+                         out_2)
+
+    def grad_hess(  # type: ignore[override]
+        self, input1: Any, input2: Any, target: Any, sample_weight: Any = None, out: Any = None,
+        hessian: str = "exact",
+    ) -> Any:
+        """``(d/dinput1, d2/dinput1^2)`` in one pass (see :meth:`ElementwiseLoss.grad_hess`)."""
+        mode = self._grad_hess_mode(hessian)
+        g_out, h_out = _unpack_out(out, 2)
+        return self._run(mode, input1, target, input2, None, sample_weight, g_out, h_out)
+
+
 def _unpack_out(out: Any, count: int) -> tuple[Any, ...]:
     if out is None:
         return (None,) * count
@@ -389,7 +429,7 @@ def _param_type(p: dict[str, Any]) -> str:
         text = "int"
     else:
         text = "float or array_like" if p["array_allowed"] else "float"
-    domain = describe_interval(tuple(p["domain"]))
+    domain = describe_param_domain(p)
     if kind != "ignore_index" and domain != "finite":
         text += f", {domain}"
     return text + (", optional" if p["none_default"] else "")
@@ -410,7 +450,8 @@ def _default(p: dict[str, Any]) -> Any:
 _EXAMPLE_VALUES = {
     "input": {(0.0, 1.0, True, True): "[0.25, 0.75, 0.5]"},
     "target": {(0.0, 1.0, True, True): "[1.0, 0.0, 0.5]",
-               (0.0, float("inf"), True, False): "[1.0, 0.0, 3.0]"},
+               (0.0, float("inf"), True, False): "[1.0, 0.0, 3.0]",
+               (0.0, float("inf"), False, False): "[1.0, 0.5, 3.0]"},
 }
 
 
@@ -440,15 +481,18 @@ def _example(d: dict[str, Any]) -> str:
                   ">>> hess.shape", "(2, 3)"]
         return "\n".join(lines)
     x = _EXAMPLE_VALUES["input"].get(tuple(d["input_domain"]), "[0.5, -1.5, 2.0]")
-    if d["margin_targets"]:
+    if d["margin_targets"] or d["target_check"] == "signs":
         y = "[1.0, -1.0, 1.0]"
     else:
         y = _EXAMPLE_VALUES["target"].get(tuple(d["target_domain"]), "[0.0, 1.0, 2.0]")
-    third = ", np.array([1.0, 0.5, 2.0])" if d["arity"] == 3 else ""
-    lines += [f">>> value, grad = loss.value_and_grad(np.array({x}), np.array({y}){third})",
+    args = [f"np.array({x})", f"np.array({y})"]
+    if d["arity"] == 3:
+        args.insert(d["third_position"], "np.array([1.0, 0.5, 2.0])")
+    call = ", ".join(args)
+    lines += [f">>> value, grad = loss.value_and_grad({call})",
               ">>> grad.shape", "(3,)",
-              f">>> grad, hess = loss.grad_hess(np.array({x}), np.array({y}){third}, "
-              f"hessian={d['hessians'][0]!r})", ">>> hess.shape", "(3,)"]
+              f">>> grad, hess = loss.grad_hess({call}, hessian={d['hessians'][0]!r})",
+              ">>> hess.shape", "(3,)"]
     return "\n".join(lines)
 
 

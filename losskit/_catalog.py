@@ -19,7 +19,8 @@ def _describe(name: str) -> dict[str, Any]:
         return _base.DEFINITIONS[name]
     cls = _base._REGISTRY[name]
     return {"task": cls.task, "formula": cls.formula, "family": "elementwise",
-            "probabilistic": cls.probabilistic, "margin_targets": False, "arity": 2}
+            "probabilistic": cls.probabilistic, "margin_targets": False, "arity": 2,
+            "convex": cls.convex, "link": "identity"}
 
 
 def _registered() -> dict[str, dict[str, Any]]:
@@ -30,14 +31,28 @@ ROWWISE = tuple(n for n, d in _registered().items() if d["family"] == "rowwise")
 MARGIN = tuple(n for n, d in _registered().items() if d["margin_targets"])
 PROBABILISTIC = tuple(n for n, d in _registered().items() if d["probabilistic"])
 
+_REAL_LINE = (-math.inf, math.inf, False, False)
+_UNIT_INTERVAL = (0.0, 1.0, True, True)
+
 # what the estimators accept (see losskit/_estimators.py)
 ROWWISE_CLASSIFICATION = ("cross_entropy", "multi_margin", "multiclass_hinge")
 MARGIN_LOSSES = MARGIN
-LOGIT_LOSSES = ("bce_with_logits",)
+# losses of a real score and a 0/1 target (one-vs-rest columns of a linear classifier)
+LOGIT_LOSSES = tuple(
+    n for n, d in _registered().items()
+    if d["task"] == "classification" and d["family"] == "elementwise" and d["arity"] == 2
+    and not d["margin_targets"] and tuple(d.get("input_domain", _REAL_LINE)) == _REAL_LINE
+    and tuple(d.get("target_domain", _REAL_LINE)) == _UNIT_INTERVAL)
 CLASSIFICATION_LOSSES = ROWWISE_CLASSIFICATION + MARGIN_LOSSES + LOGIT_LOSSES
 PROBABILISTIC_LOSSES = ("cross_entropy", "bce_with_logits", "soft_margin", "modified_huber")
-# losses that need probabilities / log-probabilities or a third argument: no linear model
-NOT_FOR_REGRESSION = CLASSIFICATION_LOSSES + ("nll", "bce", "kl_div", "gaussian_nll")
+# losses of something else than a real prediction and a real target (classification,
+# probabilities, a third argument): no linear regression model
+NOT_FOR_REGRESSION = tuple(
+    n for n, d in _registered().items()
+    if d["task"] != "regression" or d["family"] != "elementwise" or d["arity"] == 3)
+# losses whose prediction is the log of the mean (the GLM deviances): the regressor's predict
+# returns exp of the linear model
+LOG_LINK_LOSSES = tuple(n for n, d in _registered().items() if d.get("link") == "log")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
 FULL_BATCH_SOLVERS = ("lbfgs", "newton")
@@ -46,7 +61,8 @@ SOLVERS = ("auto",) + FULL_BATCH_SOLVERS + OPTIMIZERS
 # in units of the residual: with scale="auto" the estimators fit them to r / sigma with sigma
 # estimated jointly, which makes the fit scale-equivariant. mse, l1, quantile and expectile are
 # positively homogeneous (scale-equivariant as they are) and need no scale.
-SCALE_LOSSES = ("huber", "smooth_l1", "pseudo_huber", "log_cosh", "epsilon_insensitive", "barron")
+SCALE_LOSSES = ("huber", "smooth_l1", "pseudo_huber", "log_cosh", "epsilon_insensitive", "barron",
+                "adaptive_barron")
 # kinked, piecewise-linear losses: fitted by reweighted least squares with a vanishing
 # smoothing (the mean of the two slopes at the kink is the value)
 KINKED_LOSSES = {"l1": 1.0, "quantile": 0.5}
@@ -54,8 +70,9 @@ KINKED_LOSSES = {"l1": 1.0, "quantile": 0.5}
 # minibatches, as scikit-learn trains hinge and perceptron losses with SGD
 NONSMOOTH_LOSSES = ("hinge", "multiclass_hinge", "multi_margin", "perceptron",
                     "epsilon_insensitive")
-# losses whose exact second derivative can be negative: Newton uses the IRLS curvature
-NONCONVEX_LOSSES = ("barron", "adaptive_barron")
+# losses whose exact second derivative can be negative: Newton uses the loss's own first
+# policy (the IRLS curvature of Barron's losses, the floored curvature of focal and Tweedie)
+NONCONVEX_LOSSES = tuple(n for n, d in _registered().items() if not d.get("convex", True))
 
 
 def make_loss(name: str, reduction: str = "mean", **params: Any) -> Any:
@@ -80,18 +97,35 @@ _REALS = (-math.inf, math.inf, False, False)
 
 def _target_kind(d: dict[str, Any]) -> str:
     """What the targets of a loss are, from its definition's target domain."""
-    if d["margin_targets"]:
+    if d["margin_targets"] or d.get("target_check") == "signs":
         return "margin"
     domain = tuple(d.get("target_domain", _REALS))
     if domain == (0.0, 1.0, True, True):
         return "probability"
     if domain[0] == 0.0:
-        return "count"
+        return "count" if domain[2] else "positive"
     return "real"
 
 
 def _arity(loss: Any) -> int:
     return _describe(loss.name)["arity"]
+
+
+def _with_third(loss: Any, x: np.ndarray, t: np.ndarray, third: np.ndarray) -> list[np.ndarray]:
+    """The rest of an arity-3 loss's call after x: the target and the third argument in the
+    definition's order."""
+    rest = [t]
+    rest.insert(_describe(loss.name)["third_position"] - 1, third)
+    return rest
+
+
+def _third_like(loss: Any, shape: tuple, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Values of a loss's third argument: positive (a variance, a scale) where its domain
+    starts at 0, real otherwise (a second score)."""
+    positive = tuple(_describe(loss.name)["third_domain"])[0] == 0.0
+    if rng is None:
+        return np.ones(shape) if positive else np.zeros(shape)
+    return rng.uniform(0.5, 2.0, shape) if positive else rng.normal(0, 1.5, shape)
 
 
 def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,9 +155,9 @@ def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # a positive example: target 1 (margin, probability, count), 0 for a residual
     t = np.full(shape, 0.0 if _target_kind(d) == "real" else 1.0)
     if _arity(loss) == 3:
-        var = np.ones(shape)
-        v = make_loss(name, "none", **_params(loss))(xi, t, var)
-        return np.asarray(v).reshape(-1), loss.grad(xi, t, var).reshape(-1)
+        rest = _with_third(loss, xi, t, _third_like(loss, shape))
+        v = make_loss(name, "none", **_params(loss))(xi, *rest)
+        return np.asarray(v).reshape(-1), loss.grad(xi, *rest).reshape(-1)
     g = np.empty(shape)
     per = []
     # value per point: differences of the running sum would lose accuracy; evaluate each
@@ -204,9 +238,10 @@ def sample(name: str, loss: Any, rng: np.random.Generator, n: int = 12, c: int =
     t = {"margin": lambda: rng.choice([-1.0, 1.0], shape),
          "probability": lambda: rng.uniform(0, 1, shape),
          "count": lambda: rng.poisson(2.0, shape).astype(np.float64),
+         "positive": lambda: rng.gamma(2.0, 1.0, shape),
          "real": lambda: rng.normal(0, 1.5, shape)}[_target_kind(d)]()
     if _arity(loss) == 3:
-        return {"x": x, "args": (t, rng.uniform(0.5, 2.0, shape))}
+        return {"x": x, "args": tuple(_with_third(loss, x, t, _third_like(loss, shape, rng)))}
     return {"x": x, "args": (t,)}
 
 

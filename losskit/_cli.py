@@ -75,9 +75,10 @@ def _gradcheck_one(name: str, seed: int) -> dict[str, Any]:
     errors = [r.max_rel_error]
     described = _catalog._describe(name)
     if described["arity"] == 3:  # the other differentiable arguments
-        # (row-wise: the arrays of embeddings after the input; elementwise: the third)
+        # (row-wise: the arrays of embeddings after the input; elementwise: the third, before
+        # or after the target)
         positions = (range(len(described["operands"])) if described["family"] == "rowwise"
-                     else [1])
+                     else [described["third_position"] - 1])
         _, _, *grads = loss.value_and_grads(x, *args)
         worst = 0.0
         for position, g in zip(positions, grads):

@@ -149,6 +149,7 @@ from ._catalog import (  # noqa: E402  (names shared with the command line)
     NOT_FOR_REGRESSION,
     FULL_BATCH_SOLVERS,
     KINKED_LOSSES,
+    LOG_LINK_LOSSES,
     NONCONVEX_LOSSES,
     NONSMOOTH_LOSSES,
     OPTIMIZERS,
@@ -1197,7 +1198,7 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
     def _scale_mode(self, loss: Any, full_batch: bool = True) -> Any:
         """None (the loss takes raw residuals), "auto" or a fixed float."""
         name = self._loss_name
-        if name not in SCALE_LOSSES and name not in NONCONVEX_LOSSES:
+        if name not in SCALE_LOSSES:
             return None
         if has_latent_params(loss) and not (full_batch and name == "adaptive_barron"):
             return None
@@ -1208,6 +1209,9 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
         at zero weights), the median for every other loss (robust to the outliers)."""
         if self._loss_name == "mse":
             return np.asarray(Y.mean(axis=0), dtype=np.float64)
+        if self._loss_name in LOG_LINK_LOSSES:  # the log of the mean: the optimum at zero weights
+            mean = np.asarray(Y.mean(axis=0), dtype=np.float64)
+            return np.log(np.where(mean > 0, mean, 1.0))
         return np.median(Y, axis=0).astype(np.float64)
 
     def _targets(self, y: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
@@ -1337,8 +1341,12 @@ class LinearRegressor(_RegressorMixin, _LinearModel):
             return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs): the linear model, or its
+        exp for the losses on a log link (``poisson``, ``gamma``, ``tweedie``: the model is the
+        log of the mean, as in scikit-learn's PoissonRegressor)."""
         out = self._decision(X)
+        if self._loss_name in LOG_LINK_LOSSES:
+            out = np.exp(out)
         return out[:, 0] if self._y_1d else out
 
     def _dask_targets(self, X: Any, y: Any, w: Any) -> tuple[int, Any, np.ndarray, Any]:

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import _base
 from ._barron import BarronBase
-from ._base import ElementwiseLoss, ElementwiseLoss3, RowwiseLoss, RowwiseLoss3, _unpack_out
+from ._base import (ElementwiseLoss, ElementwiseLoss3, ElementwisePairLoss, RowwiseLoss,
+                    RowwiseLoss3, _unpack_out)
 from ._validation import GRAD, VALUE, VALUE_AND_GRAD, cast_to, kernel_dtype
 
 
@@ -78,7 +79,9 @@ def _base_of(definition: dict[str, Any]) -> type:
         return _EXTENSIONS[definition["name"]]
     if definition["family"] == "rowwise":
         return RowwiseLoss3 if definition["arity"] == 3 else RowwiseLoss
-    return ElementwiseLoss3 if definition["arity"] == 3 else ElementwiseLoss
+    if definition["arity"] == 3:
+        return ElementwisePairLoss if definition["third_position"] == 1 else ElementwiseLoss3
+    return ElementwiseLoss
 
 
 CLASSES: dict[str, type] = {

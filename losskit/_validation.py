@@ -167,8 +167,18 @@ def check_param(spec: dict[str, Any], value: Any) -> Any:
     if isinstance(value, np.ndarray):  # a 0-d array
         value = value[()]
     value = check_real(name, value)
-    _core.check_param(spec["loss"], name, value)  # the domain, checked in C++
+    _core.check_param(spec["loss"], name, value)  # the domain (and any gap), checked in C++
     return value
+
+
+def describe_param_domain(spec: dict[str, Any]) -> str:
+    """A real parameter's domain in words, its excluded gap included."""
+    text = describe_interval(tuple(spec["domain"]))
+    low, high, low_closed, high_closed = spec["excluded"]
+    if low < high:
+        gap = f"{'[' if low_closed else '('}{low:g}, {high:g}{']' if high_closed else ')'}"
+        text += f", not in {gap}"
+    return text
 
 
 def kernel_value(spec: dict[str, Any], value: Any) -> float:

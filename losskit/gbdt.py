@@ -80,7 +80,8 @@ _XGB_BASE_SCORE_SPACE = {"reg:squarederror": "margin", "binary:logistic": "proba
 # Losses whose IRLS curvature is unbounded (an L1-type kink): hessian="auto" caps it at its
 # weighted median per round (module docstring, "Kinks"). tests/test_gbdt.py checks this list
 # against the curvature every registry loss offering "irls" gives near its kinks.
-_KINKED = frozenset({"l1", "quantile", "epsilon_insensitive", "hinge", "perceptron"})
+_KINKED = frozenset({"l1", "quantile", "epsilon_insensitive", "hinge", "perceptron",
+                     "hinge_embedding"})
 
 
 def _kinked(loss: Loss) -> bool:

@@ -464,6 +464,12 @@ class RefLoss:
     value_terms: Callable | None = None
     grad_terms: Callable | None = None
     grad_third_terms: Callable | None = None
+    # the data roles in call order (default: input, target[, third]); the reference functions
+    # take their arguments in this order
+    order: tuple = ()
+    # where the kinks(params) lie: a coordinate of the data (input, target, third) per element,
+    # the residual input - target by default
+    kink_coordinate: Callable | None = None
 
     @property
     def defaults(self) -> dict:
@@ -557,6 +563,208 @@ _register(RefLoss("barron", "BarronLoss", barron_value, barron_grad,
                   has_inf_limit=False))
 
 
+# glm: scikit-learn's half deviances on a log link (its loss(), without the constant terms) --
+def poisson_value(f, y):
+    f, y = _f64(f, y)
+    return np.exp(f) - y * f
+
+
+def poisson_grad(f, y):
+    f, y = _f64(f, y)
+    return np.exp(f) - y
+
+
+def poisson_value_terms(f, y):
+    f, y = _f64(f, y)
+    return np.exp(f) + np.abs(y * f)
+
+
+def poisson_grad_terms(f, y):
+    f, y = _f64(f, y)
+    return np.exp(f) + np.abs(y)
+
+
+def gamma_value(f, y):
+    f, y = _f64(f, y)
+    return f + y * np.exp(-f)
+
+
+def gamma_grad(f, y):
+    f, y = _f64(f, y)
+    return 1.0 - y * np.exp(-f)
+
+
+def gamma_value_terms(f, y):
+    f, y = _f64(f, y)
+    return np.abs(f) + np.abs(y) * np.exp(-f)
+
+
+def gamma_grad_terms(f, y):
+    f, y = _f64(f, y)
+    return 1.0 + np.abs(y) * np.exp(-f)
+
+
+def tweedie_value(f, y, power=1.5):
+    if power == 0:
+        f, y = _f64(f, y)
+        return 0.5 * (np.exp(f) - y) ** 2
+    if power == 1:
+        return poisson_value(f, y)
+    if power == 2:
+        return gamma_value(f, y)
+    f, y = _f64(f, y)
+    return np.exp((2 - power) * f) / (2 - power) - y * np.exp((1 - power) * f) / (1 - power)
+
+
+def tweedie_grad(f, y, power=1.5):
+    if power == 0:
+        f, y = _f64(f, y)
+        return np.exp(f) * (np.exp(f) - y)
+    if power == 1:
+        return poisson_grad(f, y)
+    if power == 2:
+        return gamma_grad(f, y)
+    f, y = _f64(f, y)
+    return np.exp((2 - power) * f) - y * np.exp((1 - power) * f)
+
+
+def tweedie_value_terms(f, y, power=1.5):
+    f, y = _f64(f, y)
+    if power == 0:
+        return 0.5 * (np.exp(f) + np.abs(y)) ** 2
+    if power in (1, 2):
+        return (poisson_value_terms if power == 1 else gamma_value_terms)(f, y)
+    return (np.exp((2 - power) * f) / abs(2 - power)
+            + np.abs(y) * np.exp((1 - power) * f) / abs(1 - power))
+
+
+def tweedie_grad_terms(f, y, power=1.5):
+    f, y = _f64(f, y)
+    if power == 0:
+        return np.exp(f) * (np.exp(f) + np.abs(y))
+    if power in (1, 2):
+        return (poisson_grad_terms if power == 1 else gamma_grad_terms)(f, y)
+    return np.exp((2 - power) * f) + np.abs(y) * np.exp((1 - power) * f)
+
+
+def _glm_targets(rng, power, shape):
+    """Targets in the domain of a Tweedie power: real (p <= 0), counts and zeros (p < 2),
+    positive (p >= 2)."""
+    if power <= 0:
+        return rng.normal(2.0, 2.0, size=shape)
+    if power < 2:
+        return _poisson_targets(rng, shape)
+    return rng.gamma(2.0, 1.5, size=shape) + 1e-3
+
+
+def _glm_sample(power):
+    def sample(rng, params, shape):
+        p = params.get("power", power)
+        return {"input": rng.uniform(-3.0, 3.0, size=shape), "target": _glm_targets(rng, p, shape)}
+    return sample
+
+
+def _glm_domains(power):
+    def domains(params):
+        p = params.get("power", power)
+        target = REAL if p <= 0 else (NONNEG if p < 2 else Interval(1e-3, 100.0))
+        # exp((2 - p) f) with p = 0 stays finite in float32
+        return {"input": Interval(-20.0, 20.0), "target": target}
+    return domains
+
+
+# exponential: scikit-learn's ExponentialLoss ------------------------------------
+def exponential_value(f, y):
+    f, y = _f64(f, y)
+    return y * np.exp(-f) + (1.0 - y) * np.exp(f)
+
+
+def exponential_grad(f, y):
+    f, y = _f64(f, y)
+    return -y * np.exp(-f) + (1.0 - y) * np.exp(f)
+
+
+def exponential_grad_terms(f, y):
+    return exponential_value(f, y)
+
+
+def _exponential_sample(rng, params, shape):
+    f = rng.normal(0.0, 1.0, size=shape) * rng.choice([0.3, 2.0, 6.0], size=shape)
+    y = np.where(rng.random(shape) < 0.7, rng.integers(0, 2, size=shape), rng.uniform(0, 1, size=shape))
+    return {"input": f, "target": y.astype(np.float64)}
+
+
+def _exponential_domains(params):
+    return {"input": Interval(-20.0, 20.0), "target": Interval(0.0, 1.0)}
+
+
+# gaussian_crps: the closed form of the CRPS of N(mu, sigma) at y --------------------
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _crps_parts(mu, y, sigma):
+    mu, y, sigma = _f64(mu, y, sigma)
+    r = y - mu
+    z = r / sigma
+    e = np.asarray(_erf(z / math.sqrt(2.0)), dtype=np.float64)  # 2 Phi(z) - 1
+    two_phi = math.sqrt(2.0 / math.pi) * np.exp(-0.5 * z * z)
+    return r, sigma, e, two_phi
+
+
+def gaussian_crps_value(mu, y, sigma):
+    # sigma (z (2 Phi - 1) + 2 phi - 1/sqrt(pi)), with sigma z written as r
+    r, sigma, e, two_phi = _crps_parts(mu, y, sigma)
+    return r * e + sigma * (two_phi - 1.0 / math.sqrt(math.pi))
+
+
+def gaussian_crps_grad(mu, y, sigma):
+    return -_crps_parts(mu, y, sigma)[2]
+
+
+def gaussian_crps_grad_third(mu, y, sigma):
+    return _crps_parts(mu, y, sigma)[3] - 1.0 / math.sqrt(math.pi)
+
+
+def gaussian_crps_value_terms(mu, y, sigma):
+    r, sigma, e, two_phi = _crps_parts(mu, y, sigma)
+    return np.abs(r * e) + sigma * (two_phi + 1.0 / math.sqrt(math.pi))
+
+
+def gaussian_crps_grad_third_terms(mu, y, sigma):
+    return _crps_parts(mu, y, sigma)[3] + 1.0 / math.sqrt(math.pi)
+
+
+def _crps_sample(rng, params, shape):
+    d = _residual_data(rng, params, shape)
+    d["third"] = np.exp(rng.uniform(-3.0, 2.0, size=shape))
+    return d
+
+
+def _crps_domains(params):
+    return {"input": REAL, "target": REAL, "third": Interval(1e-3, 1e3)}
+
+
+_register(RefLoss("poisson", "PoissonLoss", poisson_value, poisson_grad, ({},),
+                  domains=_glm_domains(1.0), sample_fn=_glm_sample(1.0), has_inf_limit=False,
+                  value_terms=poisson_value_terms, grad_terms=poisson_grad_terms))
+_register(RefLoss("gamma", "GammaLoss", gamma_value, gamma_grad, ({},),
+                  domains=_glm_domains(2.0), sample_fn=_glm_sample(2.0), has_inf_limit=False,
+                  value_terms=gamma_value_terms, grad_terms=gamma_grad_terms))
+_register(RefLoss("tweedie", "TweedieLoss", tweedie_value, tweedie_grad,
+                  ({"power": 1.5}, {"power": 0.0}, {"power": 1.0}, {"power": 2.0},
+                   {"power": 3.0}, {"power": -0.5}),
+                  domains=_glm_domains(1.5), sample_fn=_glm_sample(1.5), has_inf_limit=False,
+                  value_terms=tweedie_value_terms, grad_terms=tweedie_grad_terms))
+_register(RefLoss("exponential", "ExponentialLoss", exponential_value, exponential_grad, ({},),
+                  domains=_exponential_domains, sample_fn=_exponential_sample,
+                  has_inf_limit=False, grad_terms=exponential_grad_terms))
+_register(RefLoss("gaussian_crps", "GaussianCRPSLoss", gaussian_crps_value, gaussian_crps_grad,
+                  ({},), n_args=3, grad_third=gaussian_crps_grad_third,
+                  domains=_crps_domains, sample_fn=_crps_sample,
+                  value_terms=gaussian_crps_value_terms,
+                  grad_third_terms=gaussian_crps_grad_third_terms))
+
+
 # Registered losses that do not fit the common (input, target) contract of this table (their
 # params are trainable state, their inputs have a fixed column count): covered by their own
 # test module instead.
@@ -575,9 +783,23 @@ def param_id(params: dict) -> str:
 ARG_NAMES = ("input", "target", "third")
 
 
+def roles_of(ref: RefLoss) -> tuple:
+    """The data roles in call order."""
+    return ref.order or ARG_NAMES[: ref.n_args]
+
+
 def args_of(ref: RefLoss, data: dict) -> tuple:
     """Positional data arguments (input, target[, var]) in call order."""
-    return tuple(data[k] for k in ARG_NAMES[: ref.n_args])
+    return tuple(data[k] for k in roles_of(ref))
+
+
+def kink_coordinate(ref: RefLoss, x, y, third=None) -> np.ndarray:
+    """Per element, the coordinate in which ``ref.kinks`` are given (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if ref.kink_coordinate is None:
+        return x - y
+    return ref.kink_coordinate(x, y, None if third is None else np.asarray(third, np.float64))
 
 
 def cast_data(data: dict, dtype) -> dict:
@@ -671,17 +893,19 @@ def assert_close_scaled(got, expected, rtol, scale=None, err_msg="", floor=0.0, 
             f"first at flat index {idx}: got {g[i]!r}, expected {e[i]!r}. {err_msg}")
 
 
-def near_kink(ref: RefLoss, params: dict, x, y, dtype) -> np.ndarray:
+def near_kink(ref: RefLoss, params: dict, x, y, dtype, third=None) -> np.ndarray:
     """Elements whose residual sits on (or, in float32, within rounding of) a gradient kink."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    r = x - y
+    with np.errstate(all="ignore"):
+        r = kink_coordinate(ref, x, y, third)
+    size = np.abs(x) + np.abs(y) + (0.0 if third is None else np.abs(np.asarray(third, np.float64)))
     mask = np.zeros(r.shape, dtype=bool)
     for k in ref.kinks(params):
         if np.dtype(dtype) == np.float64:
-            tol = 4 * np.finfo(np.float64).eps * (np.abs(x) + np.abs(y) + abs(k))
+            tol = 4 * np.finfo(np.float64).eps * (size + abs(k))
         else:
-            tol = 4 * np.finfo(np.float32).eps * (np.abs(x) + np.abs(y) + abs(k))
+            tol = 4 * np.finfo(np.float32).eps * (size + abs(k))
         mask |= np.abs(r - k) <= tol
     return mask
 
@@ -1001,6 +1225,113 @@ _register(RefLoss("perceptron", "PerceptronLoss", perceptron_value, perceptron_g
                   domains=_margin_domains(_UNIT_TARGET), sample_fn=_margin_sample("perceptron"),
                   kinks=_residual_kinks("perceptron"), nan_grad=lambda p: False,
                   has_inf_limit=False))
+
+
+# sigmoid_focal: torchvision.ops.sigmoid_focal_loss, written out ------------------------
+def _focal_parts(x, y, alpha, gamma):
+    x, y = _f64(x, y)
+    p = sigmoid(x)
+    ce = bce_with_logits_value(x, y)              # binary_cross_entropy_with_logits
+    m = p * (1.0 - y) + sigmoid(-x) * y           # 1 - p_t, p_t = p y + (1 - p)(1 - y)
+    a = alpha * y + (1.0 - alpha) * (1.0 - y) if alpha >= 0 else np.ones_like(x)
+    return p, ce, m, a
+
+
+def sigmoid_focal_value(x, y, alpha=0.25, gamma=2.0):
+    p, ce, m, a = _focal_parts(x, y, alpha, gamma)
+    return a * ce * m ** gamma
+
+
+def sigmoid_focal_grad(x, y, alpha=0.25, gamma=2.0):
+    # d/dx [ce m^g] = (p - y) m^g + g ce m^(g-1) dm/dx,  dm/dx = p (1 - p) (1 - 2y)
+    x, y = _f64(x, y)
+    p, ce, m, a = _focal_parts(x, y, alpha, gamma)
+    dm = p * sigmoid(-x) * (1.0 - 2.0 * y)
+    safe = np.where(m > 0, m, 1.0)
+    second = np.where(m > 0, gamma * ce * safe ** (gamma - 1.0) * dm, 0.0)
+    return a * ((p - y) * m ** gamma + second)
+
+
+def sigmoid_focal_grad_terms(x, y, alpha=0.25, gamma=2.0):
+    x, y = _f64(x, y)
+    p, ce, m, a = _focal_parts(x, y, alpha, gamma)
+    safe = np.where(m > 0, m, 1.0)
+    dm = p * sigmoid(-x)
+    return np.abs(a) * ((p + np.abs(y)) * m ** gamma + np.where(m > 0, gamma * ce * safe ** (gamma - 1.0) * dm, 0.0))
+
+
+# hinge_embedding, margin_ranking: PyTorch, labels -1 / +1 --------------------------------
+def hinge_embedding_value(x, y, margin=1.0):
+    x, y = _f64(x, y)
+    return np.where(y == 1, x, np.maximum(0.0, margin - x))
+
+
+def hinge_embedding_grad(x, y, margin=1.0):
+    # clamp_min's backward passes the gradient where margin - x >= 0
+    x, y = _f64(x, y)
+    return np.where(y == 1, 1.0, np.where(margin - x >= 0, -1.0, 0.0))
+
+
+def _hinge_embedding_sample(rng, params, shape):
+    margin = params.get("margin", 1.0)
+    y = rng.choice([-1.0, 1.0], size=shape)
+    x = margin + rng.normal(0.0, 1.0, size=shape) * rng.choice([0.3, 1.0, 3.0], size=shape)
+    x = np.where(rng.random(shape) < 0.05, margin, x)  # a few exactly on the kink
+    return {"input": x, "target": y}
+
+
+def margin_ranking_value(x1, x2, y, margin=0.0):
+    x1, x2, y = _f64(x1, x2, y)
+    return np.maximum(0.0, margin - y * (x1 - x2))
+
+
+def margin_ranking_grad(x1, x2, y, margin=0.0):
+    x1, x2, y = _f64(x1, x2, y)
+    h = margin - y * (x1 - x2)
+    return np.where(np.isnan(h), np.nan, np.where(h >= 0, -y, 0.0))
+
+
+def margin_ranking_grad_third(x1, x2, y, margin=0.0):
+    return -margin_ranking_grad(x1, x2, y, margin)
+
+
+def margin_ranking_value_terms(x1, x2, y, margin=0.0):
+    x1, x2, y = _f64(x1, x2, y)
+    return abs(margin) + np.abs(x1) + np.abs(x2)
+
+
+def _margin_ranking_sample(rng, params, shape):
+    margin = params.get("margin", 0.0)
+    y = rng.choice([-1.0, 1.0], size=shape)
+    x2 = rng.normal(0.0, 2.0, size=shape)
+    d = rng.normal(0.0, 1.0, size=shape) * rng.choice([0.3, 1.0, 3.0], size=shape)
+    d = np.where(rng.random(shape) < 0.05, margin, d)  # y (x1 - x2) = margin: the kink
+    return {"input": x2 + y * d, "target": y, "third": x2}
+
+
+# the label sign where the gradient jumps, exactly -1 for hypothesis data (sample() draws both)
+_NEGATIVE_LABEL = Interval(-1.0, -1.0)
+
+_register(RefLoss("sigmoid_focal", "SigmoidFocalLoss", sigmoid_focal_value, sigmoid_focal_grad,
+                  ({"alpha": 0.25, "gamma": 2.0}, {"alpha": -1.0, "gamma": 2.0},
+                   {"alpha": 0.5, "gamma": 0.0}, {"alpha": 0.25, "gamma": 1.5}),
+                  domains=_bce_with_logits_domains, sample_fn=_bce_with_logits_sample,
+                  has_inf_limit=False, grad_terms=sigmoid_focal_grad_terms))
+_register(RefLoss("hinge_embedding", "HingeEmbeddingLoss", hinge_embedding_value,
+                  hinge_embedding_grad, ({"margin": 1.0}, {"margin": 0.5}, {"margin": -0.5}),
+                  domains=_margin_domains(_NEGATIVE_LABEL), sample_fn=_hinge_embedding_sample,
+                  kinks=lambda p: (p["margin"],),
+                  kink_coordinate=lambda x, y, third: np.where(y == -1, x, np.nan),
+                  nan_grad=lambda p: True, has_inf_limit=False))
+_register(RefLoss("margin_ranking", "MarginRankingLoss", margin_ranking_value,
+                  margin_ranking_grad, ({"margin": 0.0}, {"margin": 0.5}),
+                  n_args=3, grad_third=margin_ranking_grad_third,
+                  order=("input", "third", "target"),
+                  domains=lambda p: {"input": REAL, "target": _NEGATIVE_LABEL, "third": REAL},
+                  sample_fn=_margin_ranking_sample,
+                  kinks=lambda p: (p["margin"],),
+                  kink_coordinate=lambda x, y, third: y * (x - third),
+                  has_inf_limit=False, value_terms=margin_ranking_value_terms))
 
 
 # --------------------------------------------------------------------------------------

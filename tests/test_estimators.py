@@ -345,3 +345,25 @@ def test_estimators_without_sklearn():
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "ok"
     assert "LinearClassifier(" in r.stdout and "optimizer='momentum'" in r.stdout
+
+
+@pytest.mark.parametrize("loss,power", [("poisson", None), ("gamma", None), ("tweedie", 1.5),
+                                        ("tweedie", 3.0), ("tweedie", 0.0)])
+def test_glm_losses_fit_like_scikit_learns_glm_regressors(loss, power):
+    """The deviances on a log link: the model is the log of the mean, predict its exp; the fit
+    is scikit-learn's unpenalised PoissonRegressor / GammaRegressor / TweedieRegressor's."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    mean = np.exp(X @ np.array([0.3, -0.2, 0.5]) + 0.4)
+    y = rng.poisson(mean).astype(float) if loss == "poisson" or power == 1.5 else rng.gamma(2, mean / 2)
+    ours = losskit.LinearRegressor(
+        loss=losskit.get_loss(loss, **({} if power is None else {"power": power})),
+        penalty="none").fit(X, y)
+    theirs = {"poisson": linear_model.PoissonRegressor(alpha=0.0),
+              "gamma": linear_model.GammaRegressor(alpha=0.0)}.get(loss) or \
+        linear_model.TweedieRegressor(power=power, alpha=0.0, link="log")
+    theirs.set_params(tol=1e-10, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_.ravel(), theirs.coef_, atol=2e-4)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-3)
+    assert np.all(ours.predict(X) > 0)

@@ -262,6 +262,101 @@ def test_gaussian_nll_3d_var_shapes_match_torch(var_shape):
     _assert_close(gv, t_gv, np.float64, "d_var")
 
 
+# ---- hinge_embedding, margin_ranking (PyTorch), sigmoid_focal (torchvision's formula) ------
+def _labels(rng, n, dtype):
+    return rng.choice([-1.0, 1.0], n).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("margin", [1.0, 0.5, -0.25])
+def test_hinge_embedding_matches_torch(dtype, reduction, weighted, margin):
+    rng = np.random.default_rng(11)
+    n = 257
+    y = _labels(rng, n, dtype)
+    x = (margin + rng.normal(0, 1, n) * rng.choice([0.3, 1.0, 3.0], n)).astype(dtype)
+    x[::9] = margin  # on the kink: clamp_min passes the gradient there
+    w = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    fn = lambda tx, ty, r: F.hinge_embedding_loss(tx, ty, margin=margin, reduction=r)  # noqa: E731
+    t_val, (t_grad,) = _torch_value_grad(fn, x, y, reduction, w)
+    loss = losskit.HingeEmbeddingLoss(margin=margin, reduction=reduction)
+    v, g = loss.value_and_grad(x, y, sample_weight=w)
+    _assert_close(v, t_val, dtype, "value")
+    _assert_close(g, t_grad, dtype, "grad")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("margin", [0.0, 0.5])
+def test_margin_ranking_matches_torch(dtype, reduction, weighted, margin):
+    rng = np.random.default_rng(12)
+    n = 257
+    y = _labels(rng, n, dtype)
+    x2 = rng.normal(0, 2, n).astype(dtype)
+    x1 = (x2 + y * rng.normal(0, 1, n)).astype(dtype)
+    x1[::9] = x2[::9]  # y (x1 - x2) = 0: on the kink for margin 0
+    w = rng.uniform(0, 2, n).astype(dtype) if weighted else None
+    t1 = torch.tensor(x1, requires_grad=True)
+    t2 = torch.tensor(x2, requires_grad=True)
+    per = F.margin_ranking_loss(t1, t2, torch.tensor(y), margin=margin, reduction="none")
+    if w is not None:
+        per = per * torch.tensor(w)
+    total = {"none": per, "sum": per.sum(),
+             "mean": per.sum() / (float(np.sum(w, dtype=np.float64)) if w is not None else n)}
+    out = total[reduction]
+    (out.sum() if reduction == "none" else out).backward()
+    loss = losskit.MarginRankingLoss(margin=margin, reduction=reduction)
+    v, g1, g2 = loss.value_and_grads(x1, x2, y, sample_weight=w)
+    _assert_close(v, out.detach().numpy(), dtype, "value")
+    _assert_close(g1, t1.grad.numpy(), dtype, "d_input1")
+    _assert_close(g2, t2.grad.numpy(), dtype, "d_input2")
+    np.testing.assert_array_equal(loss.grad(x1, x2, y, sample_weight=w), g1)
+
+
+def _torchvision_focal(alpha, gamma):
+    """torchvision.ops.sigmoid_focal_loss, written out (torchvision is not needed)."""
+    def focal(x, y, reduction):
+        p = torch.sigmoid(x)
+        ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        p_t = p * y + (1 - p) * (1 - y)
+        loss = ce * ((1 - p_t) ** gamma)
+        if alpha >= 0:
+            loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+        return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+    return focal
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), (-1.0, 2.0), (0.5, 0.0), (0.75, 1.5),
+                                         (0.25, 0.5)])
+def test_sigmoid_focal_matches_torchvision_formula(dtype, reduction, alpha, gamma):
+    rng = np.random.default_rng(13)
+    n = 257
+    # |x| <= 12: torchvision's 1 - p_t cancels beyond (losskit's form does not)
+    x = np.clip(rng.normal(0, 4, n), -12, 12).astype(dtype)
+    y = np.where(rng.random(n) < 0.7, rng.integers(0, 2, n), rng.uniform(0, 1, n)).astype(dtype)
+    t_val, (t_grad,) = _torch_value_grad(_torchvision_focal(alpha, gamma), x, y, reduction)
+    loss = losskit.SigmoidFocalLoss(alpha=alpha, gamma=gamma, reduction=reduction)
+    v, g = loss.value_and_grad(x, y)
+    _assert_close(v, t_val, dtype, "value")
+    # float32: torch's own 1 - p_t loses ~|x| ulps; compare with float64 torch instead
+    if dtype == np.float32:
+        t_val, (t_grad,) = _torch_value_grad(_torchvision_focal(alpha, gamma), x.astype(np.float64),
+                                             y.astype(np.float64), reduction)
+    _assert_close(g, t_grad, dtype, "grad")
+    # the curvature against torch's double backward
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    (gx,) = torch.autograd.grad(_torchvision_focal(alpha, gamma)(tx, torch.tensor(y.astype(np.float64)), "sum"),
+                                tx, create_graph=True)
+    (hx,) = torch.autograd.grad(gx.sum(), tx)
+    _, h = losskit.SigmoidFocalLoss(alpha=alpha, gamma=gamma, reduction="sum").grad_hess(
+        x, y, hessian="exact")
+    _assert_close(h, hx.numpy(), dtype, "exact curvature")
+
+
 # ---- row-wise losses over (N, C) and (N, C, d1, ...), pairs and triplets of rows -----------
 def _rows_torch(fn, arrays, differentiable, reduction, sample_weight=None, denominator=None):
     """Torch's value and the gradients of the arrays at positions ``differentiable``;

@@ -8,17 +8,21 @@ import numpy as np
 import pytest
 
 import losskit
+from reference import args_of, roles_of
 
 ERRORS = (ValueError, TypeError)
 
 
 def _args(loss_case, n=5, dtype=np.float64):
+    """The data arguments in call order."""
     rng = np.random.default_rng(0)
     d = loss_case.ref.sample(rng, loss_case.params, (n,))
-    args = [d["input"].astype(dtype), d["target"].astype(dtype)]
-    if loss_case.ref.n_args == 3:
-        args.append(d["third"].astype(dtype))
-    return args
+    return [np.asarray(a).astype(dtype) for a in args_of(loss_case.ref, d)]
+
+
+def _target(loss_case):
+    """Where the target is in the call."""
+    return roles_of(loss_case.ref).index("target")
 
 
 METHODS = ["__call__", "grad", "value_and_grad"]
@@ -35,7 +39,8 @@ def _method(loss, name):
 def test_shape_mismatch(default_loss_case, method):
     loss = default_loss_case.make("mean")
     args = _args(default_loss_case, 5)
-    args[1] = args[1][:4]
+    t = _target(default_loss_case)
+    args[t] = args[t][:4]
     with pytest.raises(ValueError, match="target"):
         _method(loss, method)(*args)
 
@@ -43,7 +48,8 @@ def test_shape_mismatch(default_loss_case, method):
 def test_shape_mismatch_2d(default_loss_case):
     loss = default_loss_case.make("sum")
     args = [a.reshape(2, 3) for a in _args(default_loss_case, 6)]
-    args[1] = args[1].T
+    t = _target(default_loss_case)
+    args[t] = args[t].T
     with pytest.raises(ValueError, match="target"):
         loss(*args)
 
@@ -53,7 +59,7 @@ def test_shape_mismatch_2d(default_loss_case):
 def test_complex_dtype_rejected(default_loss_case, method, which):
     loss = default_loss_case.make("mean")
     args = _args(default_loss_case)
-    i = 0 if which == "input" else 1
+    i = 0 if which == "input" else _target(default_loss_case)
     args[i] = args[i].astype(np.complex128)
     with pytest.raises(TypeError, match=which):
         _method(loss, method)(*args)
@@ -64,7 +70,7 @@ def test_complex_dtype_rejected(default_loss_case, method, which):
 def test_object_and_string_dtype_rejected(default_loss_case, which, kind):
     loss = default_loss_case.make("sum")
     args = _args(default_loss_case, 3)
-    i = 0 if which == "input" else 1
+    i = 0 if which == "input" else _target(default_loss_case)
     args[i] = (np.array([1.0, None, 2.0], dtype=object) if kind == "object"
                else np.array(["a", "b", "c"]))
     with pytest.raises(TypeError, match=which):

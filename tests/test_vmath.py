@@ -1,7 +1,7 @@
 """ULP accuracy of the vectorized math functions, for every compiled ISA.
 
-``losskit._core._vmath(name, x, out)`` applies exp / log / log1p / expm1 / tanh with the
-current ISA.  float64 results are compared with mpmath at 120 bits (correctly rounded to
+``losskit._core._vmath(name, x, out)`` applies exp / log / log1p / expm1 / tanh / erf with
+the current ISA.  float64 results are compared with mpmath at 120 bits (correctly rounded to
 float64); float32 results with the float64 NumPy result rounded to float32.  The error is the
 distance in units in the last place between the result and that correctly rounded value,
 measured on the integer representation (so it also counts across powers of two, the
@@ -11,6 +11,7 @@ subnormal range and zero).
 from __future__ import annotations
 
 import functools
+import math
 import zlib
 
 import numpy as np
@@ -20,14 +21,14 @@ import losskit
 
 mpmath = pytest.importorskip("mpmath")
 
-FUNCS = ["exp", "log", "log1p", "expm1", "tanh"]
+FUNCS = ["exp", "log", "log1p", "expm1", "tanh", "erf"]
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
 
 # Accuracy contract: max distance, in ULP, from the correctly rounded result.
 ULP_BOUNDS = {
-    np.float64: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3},
-    np.float32: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3},
+    np.float64: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3, "erf": 3},
+    np.float32: {"exp": 1, "log": 1, "log1p": 2, "expm1": 2, "tanh": 3, "erf": 3},
 }
 
 
@@ -127,6 +128,12 @@ def _points_impl(name, dtype, n):
         pts += [_loguniform(rng, fi.smallest_subnormal, fi.max, n // 4),
                 -_loguniform(rng, fi.smallest_subnormal, 1.0, n // 4),
                 -1.0 + _loguniform(rng, fi.eps / 2, 1.0, n // 4)]
+    elif name == "erf":
+        # both pieces, the switch at |x| = 1.5 (float: 1), and the tail until erf rounds to +-1
+        split = 1.5 if dtype == np.float64 else 1.0
+        pts += [rng.uniform(-7, 7, n // 4),
+                split + rng.uniform(-0.05, 0.05, n // 8) * rng.choice([-1, 1], n // 8),
+                _loguniform(rng, fi.smallest_subnormal, 1.0, n // 4) * rng.choice([-1, 1], n // 4)]
     elif name == "tanh":
         pts += [_loguniform(rng, fi.smallest_subnormal, 40.0, n // 4) * rng.choice([-1, 1], n // 4),
                 rng.uniform(-5, 5, n // 4),
@@ -156,6 +163,11 @@ def _special_points_impl(name, dtype):
         vals += [float(np.nextafter(np.asarray(-1.0, dtype), 0))]
     if name == "tanh":
         vals += [9.0, 10.0, 19.0, 20.0, 22.0]
+    if name == "erf":
+        split = np.asarray(1.5 if dtype == np.float64 else 1.0, dtype)
+        vals += [float(np.nextafter(split, 0)), float(split), float(np.nextafter(split, 3)),
+                 3.92, 5.9, 6.0]
+        vals += [-v for v in vals[-6:]]
     return np.array(vals, dtype=dtype)
 
 
@@ -164,7 +176,7 @@ def _mp_reference_f64(name, x_bytes):
     x = np.frombuffer(x_bytes, dtype=np.float64)
     mp = mpmath.mp
     fn = {"exp": mpmath.exp, "log": mpmath.log, "log1p": mpmath.log1p, "expm1": mpmath.expm1,
-          "tanh": mpmath.tanh}[name]
+          "tanh": mpmath.tanh, "erf": mpmath.erf}[name]
     out = np.empty_like(x)
     with mpmath.workprec(120):
         for i, xi in enumerate(x):
@@ -184,7 +196,7 @@ def _mp_reference_f64(name, x_bytes):
                     continue
                 if np.isinf(xi):
                     out[i] = {"exp": (np.inf, 0.0), "expm1": (np.inf, -1.0),
-                              "tanh": (1.0, -1.0), "log": (np.inf, np.nan),
+                              "tanh": (1.0, -1.0), "erf": (1.0, -1.0), "log": (np.inf, np.nan),
                               "log1p": (np.inf, np.nan)}[name][0 if xi > 0 else 1]
                     continue
                 if xi == 0.0:
@@ -223,7 +235,8 @@ def reference(name, x):
     x = np.asarray(x)
     if x.dtype == np.float64:
         return _mp_reference_f64(name, x.tobytes())
-    fn = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1, "tanh": np.tanh}[name]
+    fn = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1, "tanh": np.tanh,
+          "erf": lambda v: np.frompyfunc(math.erf, 1, 1)(v).astype(np.float64)}[name]
     with np.errstate(all="ignore"):
         return fn(x.astype(np.float64)).astype(np.float32)
 
@@ -266,6 +279,8 @@ SPECIAL = {
               (1000.0, np.inf), (-1000.0, -1.0)],
     "tanh": [(0.0, 0.0), (-0.0, -0.0), (np.inf, 1.0), (-np.inf, -1.0), (np.nan, np.nan),
              (1000.0, 1.0), (-1000.0, -1.0), (30.0, 1.0)],
+    "erf": [(0.0, 0.0), (-0.0, -0.0), (np.inf, 1.0), (-np.inf, -1.0), (np.nan, np.nan),
+            (1e30, 1.0), (-1e30, -1.0), (10.0, 1.0), (-7.0, -1.0)],
 }
 
 

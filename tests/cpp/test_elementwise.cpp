@@ -201,7 +201,8 @@ Point sample(ElementwiseLoss loss, const LossParams& lp, Lcg& rng) {
       const LossInfo& info = losskit::info(loss);
       Point pt;
       pt.x = draw(info.input_domain, rng);
-      pt.y = info.margin_targets ? (rng.uniform(0, 1) < 0.5 ? -1.0 : 1.0) : draw(info.target_domain, rng);
+      const bool signs = info.margin_targets || info.target_check == losskit::TargetCheck::signs;
+      pt.y = signs ? (rng.uniform(0, 1) < 0.5 ? -1.0 : 1.0) : draw(info.target_domain, rng);
       if (info.arity == 3) pt.z3 = draw(info.third_domain, rng);
       if (info.arity == 4) {
         const int k = losskit::kernel_param_count(info);
@@ -728,6 +729,9 @@ template <class T> void check_refused_before_writing(const Case& c, const std::s
     if (const auto v = outside(info.input_domain)) bads.push_back({BadArgument::input, 0, *v});
   if (info.arity == 3 && !info.third_domain.is_everything())
     if (const auto v = outside(info.third_domain)) bads.push_back({BadArgument::third, 2, *v});
+  if (info.target_check == losskit::TargetCheck::signs) bads.push_back({BadArgument::target, 1, 0.5});
+  if (info.target_check == losskit::TargetCheck::domain)
+    if (const auto v = outside(info.target_domain)) bads.push_back({BadArgument::target, 1, *v});
   for (const Bad& bad : bads) {
     for (Reduction red : {Reduction::none, Reduction::sum, Reduction::mean, Reduction::batchmean}) {
       const losskit_test::Scope scope(where + " " + losskit_test::show(bad.value) + " in argument " +

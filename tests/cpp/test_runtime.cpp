@@ -39,8 +39,9 @@ template <class T> struct Inputs {
     const std::vector<int> k = losskit_test::kernel_param_indices(info);
     for (std::size_t i = 0; i < n; ++i) {
       x.push_back(T(losskit_test::draw(info.input_domain, rng)));
-      y.push_back(T(info.margin_targets ? (rng.uniform(0, 1) < 0.5 ? -1.0 : 1.0)
-                                        : losskit_test::draw(info.target_domain, rng)));
+      const bool signs = info.margin_targets || info.target_check == losskit::TargetCheck::signs;
+      y.push_back(T(signs ? (rng.uniform(0, 1) < 0.5 ? -1.0 : 1.0)
+                          : losskit_test::draw(info.target_domain, rng)));
       if (info.arity == 3) z3.push_back(T(losskit_test::draw(info.third_domain, rng)));
       if (info.arity == 4) {
         z3.push_back(T(losskit_test::draw(info.params[k[k.size() - 2]].domain, rng)));

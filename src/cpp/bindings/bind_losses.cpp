@@ -206,11 +206,15 @@ class ElementwiseKernel {
     std::ostringstream msg;
     const std::size_t i = r.bad_index;
     if (r.bad_argument == BadArgument::input) {
-      msg << "input must lie in " << show(info_.input_domain) << " for " << info_.name
-          << ", got input.flat[" << i << "] = " << c.input[i];
+      msg << info_.input_name << " must lie in " << show(r.domain) << " for " << info_.name
+          << ", got " << info_.input_name << ".flat[" << i << "] = " << c.input[i];
     } else if (r.bad_argument == BadArgument::third) {
-      msg << third_name() << " must lie in " << show(info_.third_domain) << ", got "
-          << third_name() << ".flat[" << i << "] = " << c.third[i];
+      msg << third_name() << " must lie in " << show(r.domain) << " for " << info_.name
+          << ", got " << third_name() << ".flat[" << i << "] = " << c.third[i];
+    } else if (r.bad_argument == BadArgument::target) {
+      if (info_.target_check == TargetCheck::signs) msg << "target must be -1 or +1";
+      else msg << "target must lie in " << show(r.domain);
+      msg << " for " << info_.name << ", got target.flat[" << i << "] = " << c.target[i];
     } else {
       msg << "sample_weight must be non-negative, got sample_weight.flat[" << i
           << "] = " << c.sample_weight[i];
@@ -496,6 +500,7 @@ py::dict definition(const LossInfo& d) {
     entry["array_allowed"] = p.array_allowed;
     entry["none_default"] = p.none_default;
     entry["loss"] = d.name;
+    entry["excluded"] = interval(p.excluded);
     params.append(entry);
   }
   py::dict out;
@@ -504,6 +509,8 @@ py::dict definition(const LossInfo& d) {
   out["family"] = d.family == LossFamily::elementwise ? "elementwise" : "rowwise";
   out["arity"] = d.arity;
   out["operands"] = split(d.operands);
+  out["input_name"] = d.input_name;
+  out["third_position"] = d.third_position;
   out["task"] = d.task;
   out["summary"] = d.summary;
   out["formula"] = d.formula;
@@ -511,15 +518,20 @@ py::dict definition(const LossInfo& d) {
   out["notes"] = d.notes;
   out["input_domain"] = interval(d.input_domain);
   out["target_domain"] = interval(d.target_domain);
+  out["target_check"] = d.target_check == TargetCheck::signs    ? "signs"
+                        : d.target_check == TargetCheck::domain ? "domain"
+                                                                 : "none";
   out["third_domain"] = interval(d.third_domain);
   out["reductions"] = split(d.reductions);
   out["probabilistic"] = d.probabilistic;
   out["margin_targets"] = d.margin_targets;
   out["probability_targets"] = d.probability_targets;
   out["hessians"] = split(d.hessians);
+  out["torch_function"] = d.torch_function;
+  out["link"] = d.link;
+  out["convex"] = d.convex;
   static const char* const kRowTargets[] = {"labels", "label_lists", "values", "signs", "none"};
   out["row_target"] = kRowTargets[static_cast<int>(d.row_target)];
-  out["input_name"] = d.input_name;
   out["spatial"] = d.spatial;
   out["params"] = params;
   return out;

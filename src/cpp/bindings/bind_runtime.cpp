@@ -18,8 +18,8 @@ Isa isa_from_name(const std::string& name) {
 }
 
 MathFunction math_from_name(const std::string& name) {
-  static const char* names[] = {"exp", "log", "log1p", "expm1", "tanh"};
-  for (int i = 0; i < 5; ++i)
+  static const char* names[] = {"exp", "log", "log1p", "expm1", "tanh", "erf"};
+  for (int i = 0; i < 6; ++i)
     if (name == names[i]) return static_cast<MathFunction>(i);
   throw std::invalid_argument("unknown math function '" + name + "'");
 }

@@ -83,7 +83,7 @@ void check_param(const ParamInfo& p, double v) {
   std::string got;
   switch (p.kind) {
     case ParamKind::real:
-      if (p.domain.contains(v)) return;
+      if (p.domain.contains(v) && !p.excluded.contains(v)) return;
       got = format_real(v);
       break;
     case ParamKind::integer:
@@ -104,8 +104,12 @@ void check_param(const ParamInfo& p, double v) {
     }
     default: return;  // class weights and ignore_index are not kernel values
   }
-  throw std::invalid_argument(std::string(p.name) + " must be " + describe_interval(p.domain) +
-                              ", got " + got);
+  std::string domain = describe_interval(p.domain);
+  if (p.excluded.low < p.excluded.high)  // a gap in the domain (Tweedie's power)
+    domain += std::string(", not in ") + (p.excluded.low_closed ? "[" : "(") +
+              format_bound(p.excluded.low) + ", " + format_bound(p.excluded.high) +
+              (p.excluded.high_closed ? "]" : ")");
+  throw std::invalid_argument(std::string(p.name) + " must be " + domain + ", got " + got);
 }
 
 void check_params(const LossInfo& info, const LossParams& params) {

@@ -11,7 +11,7 @@ template <class T> using RowwiseKernel = ElementwiseResult (*)(const LossParams&
                                                                 const RowwiseCall<T>&);
 template <class T> using MathKernel = void (*)(const T*, T*, std::size_t);
 
-inline constexpr int kNumMathFunctions = 5;
+inline constexpr int kNumMathFunctions = 6;
 
 // ---- update rules: the per-step scalars, computed in double by optim_api.cpp -----------------
 // Each kernel rounds every scalar to the element type where PyTorch uses it as a scalar operand.

@@ -54,7 +54,7 @@ void barron_log_partition(const double* alpha, double* out, double* grad, std::s
 // ---- vectorized math (the functions the kernels use), elementwise over arrays ---------------
 // Max error in ULP over the whole domain, measured by tests/test_vmath.py for every ISA:
 // see the table in docs/ARCHITECTURE.md.
-enum class MathFunction : int { exp = 0, log, log1p, expm1, tanh };
+enum class MathFunction : int { exp = 0, log, log1p, expm1, tanh, erf };
 void vector_math(MathFunction f, const float* x, float* out, std::size_t n);
 void vector_math(MathFunction f, const double* x, double* out, std::size_t n);
 

@@ -58,6 +58,7 @@ inline constexpr Interval kNonnegative{0, kInf, true, false};    // finite, >= 0
 inline constexpr Interval kOpenUnit{0, 1, false, false};         // (0, 1)
 inline constexpr Interval kUnit{0, 1, true, true};               // [0, 1]
 inline constexpr Interval kExtendedReals{-kInf, kInf, true, true};  // +-inf allowed
+inline constexpr Interval kNothing{0, 0, false, false};               // the empty set
 
 enum class ParamKind : int {
   real = 0,          // a float in `domain`
@@ -80,6 +81,17 @@ struct ParamInfo {
   // default_value).
   bool array_allowed = false;
   bool none_default = false;
+  // Values inside are refused although `domain` holds them (a gap in the domain: Tweedie's
+  // power in (0, 1)).
+  Interval excluded = kNothing;
+};
+
+// What the kernels check of each target before anything is written.
+enum class TargetCheck : int {
+  none = 0,    // nothing: LossInfo::target_domain documents the targets and drives test data
+  domain = 1,  // the target lies in target_domain, or in the definition's `target_domain()`
+               // where its parameters decide the domain (Tweedie's power)
+  signs = 2,   // the target is -1 or +1 (the labels of a ranking or embedding pair)
 };
 
 enum class LossFamily : int {
@@ -108,13 +120,19 @@ struct LossInfo {
   // per-element operands, with gradients for both (operands names them).
   int arity = 2;
   const char* operands = "";  // comma-separated names of the third (and fourth) argument
+  const char* input_name = "input";  // the name of the first argument
+  // Arity 3, elementwise: where the third argument comes in the call: 2, after the target
+  // (gaussian_nll's (input, target, var)); 1, before it (margin_ranking's (input1, input2,
+  // target)). Row-wise operands always come before the target (see row_target).
+  int third_position = 2;
   const char* task = "regression";  // regression, classification, divergence or embedding
   const char* summary = "";         // one line
   const char* formula = "";         // one line of plain text (`losskit list`)
   const char* math = "";            // the docstring's formula, reStructuredText math
   const char* notes = "";           // the rest of the docstring's description
   Interval input_domain = kReals;   // values outside are refused before anything is written
-  Interval target_domain = kReals;  // documents and drives test data (not checked)
+  Interval target_domain = kReals;  // documents and drives test data (checked: target_check)
+  TargetCheck target_check = TargetCheck::none;
   Interval third_domain = kReals;   // arity 3: values outside are refused
   const char* reductions = "mean,sum,none";  // the first is the default
   bool probabilistic = false;  // a negative log-likelihood (of some distribution)
@@ -126,12 +144,17 @@ struct LossInfo {
   // boosting's "auto"): exact where the loss is strictly convex, irls where its curvature
   // vanishes or decays (robust losses, kinks).
   const char* hessians = "exact,positive";
-  // Row-wise: the target's kind; the name of the first argument; whether (N, C, d1, ...)
-  // scores with (N, d1, ...) targets are accepted (PyTorch's K-dimensional losses). The row
-  // operands (arity 3: `operands` names them) have the input's shape, follow it in the
-  // argument order, and come before the target.
+  // The torch.nn.functional function of the same semantics ("" where PyTorch has none): the
+  // loss's name in losskit.functional.
+  const char* torch_function = "";
+  // What the input predicts: "identity" (the target itself, or a score), or "log" (the log
+  // of the target's mean: the GLM deviances; a linear model predicts its exp).
+  const char* link = "identity";
+  bool convex = true;  // in the input (false: its second derivative is negative somewhere)
+  // Row-wise: the target's kind; whether (N, C, d1, ...) scores with (N, d1, ...) targets are
+  // accepted (PyTorch's K-dimensional losses). The row operands (arity 3: `operands` names
+  // them) have the input's shape, follow it in the argument order, and come before the target.
   RowTarget row_target = RowTarget::labels;
-  const char* input_name = "input";
   bool spatial = false;
   ParamInfo params[kMaxParams] = {};
   int num_params = 0;
@@ -244,8 +267,10 @@ enum class BadArgument : int { none = 0, sample_weight = 1, third = 2, input = 3
 struct ElementwiseResult {
   double value;              // the reduced value: sum, or mean (nan for a mean over nothing);
                              // 0 for Reduction::none
-  BadArgument bad_argument;  // sample_weight < 0, or a third argument outside its domain
+  BadArgument bad_argument;  // sample_weight < 0, or an argument outside its domain
   std::size_t bad_index;     // first offending element when bad_argument != none
+  Interval domain = kReals;  // the domain an elementwise argument left (a target's may depend
+                             // on the parameters); TargetCheck::signs: unused
 };
 
 template <class T>

@@ -25,6 +25,7 @@ template <class T> Vec<T> log_fn(Vec<T> v) { return vlog<T>(v); }
 template <class T> Vec<T> log1p_fn(Vec<T> v) { return vlog1p<T>(v); }
 template <class T> Vec<T> expm1_fn(Vec<T> v) { return vexpm1<T>(v); }
 template <class T> Vec<T> tanh_fn(Vec<T> v) { return vtanh<T>(v); }
+template <class T> Vec<T> erf_fn(Vec<T> v) { return verf<T>(v); }
 
 const KernelTable table = {
 #define LOSSKIT_TABLE_ENTRY(Definition) &evaluate_elementwise<Definition, float>,
@@ -46,10 +47,10 @@ const KernelTable table = {
     // Order of MathFunction.
     {&map_math<float, exp_fn<float>>, &map_math<float, log_fn<float>>,
      &map_math<float, log1p_fn<float>>, &map_math<float, expm1_fn<float>>,
-     &map_math<float, tanh_fn<float>>},
+     &map_math<float, tanh_fn<float>>, &map_math<float, erf_fn<float>>},
     {&map_math<double, exp_fn<double>>, &map_math<double, log_fn<double>>,
      &map_math<double, log1p_fn<double>>, &map_math<double, expm1_fn<double>>,
-     &map_math<double, tanh_fn<double>>},
+     &map_math<double, tanh_fn<double>>, &map_math<double, erf_fn<double>>},
     optim_kernels<float>(),
     optim_kernels<double>(),
     &gather_kernel,

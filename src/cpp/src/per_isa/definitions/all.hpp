@@ -6,9 +6,12 @@
 #include "definitions/barron.hpp"
 #include "definitions/classification.hpp"
 #include "definitions/embedding.hpp"
+#include "definitions/glm.hpp"
 #include "definitions/multiclass.hpp"
+#include "definitions/ranking.hpp"
 #include "definitions/regression.hpp"
 
 #define LOSSKIT_ELEMENTWISE_DEFINITIONS(X) \
-  LOSSKIT_REGRESSION_LOSSES(X) LOSSKIT_CLASSIFICATION_LOSSES(X) LOSSKIT_BARRON_LOSSES(X)
+  LOSSKIT_REGRESSION_LOSSES(X) LOSSKIT_CLASSIFICATION_LOSSES(X) LOSSKIT_BARRON_LOSSES(X)     \
+  LOSSKIT_GLM_LOSSES(X) LOSSKIT_RANKING_LOSSES(X)
 #define LOSSKIT_ROWWISE_DEFINITIONS(X) LOSSKIT_MULTICLASS_LOSSES(X) LOSSKIT_EMBEDDING_LOSSES(X)

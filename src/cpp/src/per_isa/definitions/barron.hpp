@@ -384,6 +384,7 @@ template <class T> struct BarronLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "barron";
+    d.convex = false;  // for alpha < 1
     d.class_name = "BarronLoss";
     d.arity = 4;
     d.operands = "alpha,scale";

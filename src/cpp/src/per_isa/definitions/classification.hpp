@@ -68,6 +68,7 @@ template <class T> struct BceWithLogitsLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "bce_with_logits";
+    d.torch_function = "binary_cross_entropy_with_logits";
     d.class_name = "BCEWithLogitsLoss";
     d.task = "classification";
     d.probabilistic = true;
@@ -127,6 +128,7 @@ template <class T> struct BceLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "bce";
+    d.torch_function = "binary_cross_entropy";
     d.class_name = "BCELoss";
     d.task = "classification";
     d.probabilistic = true;
@@ -165,6 +167,7 @@ template <class T> struct KlDivLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "kl_div";
+    d.torch_function = "kl_div";
     d.class_name = "KLDivLoss";
     d.task = "divergence";
     d.probabilistic = true;
@@ -200,6 +203,7 @@ template <class T> struct SoftMarginLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "soft_margin";
+    d.torch_function = "soft_margin_loss";
     d.margin_targets = true;
     d.class_name = "SoftMarginLoss";
     d.task = "classification";
@@ -332,9 +336,112 @@ template <class T> struct PerceptronLoss {
   }
 };
 
+// torchvision.ops.sigmoid_focal_loss on logits x, targets y in [0, 1] (soft targets used as
+// given). With s = sigmoid(x), s' = sigmoid(-x) = 1 - s:
+//   ce = log(1 + e^-x) + (1 - y) x          (binary cross-entropy on the logit)
+//   m  = 1 - p_t = s (1 - y) + s' y          (no 1 - p_t cancellation: both terms >= 0)
+//   l  = a_t ce m^gamma,  a_t = alpha y + (1 - alpha)(1 - y)  (1 when alpha < 0, torchvision's
+//        "no weighting")
+// With q = m'/m = s s' (1 - 2y) / m (|q| <= 1; 0 where m = 0) and ce' = s - y, ce'' = s s':
+//   d/dx   = a_t m^gamma (ce' + gamma ce q)
+//   d2/dx2 = a_t m^gamma (ce'' + 2 gamma ce' q + gamma ce ((gamma - 1) q^2 + q (s' - s)))
+// (m'' = m q (s' - s)). The loss is not convex (d2/dx2 < 0 around |x| ~ 3 for gamma = 2), so
+// "positive" comes first. m^gamma is m*m for the default gamma = 2, exp(gamma log m) otherwise
+// (1 for gamma = 0, as torch's 0^0).
+template <class T> struct SigmoidFocalLoss {
+  static constexpr LossInfo kInfo = with_params([] {
+    LossInfo d;
+    d.name = "sigmoid_focal";
+    d.convex = false;
+    d.class_name = "SigmoidFocalLoss";
+    d.task = "classification";
+    d.target_domain = kUnit;
+    d.hessians = "positive,exact";
+    d.summary = "Sigmoid focal loss (Lin et al. 2017) on logits.";
+    d.formula = "a_t (1 - p_t)^gamma bce_with_logits(x, y)";
+    d.math = R"(\ell = \alpha_t\,(1 - p_t)^{\gamma}\,\mathrm{BCE}(x, y), \qquad
+p_t = p y + (1 - p)(1 - y),\ p = \sigma(x),\ \alpha_t = \alpha y + (1 - \alpha)(1 - y))";
+    d.notes = R"(Same as ``torchvision.ops.sigmoid_focal_loss`` (``alpha < 0``: no weighting,
+:math:`\alpha_t = 1`), with :math:`1 - p_t = \sigma(x)(1 - y) + \sigma(-x) y` computed without
+cancellation. Targets in [0, 1]. Not convex: ``hessian="positive"`` floors the curvature for
+training.)";
+    return d;
+  }(), {real_param("alpha", 0.25, kReals,
+                   "Weight of the positive class (negative: no weighting)."),
+        real_param("gamma", 2.0, kNonnegative, "Focusing exponent on 1 - p_t.")});
+  T alpha, one_minus_alpha, gamma;
+  bool weighted, square;
+  explicit SigmoidFocalLoss(const LossParams& p)
+      : alpha(T(p.values[0])), one_minus_alpha(T(1 - p.values[0])), gamma(T(p.values[1])),
+        weighted(p.values[0] >= 0), square(p.values[1] == 2) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> x, Vec<T> y) const {
+    const Vec<T> e = vexp<T>(-abs<T>(x));
+    const Log1pUnit<T> l = vlog1p_unit<T>(e);
+    const auto nonneg = x >= T(0);
+    const Vec<T> one_minus_y = T(1) - y;
+    const Vec<T> small = e * l.reciprocal;  // sigmoid(-|x|)
+    const Vec<T> s = select<Vec<T>>(nonneg, l.reciprocal, small);
+    const Vec<T> s_neg = select<Vec<T>>(nonneg, small, l.reciprocal);
+    const Vec<T> ce = select<Vec<T>>(nonneg, one_minus_y, -y) * x + l.log1p;
+    const Vec<T> ce1 = select<Vec<T>>(nonneg, one_minus_y - s_neg, s - y);
+    const Vec<T> ss = small * l.reciprocal;  // s s'
+    const Vec<T> m = fma(s, one_minus_y, s_neg * y);
+    const auto positive = m > T(0);
+    const Vec<T> q = select<Vec<T>>(positive, ss * (one_minus_y - y) / m, splat<T>(0));
+    Vec<T> mg;
+    if (square) {
+      mg = m * m;
+    } else {
+      const Vec<T> pw = vexp<T>(gamma * vlog<T>(select<Vec<T>>(positive, m, splat<T>(1))));
+      mg = select<Vec<T>>(positive, pw, splat<T>(gamma == T(0) ? 1 : 0));
+    }
+    const Vec<T> w = weighted ? fma(splat<T>(alpha), y, one_minus_alpha * one_minus_y) * mg : mg;
+    const Vec<T> gce = gamma * ce;
+    const Vec<T> curvature =
+        ss + T(2) * gamma * ce1 * q + gce * q * fma(splat<T>(gamma - T(1)), q, s_neg - s);
+    return {w * ce, w * fma(gce, q, ce1), w * curvature};
+  }
+};
+
+// scikit-learn's ExponentialLoss (AdaBoost's) on the raw prediction f, targets y in [0, 1]:
+//   y e^-f + (1 - y) e^f;  d/df = -y e^-f + (1 - y) e^f;  d2/df2 = the value.
+// e^-|f| <= 1 is computed, its reciprocal is the other (it overflows only where that exponential
+// does); a zero weight times an overflowed exponential is 0 (y = 1 at f = +inf), not NaN.
+template <class T> struct ExponentialLoss {
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "exponential";
+    d.class_name = "ExponentialLoss";
+    d.task = "classification";
+    d.target_domain = kUnit;
+    d.target_check = TargetCheck::domain;
+    d.summary = "Exponential loss of AdaBoost on raw scores, targets in {0, 1}.";
+    d.formula = "y exp(-f) + (1 - y) exp(f)";
+    d.math = R"(\ell(f, y) = y\,e^{-f} + (1 - y)\,e^{f}, \qquad
+\partial\ell/\partial f = -y\,e^{-f} + (1 - y)\,e^{f})";
+    d.notes = "scikit-learn's ``ExponentialLoss`` (targets in [0, 1], ValueError otherwise; "
+              "the predicted probability is ``expit(2 f)``).";
+    return d;
+  }();
+  explicit ExponentialLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> f, Vec<T> y) const {
+    const Vec<T> small = vexp<T>(-abs<T>(f));
+    const Vec<T> large = T(1) / small;
+    const auto nonneg = f >= T(0);
+    const Vec<T> up = select<Vec<T>>(nonneg, large, small);    // e^f
+    const Vec<T> down = select<Vec<T>>(nonneg, small, large);  // e^-f
+    const Vec<T> one_minus_y = T(1) - y;
+    const Vec<T> a = select<Vec<T>>(y == T(0), splat<T>(0), y * down);
+    const Vec<T> b = select<Vec<T>>(one_minus_y == T(0), splat<T>(0), one_minus_y * up);
+    const Vec<T> value = a + b;
+    return {value, b - a, value};
+  }
+};
+
 }  // namespace losskit::LOSSKIT_ISA
 
 // The losses this file defines, in registry order.
 #define LOSSKIT_CLASSIFICATION_LOSSES(X)                                                       \
   X(BceWithLogitsLoss) X(BceWithLogitsWeightedLoss) X(BceLoss) X(KlDivLoss) X(SoftMarginLoss)  \
-  X(HingeLoss) X(SquaredHingeLoss) X(ModifiedHuberLoss) X(PerceptronLoss)
+  X(HingeLoss) X(SquaredHingeLoss) X(ModifiedHuberLoss) X(PerceptronLoss)                   \
+  X(SigmoidFocalLoss) X(ExponentialLoss)

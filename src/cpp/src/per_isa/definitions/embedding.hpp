@@ -21,6 +21,8 @@ template <class T> struct CosineEmbeddingRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "cosine_embedding";
+    d.torch_function = "cosine_embedding_loss";
+    d.convex = false;
     d.class_name = "CosineEmbeddingLoss";
     d.family = LossFamily::rowwise;
     d.task = "embedding";
@@ -136,6 +138,8 @@ template <class T> struct TripletMarginRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "triplet_margin";
+    d.torch_function = "triplet_margin_loss";
+    d.convex = false;
     d.class_name = "TripletMarginLoss";
     d.family = LossFamily::rowwise;
     d.task = "embedding";

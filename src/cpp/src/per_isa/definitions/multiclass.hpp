@@ -135,6 +135,7 @@ template <class T> struct CrossEntropyRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "cross_entropy";
+    d.torch_function = "cross_entropy";
     d.probability_targets = true;
     d.spatial = true;
     d.class_name = "CrossEntropyLoss";
@@ -461,6 +462,7 @@ template <class T> struct NllRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "nll";
+    d.torch_function = "nll_loss";
     d.class_name = "NLLLoss";
     d.spatial = true;
     d.family = LossFamily::rowwise;
@@ -580,6 +582,7 @@ template <class T> struct MultiMarginRows : MarginRows<T> {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "multi_margin";
+    d.torch_function = "multi_margin_loss";
     d.class_name = "MultiMarginLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";
@@ -619,6 +622,7 @@ template <class T> struct Poly1Rows : CrossEntropyRows<T> {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "poly1";
+    d.convex = false;  // for |epsilon| > 1
     d.class_name = "PolyLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";
@@ -646,6 +650,7 @@ template <class T> struct MultiLabelSoftMarginRows {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "multilabel_soft_margin";
+    d.torch_function = "multilabel_soft_margin_loss";
     d.class_name = "MultiLabelSoftMarginLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";
@@ -704,6 +709,7 @@ template <class T> struct MultiLabelMarginRows {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "multilabel_margin";
+    d.torch_function = "multilabel_margin_loss";
     d.class_name = "MultiLabelMarginLoss";
     d.family = LossFamily::rowwise;
     d.task = "classification";

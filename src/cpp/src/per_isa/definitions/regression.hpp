@@ -15,6 +15,7 @@ template <class T> struct MseLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "mse";
+    d.torch_function = "mse_loss";
     d.class_name = "MSELoss";
     d.summary = "Mean squared error.";
     d.formula = "r^2";
@@ -36,6 +37,7 @@ template <class T> struct L1Loss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "l1";
+    d.torch_function = "l1_loss";
     d.class_name = "L1Loss";
     d.summary = "Absolute error.";
     d.formula = "|r|";
@@ -59,6 +61,7 @@ template <class T> struct HuberLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "huber";
+    d.torch_function = "huber_loss";
     d.class_name = "HuberLoss";
     d.summary = "Huber loss: quadratic near zero, linear in the tails.";
     d.formula = "r^2/2 if |r| < delta else delta (|r| - delta/2)";
@@ -90,6 +93,7 @@ template <class T> struct SmoothL1Loss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "smooth_l1";
+    d.torch_function = "smooth_l1_loss";
     d.class_name = "SmoothL1Loss";
     d.summary = "Smooth L1 loss (Huber divided by beta).";
     d.formula = "r^2/(2 beta) if |r| < beta else |r| - beta/2";
@@ -281,6 +285,7 @@ template <class T> struct GaussianNllLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "gaussian_nll";
+    d.torch_function = "gaussian_nll_loss";
     d.class_name = "GaussianNLLLoss";
     d.arity = 3;
     d.operands = "var";
@@ -338,6 +343,7 @@ template <class T> struct PoissonNllLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "poisson_nll";
+    d.torch_function = "poisson_nll_loss";
     d.class_name = "PoissonNLLLoss";
     d.probabilistic = true;
     d.target_domain = kNonnegative;
@@ -407,10 +413,52 @@ template <class T> struct ExpectileLoss {
   }
 };
 
+// The CRPS of the normal distribution N(mu, sigma) at y (Gneiting et al. 2005), with the mean mu
+// as the input and sigma as the third argument; z = (y - mu) / sigma, Phi, phi the standard
+// normal cdf and density, erf(z / sqrt 2) = 2 Phi(z) - 1:
+//   sigma (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi))
+//     = (y - mu) erf(z / sqrt 2) + sigma (2 phi(z) - 1/sqrt(pi))   (no sigma z: z may overflow)
+//   d/dmu = -erf(z / sqrt 2);  d/dsigma = 2 phi(z) - 1/sqrt(pi);  d2/dmu2 = 2 phi(z) / sigma.
+// erf and phi share one exp (verf_gauss). sigma <= 0 is refused (LossInfo::third_domain).
+template <class T> struct GaussianCrpsLoss {
+  static constexpr LossInfo kInfo = [] {
+    LossInfo d;
+    d.name = "gaussian_crps";
+    d.class_name = "GaussianCRPSLoss";
+    d.arity = 3;
+    d.operands = "sigma";
+    d.third_domain = Interval{0, kInf, false, true};
+    d.summary = "Continuous ranked probability score of a Gaussian prediction N(input, sigma).";
+    d.formula = "sigma (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)), z = (y - mu)/sigma";
+    d.math = R"(\ell(\mu, y, \sigma) = \sigma\left(z\,(2\Phi(z) - 1) + 2\varphi(z)
+- \tfrac{1}{\sqrt\pi}\right), \quad z = \frac{y - \mu}{\sigma}, \qquad
+\partial\ell/\partial\mu = 1 - 2\Phi(z), \quad \partial\ell/\partial\sigma = 2\varphi(z) - \tfrac{1}{\sqrt\pi})";
+    d.notes = R"(The closed form of :math:`\int (F(x) - \mathbb{1}[x \ge y])^2\,dx` for the normal
+cdf F of mean ``input`` and standard deviation ``sigma``: a proper scoring rule, in the units of
+y, and the mean absolute error when sigma -> 0. Call as ``loss(input, target, sigma)``;
+``value_and_grads(input, target, sigma)`` returns ``(value, d_input, d_sigma)``. sigma must be
+positive (ValueError otherwise); it has the input's shape or broadcasts to it as
+``GaussianNLLLoss``'s variance does.)";
+    return d;
+  }();
+  explicit GaussianCrpsLoss(const LossParams&) {}
+  LOSSKIT_INLINE Point<T> operator()(Vec<T> mu, Vec<T> y, Vec<T> sigma) const {
+    const T inv_sqrt2 = T(0.70710678118654752440), inv_sqrt_pi = T(0.56418958354775628695);
+    const T two_over_sqrt_2pi = T(0.79788456080286535588);  // 2 phi(0)
+    const Vec<T> r = y - mu;
+    const ErfGauss<T> eg = verf_gauss<T>((r / sigma) * inv_sqrt2);
+    const Vec<T> two_phi = two_over_sqrt_2pi * eg.gauss;
+    const Vec<T> d_sigma = two_phi - inv_sqrt_pi;
+    Point<T> out{fma(r, eg.erf, sigma * d_sigma), -eg.erf, two_phi / sigma};
+    out.grad_third = d_sigma;
+    return out;
+  }
+};
+
 }  // namespace losskit::LOSSKIT_ISA
 
 // The losses this file defines, in registry order.
 #define LOSSKIT_REGRESSION_LOSSES(X)                                                           \
   X(MseLoss) X(L1Loss) X(HuberLoss) X(SmoothL1Loss) X(PseudoHuberLoss) X(LogCoshLoss)          \
   X(QuantileLoss) X(EpsilonInsensitiveLoss) X(GaussianNllLoss) X(PoissonNllLoss)            \
-  X(ExpectileLoss)
+  X(ExpectileLoss) X(GaussianCrpsLoss)

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "losskit/loss_types.hpp"
 #include "definitions/point.hpp"
@@ -171,10 +172,28 @@ template <class T> LOSSKIT_INLINE Mask<T> outside(Vec<T> v, const Interval& d) {
   const T low = T(d.low), high = T(d.high);
   return (d.low_closed ? v < low : v <= low) | (d.high_closed ? v > high : v >= high);
 }
+// The set {-1, +1} (TargetCheck::signs); NaN again passes.
+struct Signs {};
+template <class T> LOSSKIT_INLINE Mask<T> outside(Vec<T> v, Signs) {
+  return (v == v) & (v != T(1)) & (v != T(-1));
+}
 
-// sum(p) and whether any p lies outside d, in the same fixed blocks as the kernels (the sum is
-// the weighted mean's denominator, needed before the main pass scales the gradient by it).
-template <class T> BlockSummary sum_and_check(const T* p, std::size_t n, const Interval& d) {
+// The domain a definition checks its targets against (TargetCheck::domain): its parameters'
+// `target_domain()` where it has one, else LossInfo::target_domain.
+template <class Loss, class = void> struct HasTargetDomain : std::false_type {};
+template <class Loss>
+struct HasTargetDomain<Loss, std::void_t<decltype(std::declval<const Loss&>().target_domain())>>
+    : std::true_type {};
+template <class Loss> Interval checked_target_domain(const Loss& loss) {
+  if constexpr (HasTargetDomain<Loss>::value) return loss.target_domain();
+  else return Loss::kInfo.target_domain;
+}
+
+// sum(p) and whether any p lies outside d (an Interval or Signs), in the same fixed blocks as
+// the kernels (the sum is the weighted mean's denominator, needed before the main pass scales
+// the gradient by it).
+template <class T, class Domain>
+BlockSummary sum_and_check(const T* p, std::size_t n, const Domain& d) {
   auto block = [p, &d](std::size_t begin, std::size_t end) {
     Accumulator<T> acc;
     Mask<T> bad = {};
@@ -197,7 +216,8 @@ template <class T> BlockSummary sum_and_check(const T* p, std::size_t n, const I
   return run_blocks(block, n, kBlock, threads_for(n, kParallelMinStreaming));
 }
 
-template <class T> std::size_t first_outside(const T* p, std::size_t n, const Interval& d) {
+template <class T, class Domain>
+std::size_t first_outside(const T* p, std::size_t n, const Domain& d) {
   for (std::size_t i = 0; i < n; ++i)
     if (any(outside<T>(splat<T>(p[i]), d))) return i;
   return n;
@@ -260,11 +280,13 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
   ElementwiseResult result{0, BadArgument::none, 0};
   // Every argument with a domain is checked before anything is written (one read of it; the
   // weights' pass also sums them for a weighted mean).
-  auto refuse = [&](BadArgument what, const T* p, const Interval& d) {
+  auto refuse = [&](BadArgument what, const T* p, const auto& d) {
     result.bad_argument = what;
     result.bad_index = first_outside<T>(p, n, d);
+    if constexpr (std::is_same_v<std::decay_t<decltype(d)>, Interval>) result.domain = d;
     return result;
   };
+  const Loss loss(params);
   double denominator = c.reduction == Reduction::batchmean ? double(c.batch_size) : double(n);
   if (c.sample_weight) {
     const BlockSummary ws = sum_and_check<T>(c.sample_weight, n, kWeightDomain);
@@ -284,9 +306,16 @@ ElementwiseResult evaluate_elementwise(const LossParams& params, const Elementwi
     if (sum_and_check<T>(c.third, n, info.third_domain).bad)
       return refuse(BadArgument::third, c.third, info.third_domain);
   }
+  if constexpr (info.target_check == TargetCheck::signs) {
+    if (sum_and_check<T>(c.target, n, Signs{}).bad)
+      return refuse(BadArgument::target, c.target, Signs{});
+  } else if constexpr (info.target_check == TargetCheck::domain) {
+    const Interval d = checked_target_domain(loss);
+    if (!d.is_everything() && sum_and_check<T>(c.target, n, d).bad)
+      return refuse(BadArgument::target, c.target, d);
+  }
   const bool averaged = c.reduction == Reduction::mean || c.reduction == Reduction::batchmean;
   const Normaliser<T> norm = normaliser<T>(denominator, averaged, c.sample_weight != nullptr);
-  const Loss loss(params);
   const BlockSummary s = c.sample_weight ? run_weighted<Loss, T, true>(loss, c, norm)
                                          : run_weighted<Loss, T, false>(loss, c, norm);
   if (c.compute_value && !c.hess_out && c.reduction != Reduction::none)

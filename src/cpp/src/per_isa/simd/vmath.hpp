@@ -1,10 +1,11 @@
-// Vectorized exp, expm1, log, log1p and tanh for float and double, all lanes branch-free.
+// Vectorized exp, expm1, log, log1p, tanh and erf for float and double, all lanes branch-free.
 //
 // Accuracy contract (max error in ULP over the whole domain, every ISA; measured by
 // tests/test_vmath.py against mpmath and recorded in docs/ARCHITECTURE.md):
-//   exp 1, expm1 2, log 1, log1p 2, tanh 3 (float and double).
+//   exp 1, expm1 2, log 1, log1p 2, tanh 3, erf 3 (float and double).
 // Special values follow IEEE/C99: exp(-inf)=0, exp(+inf)=inf, log(0)=-inf, log(x<0)=NaN,
-// log1p(-1)=-inf, expm1(-inf)=-1, tanh(+-inf)=+-1, NaN in -> NaN out; subnormal inputs and
+// log1p(-1)=-inf, expm1(-inf)=-1, tanh(+-inf)=+-1, erf(+-inf)=+-1, NaN in -> NaN out;
+// subnormal inputs and
 // results are handled exactly (no flush to zero).
 #pragma once
 
@@ -66,6 +67,17 @@ template <> struct MathConstants<float> {
       -0.030066752806305885f, 0.005365087650716305f};
   static constexpr float kSubnormalScale = 33554432.0f;  // 2^25
   static constexpr int kSubnormalShift = 25;
+  // erf (see verf_gauss): x P(x^2) below 1, 1 - e^(-x^2) t Q(t), t = 1/|x|, above;
+  // tools/fit_erf.py (P relative error 1.5e-9, Q 6.8e-8, where 2e-7 suffices).
+  static constexpr float kErfSplit = 1.0f;
+  static constexpr int kErfSmallTerms = 7;
+  static constexpr float kErfSmallCoeffs[kErfSmallTerms] = {
+      1.12837917f, -3.76126267e-1f, 1.12835947e-1f, -2.6854212e-2f, 5.18908742e-3f,
+      -8.01686429e-4f, 7.87587506e-5f};
+  static constexpr int kErfTailTerms = 9;
+  static constexpr float kErfTailCoeffs[kErfTailTerms] = {
+      5.63951719e-1f, 3.56379821e-3f, -3.01237545e-1f, 2.56657697e-2f, 6.02145448e-1f,
+      -9.56277666e-1f, 7.40977184e-1f, -3.04131215e-1f, 5.29261043e-2f};
 };
 template <> struct MathConstants<double> {
   // n * kLn2Hi is exact for |n| < 2^20 (kLn2Hi has 33 significant bits).
@@ -91,6 +103,24 @@ template <> struct MathConstants<double> {
   static constexpr double kSqrtHalf = 0.70710678118654752440;
   static constexpr double kSubnormalScale = 18014398509481984.0;  // 2^54
   static constexpr int kSubnormalShift = 54;
+  // erf: tools/fit_erf.py (P relative error 7.6e-18; Q 3e-16, where ~1e-15 suffices: the
+  // tail's erfc <= 0.034 is subtracted from 1).
+  static constexpr double kErfSplit = 1.5;
+  static constexpr int kErfSmallTerms = 15;
+  static constexpr double kErfSmallCoeffs[kErfSmallTerms] = {
+      1.1283791670955126, -3.7612638903183677e-1, 1.1283791670952624e-1, -2.6866170644802673e-2,
+      5.2239776231793482e-3, -8.5483269294706915e-4, 1.205533042989976e-4,
+      -1.4925602741550848e-5, 1.6461484722454146e-6, -1.6359841594724728e-7,
+      1.4765666857055745e-8, -1.2083048517022722e-9, 8.6858701143913336e-11,
+      -4.9101179846805083e-12, 1.5889546007818837e-13};
+  static constexpr int kErfTailTerms = 19;
+  static constexpr double kErfTailCoeffs[kErfTailTerms] = {
+      5.6418970721745353e-1, -7.0231817758743461e-6, -2.819090502907767e-1,
+      -3.0346258218075811e-3, 4.5737383752837576e-1, -2.8190964843078273e-1,
+      6.8627557319110149e-1, -8.1889586751432223, 3.2642338930490878e+1, -7.4276483999117981e+1,
+      1.0866363001581294e+2, -9.5144440735306934e+1, 1.7955672921443825e+1,
+      8.1525580057963719e+1, -1.3481561567346401e+2, 1.1563776453811501e+2,
+      -6.0742685986929443e+1, 1.8596884267130264e+1, -2.5671274263710349};
 };
 
 // x = n ln2 + r with |r| <= ln2/2 (slightly more after rounding); n returned as T and as the
@@ -401,5 +431,37 @@ template <class T> LOSSKIT_INLINE Vec<T> vtanh(Vec<T> x) {
   const Vec<T> e = vexpm1<T>(splat<T>(-2) * abs<T>(x));
   return copysign<T>(-e / (splat<T>(2) + e), x);
 }
+
+// erf(x) and e^(-x^2) from one exp (the Gaussian CRPS needs both). Two pieces, odd in x, split
+// at s = 1.5 (float: 1):
+//   |x| < s:  erf(x) = x P(x^2)                          (relative to erf, no cancellation)
+//   |x| >= s: erf(x) = sign(x) (1 - e^(-x^2) t Q(t)), t = 1/|x|
+// (a larger split leaves P's alternating terms cancelling: 12 ulp near 2 in double). The
+// tail's erfc is at most 0.034 (float: 0.16) and is subtracted from 1, so its own relative
+// error (Q's fit, the rounding of x^2 amplified by exp: ~x^2 eps) only needs to stay below
+// ~1e-15 (float: 2e-7) for half an ulp of the result. Past the fit (|x| > 5.9, float 3.92)
+// erfc is below half an ulp of 1 and Q's extrapolation towards its limit 1/sqrt(pi) at t = 0
+// is harmless; e^(-x^2) underflows to 0 for large |x|, giving +-1 exactly (and for +-inf,
+// where t = 0). NaN propagates.
+template <class T> struct ErfGauss {
+  Vec<T> erf;    // erf(x)
+  Vec<T> gauss;  // e^(-x^2)
+};
+template <class T> LOSSKIT_INLINE ErfGauss<T> verf_gauss(Vec<T> x) {
+  using C = MathConstants<T>;
+  const Vec<T> split = splat<T>(C::kErfSplit);
+  const Vec<T> a = abs<T>(x);
+  const Vec<T> x2 = x * x;
+  const Vec<T> gauss = vexp<T>(-x2);
+  // Each piece's argument clamped to its range, so unselected lanes stay finite.
+  const Vec<T> u = min_or_second<T>(split * split, x2);
+  const Vec<T> small = x * estrin<T, 0, C::kErfSmallTerms>(C::kErfSmallCoeffs, u);
+  const Vec<T> t = splat<T>(1) / max_or_second<T>(split, a);
+  const Vec<T> erfc = gauss * t * estrin<T, 0, C::kErfTailTerms>(C::kErfTailCoeffs, t);
+  const Vec<T> tail = copysign<T>(splat<T>(1) - erfc, x);
+  return {select<Vec<T>>(a < split, small, tail), gauss};
+}
+
+template <class T> LOSSKIT_INLINE Vec<T> verf(Vec<T> x) { return verf_gauss<T>(x).erf; }
 
 }  // namespace losskit::LOSSKIT_ISA
