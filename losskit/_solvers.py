@@ -368,15 +368,17 @@ def lbfgs(obj: Objective, theta: np.ndarray, max_iter: int, tol: float, memory: 
 
 
 class _Pairs:
-    """The L-BFGS pairs (s, y), oldest first, with their products S Y^T and Y Y^T kept up to
-    date as pairs come and go (one matrix-vector product each per new pair instead of two
-    matrix products per step)."""
+    """The L-BFGS pairs (s, y), oldest first, with what the compact form needs kept up to date
+    as pairs come and go: Y Y^T, the diagonal D of S Y^T and the inverse of R, the upper
+    triangle of S Y^T (one matrix-vector product per new pair; no matrix product, inverse or
+    triangle per step)."""
 
     def __init__(self, memory: int, size: int) -> None:
         self.memory, self.count = memory, 0
         self.S = np.empty((memory, size))
         self.Y = np.empty((memory, size))
-        self.SY = np.zeros((memory, memory))  # SY[i, j] = s_i . y_j for i <= j
+        self.Rinv = np.zeros((memory, memory))  # upper triangular: R^-1, R[i, j] = s_i . y_j
+        self.D = np.zeros(memory)
         self.YY = np.zeros((memory, memory))
 
     def clear(self) -> None:
@@ -385,13 +387,20 @@ class _Pairs:
     def add(self, s_vec: np.ndarray, y_vec: np.ndarray) -> None:
         m = self.count
         if m == self.memory:  # drop the oldest pair
-            for a in (self.S, self.Y):
+            for a in (self.S, self.Y, self.D):
                 a[:-1] = a[1:]
-            for a in (self.SY, self.YY):
+            # R without its first row and column is R's trailing block, and the inverse of a
+            # triangular matrix's trailing block is the inverse's trailing block
+            for a in (self.Rinv, self.YY):
                 a[:-1, :-1] = a[1:, 1:]
             m -= 1
         self.S[m], self.Y[m] = s_vec, y_vec
-        self.SY[:m + 1, m] = self.S[:m + 1] @ y_vec
+        d = float(s_vec @ y_vec)
+        # [[R, r], [0, d]]^-1 = [[R^-1, -R^-1 r / d], [0, 1 / d]], r_i = s_i . y_new
+        self.Rinv[:m, m] = -(self.Rinv[:m, :m] @ (self.S[:m] @ y_vec)) / d
+        self.Rinv[m, :m] = 0.0
+        self.Rinv[m, m] = 1.0 / d
+        self.D[m] = d
         self.YY[:m + 1, m] = self.YY[m, :m + 1] = self.Y[:m + 1] @ y_vec
         self.count = m + 1
 
@@ -403,12 +412,8 @@ class _Pairs:
         The same vector as the two-loop recursion, in a dozen array operations instead of
         four per pair."""
         m = self.count
-        S, Y = self.S[:m], self.Y[:m]
-        R = np.triu(self.SY[:m, :m])
-        YY = self.YY[:m, :m]
-        D = R.diagonal()
+        S, Y, Rinv, D, YY = self.S[:m], self.Y[:m], self.Rinv[:m, :m], self.D[:m], self.YY[:m, :m]
         gamma = D[-1] / YY[-1, -1]
-        Rinv = np.linalg.inv(R)  # one small inverse: two solves cost twice the calls
         p = Rinv @ (S @ g)
         u = Rinv.T @ (D * p + gamma * (YY @ p - Y @ g))
         return gamma * g + S.T @ u - gamma * (Y.T @ p)
