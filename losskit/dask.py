@@ -41,12 +41,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
 from . import _base, _solvers
 from ._validation import check_hessian
 
-__all__ = ["value", "grad", "value_and_grad", "grad_hess", "glm_family", "is_dask_array"]
-
-
-def is_dask_array(a: Any) -> bool:
-    """Whether ``a`` is a dask array."""
-    return isinstance(a, da.Array)
+__all__ = ["value", "grad", "value_and_grad", "grad_hess", "glm_family"]
 
 
 # ---- arguments ------------------------------------------------------------------------------
@@ -155,10 +150,12 @@ def _chunk_sums(loss: Any, x: np.ndarray, t: np.ndarray, *rest: Any) -> np.ndarr
     return np.array([value, total])
 
 
-def _in_order(partials: list[np.ndarray]) -> np.ndarray:
-    total = np.zeros_like(partials[0])
-    for p in partials:  # chunk order, whatever order the tasks finished in
-        total += p
+def _sum_in_order(parts: list[Any]) -> Any:
+    """The sum of per-chunk partials (arrays or the solvers' sums) in chunk order, whatever
+    order the tasks finished in: the same bits on any scheduler."""
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
     return total
 
 
@@ -188,17 +185,16 @@ def _chunk_call(loss: Any, mode: str, factor: Any, x: np.ndarray, t: np.ndarray,
         out = loss.grad_hess(x, t, *extra, sample_weight=w, hessian=mode)
     if factor is None:
         return out
-    f = factor
     if isinstance(out, tuple):
-        return tuple((o * f).astype(o.dtype, copy=False) for o in out)
-    return (out * f).astype(out.dtype, copy=False)
+        return tuple((o * factor).astype(o.dtype, copy=False) for o in out)
+    return (out * factor).astype(out.dtype, copy=False)
 
 
 # ---- the functions --------------------------------------------------------------------------
 def _reduced_value(call: _Call) -> tuple[da.Array, Any]:
     """(the lazy value, the lazy factor the gradients of that reduction are scaled by)."""
     parts = [dask.delayed(_chunk_sums, pure=True)(call.summing, *b) for b in call.blocks()]
-    sums = dask.delayed(_in_order, pure=True)(parts)
+    sums = dask.delayed(_sum_in_order, pure=True)(parts)
     if call.reduction == "sum":
         value, factor = dask.delayed(_first, pure=True)(sums), None
     else:
@@ -292,14 +288,12 @@ class LabelTargets:
 
 
 def _block_moments(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any) -> Any:
-    """[total weight, sum w x, sum w x^2, sum w y] of one block (float64)."""
-    T, w = targets(y, w)
+    """(total weight, [sum w x, sum w x^2]) of one block (float64); checks the weights."""
+    _, w = targets(y, w)
     w = np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValueError("sample_weight must be finite and non-negative")
-    ty = np.asarray(T, dtype=np.float64)
-    wy = w @ ty if ty.ndim == 2 else np.zeros(1)
-    return float(w.sum()), _solvers.moment_sums(np.asarray(X), w), wy
+    return float(w.sum()), _solvers.moment_sums(np.asarray(X), w)
 
 
 def _block_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any, factor: float,
@@ -325,13 +319,6 @@ def _block_curvature(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: 
     return rows.curvature_sums(W, b, scale, policy)
 
 
-def _sum_in_order(parts: list[Any]) -> Any:
-    total = parts[0]
-    for p in parts[1:]:  # block order, whatever order the tasks finished in
-        total = total + p
-    return total
-
-
 class DaskObjective(_solvers.Coordinates):
     """The training objective of a linear model over dask arrays: every evaluation is one
     dask computation whose tasks each return a row block's :class:`GradientSums` (or
@@ -353,7 +340,6 @@ class DaskObjective(_solvers.Coordinates):
         if not total > 0:
             raise ValueError("sample_weight is zero for every sample: no sample to train on")
         moments = _sum_in_order([p[1] for p in parts])
-        self.mean_target = _sum_in_order([p[2] for p in parts]) / total
         # v = w / (total k): the loss is the mean over all elements
         self.factor = 1.0 / (total * (k if mean_over_outputs else 1))
         mu, s = _solvers.moments_from_sums(moments / total, 1.0, fit_intercept)
