@@ -297,25 +297,24 @@ def _block_moments(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: 
 
 
 def _block_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any, factor: float,
-                loss: Any, k: int, scale_mode: Any) -> Any:
+                loss: Any, k: int, scale_mode: Any, latent: bool) -> Any:
     T, w = targets(y, w)
     v = (np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)) * factor
     X = np.ascontiguousarray(X)
-    latent = list(loss.params) if getattr(loss, "param_grads", None) is not None else None
-    return _solvers.Rows(X, T, loss, v, k, scale_mode, latent)
+    return _solvers.Rows(X, T, loss, v, k, scale_mode, list(loss.params) if latent else None)
 
 
 def _block_gradient(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: Any, k: int,
-                    scale_mode: Any, W: np.ndarray, b: np.ndarray | None,
+                    scale_mode: Any, latent: bool, W: np.ndarray, b: np.ndarray | None,
                     scale: float | None) -> _solvers.GradientSums:
-    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode)
+    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode, latent)
     return rows.gradient_sums(W, b, scale)
 
 
 def _block_curvature(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: Any, k: int,
-                     scale_mode: Any, W: np.ndarray, b: np.ndarray | None, scale: float | None,
-                     policy: str) -> _solvers.CurvatureSums:
-    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode)
+                     scale_mode: Any, latent: bool, W: np.ndarray, b: np.ndarray | None,
+                     scale: float | None, policy: str) -> _solvers.CurvatureSums:
+    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode, latent)
     return rows.curvature_sums(W, b, scale, policy)
 
 
@@ -347,7 +346,7 @@ class DaskObjective(_solvers.Coordinates):
 
     def _tasks(self, fn: Any, *args: Any) -> Any:
         return dask.compute(*[dask.delayed(fn)(xb, yb, wb, self.targets, self.factor, self.loss,
-                                               self.k, self.scale_mode, *args)
+                                               self.k, self.scale_mode, bool(self.latent), *args)
                               for xb, yb, wb in zip(self.Xb, self.yb, self.wb)])
 
     def value_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
