@@ -39,7 +39,7 @@ from ._utils import (
     numerical_gradient,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 get_num_threads = _core.get_num_threads
 set_num_threads = _core.set_num_threads
@@ -72,6 +72,22 @@ def get_cmake_dir() -> str:
     return _os.path.join(_os.path.dirname(__file__), "lib", "cmake", "losskit")
 
 
+def get_library() -> str:
+    """The path of the shared library ``liblosskit.so``, for loading losskit's C ABI
+    (``losskit/losskit.h``) at run time: Julia's ``ccall``, R's ``dyn.load``, Python's
+    :mod:`ctypes`, Rust's and Go's FFIs.
+
+    Examples
+    --------
+    >>> import ctypes, losskit
+    >>> lib = ctypes.CDLL(losskit.get_library())
+    >>> lib.losskit_version.restype = ctypes.c_char_p
+    >>> lib.losskit_version().decode() == losskit.__version__
+    True
+    """
+    return _os.path.join(_os.path.dirname(__file__), "lib", "liblosskit.so")
+
+
 # The loss classes, one per definition in src/cpp/src/per_isa/definitions/.
 globals().update(_losses.CLASSES)
 
@@ -91,6 +107,7 @@ __all__ = [
     "available_isas",
     "get_include",
     "get_cmake_dir",
+    "get_library",
     "optim",
     "functional",
     "clip_grad_norm",

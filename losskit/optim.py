@@ -57,19 +57,12 @@ def _check_lr(name: str, lr: Any) -> float | Callable[[int], float]:
     return check_nonnegative(name, lr)
 
 
-def _check_beta(name: str, value: Any) -> float:
-    value = check_real(name, value)
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
-    return value
-
-
 def _check_betas(name: str, betas: Any) -> tuple[float, float]:
     try:
         b1, b2 = betas
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a pair (beta1, beta2), got {betas!r}") from None
-    return (_check_beta(f"{name}[0]", b1), _check_beta(f"{name}[1]", b2))
+    return (check_real(f"{name}[0]", b1), check_real(f"{name}[1]", b2))
 
 
 def _check_params(params: Any) -> list[np.ndarray]:
@@ -229,19 +222,16 @@ class Optimizer:
         self.step_count = 0
 
     def _set_hyperparameters(self, values: dict[str, Any]) -> None:
-        """Check `values` (each, then together), then set them and rebuild the rule."""
+        """Convert `values`, build the compiled rule (its constructor checks every domain and
+        constraint: ValueError naming the hyperparameter), then set them."""
         merged = {k: getattr(self, "_" + k) for k in ("lr",) + self._hyper_names
                   if "_" + k in self.__dict__}
         for name, value in values.items():
             merged[name] = getattr(type(self), name).check(name, value)
-        self._check_together(merged)
         rule = self._rule_class(**self._rule_fields(merged))
         for name, value in merged.items():
             setattr(self, "_" + name, value)  # the descriptors' slots
         self._rule = rule
-
-    def _check_together(self, h: dict[str, Any]) -> None:
-        """Constraints between hyperparameters (ValueError)."""
 
     def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
         """The compiled rule's fields from the hyperparameters (lr is passed per step)."""
@@ -412,9 +402,9 @@ class SGD(Optimizer):
 
     _hyper_names = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
     _rule_class = _core.Sgd
-    momentum = _Hyperparameter(check_nonnegative)
+    momentum = _Hyperparameter(check_real)
     dampening = _Hyperparameter(check_real)
-    weight_decay = _Hyperparameter(check_nonnegative)
+    weight_decay = _Hyperparameter(check_real)
     nesterov = _Hyperparameter(check_bool)
     maximize = _Hyperparameter(check_bool)
 
@@ -432,10 +422,6 @@ class SGD(Optimizer):
             params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
             nesterov=nesterov, maximize=maximize,
         )
-
-    def _check_together(self, h: dict[str, Any]) -> None:
-        if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening == 0")
 
     def _rule_fields(self, h: dict[str, Any]) -> dict[str, Any]:
         return {k: h[k] for k in self._hyper_names}
@@ -470,8 +456,8 @@ class Adam(Optimizer):
     _rule_class = _core.Adam
     _decoupled = False
     betas = _Hyperparameter(_check_betas)
-    eps = _Hyperparameter(check_nonnegative)
-    weight_decay = _Hyperparameter(check_nonnegative)
+    eps = _Hyperparameter(check_real)
+    weight_decay = _Hyperparameter(check_real)
     amsgrad = _Hyperparameter(check_bool)
     maximize = _Hyperparameter(check_bool)
 
@@ -538,10 +524,10 @@ class RMSprop(Optimizer):
 
     _hyper_names = ("alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
     _rule_class = _core.Rmsprop
-    alpha = _Hyperparameter(check_nonnegative)
-    eps = _Hyperparameter(check_nonnegative)
-    weight_decay = _Hyperparameter(check_nonnegative)
-    momentum = _Hyperparameter(check_nonnegative)
+    alpha = _Hyperparameter(check_real)
+    eps = _Hyperparameter(check_real)
+    weight_decay = _Hyperparameter(check_real)
+    momentum = _Hyperparameter(check_real)
     centered = _Hyperparameter(check_bool)
     maximize = _Hyperparameter(check_bool)
 
@@ -580,10 +566,10 @@ class Adagrad(Optimizer):
 
     _hyper_names = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
     _rule_class = _core.Adagrad
-    lr_decay = _Hyperparameter(check_nonnegative)
-    weight_decay = _Hyperparameter(check_nonnegative)
-    initial_accumulator_value = _Hyperparameter(check_nonnegative)
-    eps = _Hyperparameter(check_nonnegative)
+    lr_decay = _Hyperparameter(check_real)
+    weight_decay = _Hyperparameter(check_real)
+    initial_accumulator_value = _Hyperparameter(check_real)
+    eps = _Hyperparameter(check_real)
     maximize = _Hyperparameter(check_bool)
 
     def __init__(

@@ -1,7 +1,8 @@
 """Shared pytest configuration for the losskit test suite.
 
 * hypothesis profiles: "ci" (selected when CI=true) is derandomized with a modest number of
-  examples so the whole suite stays well under the CI budget; "dev" draws more examples.
+  examples so the whole suite stays well under the CI budget; "dev" draws more examples;
+  "sanitizers" (the instrumented run of tools/ci_sanitizers.sh) fewer.
   HYPOTHESIS_PROFILE=<name> overrides the choice.
 * ``loss_case`` parametrizes a test over every registered loss that has a reference entry,
   times that entry's parameter settings; ``loss_name`` over every registered loss name.
@@ -38,6 +39,9 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# Under AddressSanitizer (tools/ci_sanitizers.sh) every kernel runs several times slower: fewer
+# examples, the same derandomized search.
+settings.register_profile("sanitizers", parent=settings.get_profile("ci"), max_examples=8)
 _in_ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _in_ci else "dev"))
 

@@ -51,7 +51,7 @@ export PYTHONPATH="$stage"
 cd "$root"
 # (without the two tests of test_losses.py that repeat large arrays for numerics, not for new
 # code paths: thread-count determinism is checked under the sanitizers by the C++ tests)
-CI=true pytest -q -p no:cacheprovider tests/test_losses.py tests/test_rowwise.py \
+CI=true HYPOTHESIS_PROFILE=sanitizers pytest -q -p no:cacheprovider tests/test_losses.py tests/test_rowwise.py \
   tests/test_classification.py tests/test_barron.py tests/test_optim.py tests/test_utils.py \
   tests/test_validation.py tests/test_fuzz.py tests/test_concurrency.py tests/test_grad_hess.py \
   -k "not test_thread_counts_bitwise_identical and not test_large_float32_reduction_is_accurate \

@@ -160,6 +160,47 @@ static void test_optimizer(void) {
   EXPECT_REFUSED(losskit_optimizer_new("lbfgs", 0, 3, &unknown), LOSSKIT_UNKNOWN_NAME, "lbfgs");
 }
 
+/* torch.nn.utils.clip_grad_norm_ / clip_grad_value_ on two arrays, against the formulas. */
+static void test_clipping(void) {
+  double a[3] = {3, 0, -4}, b[2] = {12, 0};
+  double* arrays[2] = {a, b};
+  const size_t sizes[2] = {3, 2};
+  double norm = 0;
+  EXPECT(losskit_clip_grad_norm_f64(arrays, sizes, 2, 6.5, LOSSKIT_NORM_L2, 0, &norm) == LOSSKIT_OK);
+  const double coefficient = 6.5 / (13 + 1e-6); /* sqrt(9 + 16 + 144) = 13 */
+  EXPECT(norm == 13 && fabs(a[2] + 4 * coefficient) < 1e-15 && fabs(b[0] - 12 * coefficient) < 1e-15);
+  float f[3] = {1, -2, 3}, *farrays[1] = {f};
+  const size_t fsize[1] = {3};
+  EXPECT(losskit_clip_grad_norm_f32(farrays, fsize, 1, 100, LOSSKIT_NORM_INF, 0, &norm) == LOSSKIT_OK);
+  EXPECT(norm == 3 && f[1] == -2); /* below max_norm: unchanged */
+  EXPECT(losskit_clip_grad_norm_f32(farrays, fsize, 1, 3, LOSSKIT_NORM_L1, 0, &norm) == LOSSKIT_OK);
+  EXPECT(norm == 6 && fabsf(f[2] - 3 * (float)(3 / (6 + 1e-6))) < 1e-6f);
+
+  double before[3];
+  memcpy(before, a, sizeof a);
+  EXPECT_REFUSED(losskit_clip_grad_norm_f64(arrays, sizes, 2, -1, LOSSKIT_NORM_L2, 0, NULL),
+                 LOSSKIT_INVALID_ARGUMENT, "max_norm must be non-negative");
+  EXPECT_REFUSED(losskit_clip_grad_norm_f64(arrays, sizes, 2, 1, (losskit_norm)7, 0, NULL),
+                 LOSSKIT_INVALID_ARGUMENT, "norm");
+  double* overlapping[2] = {a, a + 1};
+  EXPECT_REFUSED(losskit_clip_grad_norm_f64(overlapping, sizes, 2, 1, LOSSKIT_NORM_L2, 0, NULL),
+                 LOSSKIT_INVALID_ARGUMENT, "overlaps");
+  double* missing[2] = {a, NULL};
+  EXPECT_REFUSED(losskit_clip_grad_norm_f64(missing, sizes, 2, 1, LOSSKIT_NORM_L2, 0, NULL),
+                 LOSSKIT_INVALID_ARGUMENT, "arrays[1] is null");
+  b[1] = NAN;
+  EXPECT_REFUSED(losskit_clip_grad_norm_f64(arrays, sizes, 2, 1, LOSSKIT_NORM_L2, 1, &norm),
+                 LOSSKIT_NOT_FINITE, "");
+  EXPECT(memcmp(before, a, sizeof a) == 0 && b[0] == 12 * coefficient);
+
+  double v[4] = {-3, 0.5, 2, NAN};
+  EXPECT(losskit_clip_grad_value_f64(v, 4, 1) == LOSSKIT_OK);
+  EXPECT(v[0] == -1 && v[1] == 0.5 && v[2] == 1 && isnan(v[3]));
+  EXPECT_REFUSED(losskit_clip_grad_value_f64(v, 4, NAN), LOSSKIT_INVALID_ARGUMENT, "clip_value");
+  EXPECT_REFUSED(losskit_clip_grad_value_f64(NULL, 4, 1), LOSSKIT_INVALID_ARGUMENT, "null");
+  EXPECT(losskit_clip_grad_value_f32(NULL, 0, 1) == LOSSKIT_OK);
+}
+
 static void test_runtime(void) {
   EXPECT_REFUSED(losskit_set_num_threads(0), LOSSKIT_INVALID_ARGUMENT, "num_threads");
   EXPECT_REFUSED(losskit_set_isa("neon"), LOSSKIT_UNKNOWN_NAME, "neon");
@@ -171,6 +212,7 @@ static void test_runtime(void) {
 int main(void) {
   test_losses();
   test_optimizer();
+  test_clipping();
   test_runtime();
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);
   return failures ? 1 : 0;

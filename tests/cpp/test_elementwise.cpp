@@ -559,13 +559,17 @@ template <class Loss, class T> void check_typed_object() {
   weighted.sample_weight = d.w;
   Loss loss;
   loss.reduction = Reduction::sum;
+  // Arity 3: the typed call's order, (input, target, third) or PyTorch's (input1, input2, target).
+  const bool third_first = losskit::info(Loss::id).third_position == 1;
+  const std::vector<T>& second = third_first ? d.z3 : d.y;
+  const std::vector<T>& third = third_first ? d.y : d.z3;
   double value = 0;
   if constexpr (Loss::arity == 2) {
     value = loss.value_and_grad(d.x, d.y, grad, weighted);
     CHECK(losskit_test::same_bits(loss.value(d.x, d.y, weighted), value));
   } else if constexpr (Loss::arity == 3) {
-    value = loss.value_and_grads(d.x, d.y, d.z3, grad, grad3, weighted);
-    CHECK(losskit_test::same_bits(loss.value(d.x, d.y, d.z3, weighted), value));
+    value = loss.value_and_grads(d.x, second, third, grad, grad3, weighted);
+    CHECK(losskit_test::same_bits(loss.value(d.x, second, third, weighted), value));
   } else {
     value = loss.value_and_grads(d.x, d.y, d.z3, d.z4, grad, grad3, grad4, weighted);
     std::vector<T> g(n), ga(n), gs(n);  // the members hold the same alpha and scale
@@ -586,8 +590,8 @@ template <class Loss, class T> void check_typed_object() {
     loss.grad(d.x, d.y, grad);
     value = loss.value(d.x, d.y);
   } else if constexpr (Loss::arity == 3) {
-    loss.grad(d.x, d.y, d.z3, grad);
-    value = loss.value(d.x, d.y, d.z3);
+    loss.grad(d.x, second, third, grad);
+    value = loss.value(d.x, second, third);
   } else {
     loss.grad(d.x, d.y, d.z3, d.z4, grad);
     value = loss.value(d.x, d.y, d.z3, d.z4);
@@ -602,7 +606,7 @@ template <class Loss, class T> void check_typed_object() {
   losskit::Options<T> per_element;
   per_element.values = values;
   if constexpr (Loss::arity == 2) value = loss.value(d.x, d.y, per_element);
-  else if constexpr (Loss::arity == 3) value = loss.value(d.x, d.y, d.z3, per_element);
+  else if constexpr (Loss::arity == 3) value = loss.value(d.x, second, third, per_element);
   else value = loss.value(d.x, d.y, d.z3, d.z4, per_element);
   CHECK(value == 0);
   for (std::size_t i = 0; i < n; ++i)

@@ -238,6 +238,7 @@ template <class Rule> void bind_rule(py::module_& m, const char* name, const cha
       });
       if (!known) throw py::type_error(name + " has no hyperparameter '" + key + "'");
     }
+    check(rule);  // the domains, in C++ for every front end (std::invalid_argument: ValueError)
     return rule;
   };
   cls.def(py::init([from_dict](const py::kwargs& kwargs) { return from_dict(kwargs); }));

@@ -2,6 +2,8 @@
 // becomes a status code and this thread's message; nothing escapes into C.
 #include "losskit/losskit.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -145,8 +147,13 @@ double evaluate_rowwise(const losskit_loss& loss, const Call& c, bool want_value
   const std::size_t n = c.rows * c.classes;
   a.input = {c.input, n};
   a.classes = c.classes;
-  a.labels = in(c.labels, c.rows);
-  a.target = in(c.target, n);
+  const RowTarget kind = info(loss.rows).row_target;
+  a.labels = in(c.labels, kind == RowTarget::label_lists ? n : c.rows);
+  a.target = in(c.target, kind == RowTarget::signs ? c.rows : n);
+  a.second = in(c.second, n);
+  a.third = in(c.third, n);
+  a.grad_second = out(c.grad_second, n);
+  a.grad_third = out(c.grad_third, n);
   a.ignore_index = loss.ignore_index;
   a.class_weight = loss.class_weight;
   a.sample_weight = in(c.sample_weight, c.rows);
@@ -498,5 +505,84 @@ losskit_status losskit_set_isa(const char* name) {
   });
 }
 const char* losskit_get_isa(void) { return isa_name(losskit::get_isa()); }
+
+}  // extern "C"
+
+namespace {
+
+void check_clip_bound(const char* name, double bound) {
+  if (!(bound >= 0))
+    throw std::invalid_argument(std::string(name) + " must be non-negative, got " + format_real(bound));
+}
+
+// Every array present where it has elements, and no two overlapping (each would be scaled
+// twice): sorted by address, each must end before the next begins.
+template <class T>
+void check_grad_arrays(T* const* arrays, const size_t* sizes, size_t count) {
+  if (count == 0) return;
+  require_pointer(arrays, "arrays");
+  require_pointer(sizes, "sizes");
+  std::vector<std::pair<const T*, size_t>> spans;
+  for (size_t i = 0; i < count; ++i) {
+    if (sizes[i] == 0) continue;
+    if (!arrays[i]) throw std::invalid_argument("arrays[" + std::to_string(i) + "] is null");
+    spans.emplace_back(arrays[i], i);
+  }
+  std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
+    return std::less<const T*>()(a.first, b.first);
+  });
+  for (size_t k = 1; k < spans.size(); ++k) {
+    const auto& prev = spans[k - 1];
+    if (std::less<const T*>()(spans[k].first, prev.first + sizes[prev.second]))
+      throw std::invalid_argument("arrays[" + std::to_string(spans[k].second) + "] overlaps arrays[" +
+                                  std::to_string(prev.second) + "]");
+  }
+}
+
+template <class T>
+losskit_status clip_norm(T* const* arrays, const size_t* sizes, size_t count, double max_norm,
+                         losskit_norm norm, int error_if_nonfinite, double* total_norm) {
+  return guarded([&] {
+    check_grad_arrays(arrays, sizes, count);
+    check_clip_bound("max_norm", max_norm);
+    const int kind = enum_value(norm);
+    if (kind < 1 || kind > 3) throw std::invalid_argument("unknown norm " + std::to_string(kind));
+    if (error_if_nonfinite != 0 && error_if_nonfinite != 1)
+      throw std::invalid_argument("error_if_nonfinite must be 0 or 1, got " +
+                                  std::to_string(error_if_nonfinite));
+    const double n = clip_grad_norm(arrays, sizes, count, max_norm, static_cast<NormType>(kind),
+                                    error_if_nonfinite != 0);
+    if (total_norm) *total_norm = n;
+  });
+}
+
+template <class T> losskit_status clip_by_value(T* x, size_t size, double clip_value) {
+  return guarded([&] {
+    if (size) require_pointer(x, "x");
+    check_clip_bound("clip_value", clip_value);
+    clip_grad_value(x, size, clip_value);
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+losskit_status losskit_clip_grad_norm_f32(float* const* arrays, const size_t* sizes, size_t count,
+                                          double max_norm, losskit_norm norm,
+                                          int error_if_nonfinite, double* total_norm) {
+  return clip_norm(arrays, sizes, count, max_norm, norm, error_if_nonfinite, total_norm);
+}
+losskit_status losskit_clip_grad_norm_f64(double* const* arrays, const size_t* sizes, size_t count,
+                                          double max_norm, losskit_norm norm,
+                                          int error_if_nonfinite, double* total_norm) {
+  return clip_norm(arrays, sizes, count, max_norm, norm, error_if_nonfinite, total_norm);
+}
+losskit_status losskit_clip_grad_value_f32(float* x, size_t size, double clip_value) {
+  return clip_by_value(x, size, clip_value);
+}
+losskit_status losskit_clip_grad_value_f64(double* x, size_t size, double clip_value) {
+  return clip_by_value(x, size, clip_value);
+}
 
 }  // extern "C"

@@ -322,7 +322,7 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
   check_params(info, params);
   check_reduction(info, a.reduction);
   check_class_weight(a.class_weight);
-  const Named input = named("input", a.input);
+  const Named input = named(info.input_name, a.input);
   check_pointer(input);
   if (a.classes == 0) refuse("classes must be at least 1");
   if (a.input.size() % a.classes)
@@ -331,12 +331,52 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
   const std::size_t rows = a.input.size() / a.classes;
   const bool labels = given(a.labels);
   const bool probabilities = given(a.target);
-  if (labels == probabilities && rows)
-    refuse("give either labels (one class index per row) or target probabilities");
-  if (probabilities && !info.probability_targets)
-    refuse(std::string(info.name) + " takes class labels, not probabilities");
-  if (probabilities) check_size(named("target", a.target), a.input.size(), "rows x classes");
-  else check_size(named("labels", a.labels), rows, "one per row");
+  switch (info.row_target) {
+    case RowTarget::labels:
+      if (labels == probabilities && rows)
+        refuse("give either labels (one class index per row) or target probabilities");
+      if (probabilities && !info.probability_targets)
+        refuse(std::string(info.name) + " takes class labels, not probabilities");
+      if (probabilities) check_size(named("target", a.target), a.input.size(), "rows x classes");
+      else check_size(named("labels", a.labels), rows, "one per row");
+      break;
+    case RowTarget::label_lists:
+      if (probabilities) refuse(std::string(info.name) + " takes label lists, not a target of values");
+      check_size(named("labels", a.labels), a.input.size(), "rows x classes");
+      break;
+    case RowTarget::values:
+    case RowTarget::signs:
+      if (labels) refuse(std::string(info.name) + " takes a target of values, not labels");
+      check_size(named("target", a.target), info.row_target == RowTarget::signs ? rows : a.input.size(),
+                 info.row_target == RowTarget::signs ? "one per row" : "rows x classes");
+      break;
+    case RowTarget::none:
+      if (labels || probabilities) refuse(std::string(info.name) + " takes no target");
+      break;
+  }
+  // The row operands and their gradients.
+  const int operand_count = info.arity == 3 ? (std::string_view(info.operands).find(',') ==
+                                                       std::string_view::npos ? 1 : 2)
+                                            : 0;
+  const Named second = named(operand_name(info, 0), a.second);
+  const Named third = named(operand_count == 2 ? operand_name(info, 1) : "third", a.third);
+  const Named grad_second = named(operand_name(info, 0), a.grad_second, "grad_");
+  const Named grad_third =
+      named(operand_count == 2 ? operand_name(info, 1) : "third", a.grad_third, "grad_");
+  if (operand_count < 1 && (given(a.second) || given(a.grad_second)))
+    refuse(std::string(info.name) + " takes no row operand");
+  if (operand_count < 2 && (given(a.third) || given(a.grad_third)))
+    refuse(std::string(info.name) + " takes no second row operand");
+  if (operand_count >= 1) check_size(second, a.input.size(), "the input's size");
+  if (operand_count >= 2) check_size(third, a.input.size(), "the input's size");
+  if (given(a.grad_second) || given(a.grad_third)) {
+    if (!given(a.grad)) refuse("the operands' gradients need grad");
+    if (given(a.hess)) refuse("grad_hess gives the curvature in the input only");
+    if (operand_count == 2 && given(a.grad_second) != given(a.grad_third))
+      refuse("give both operands' gradients or neither");
+    check_size(grad_second, a.input.size(), "the input's size");
+    if (operand_count == 2) check_size(grad_third, a.input.size(), "the input's size");
+  }
   if (!a.class_weight.empty()) {
     bool takes = false;
     for (int i = 0; i < info.num_params; ++i) takes |= info.params[i].kind == ParamKind::class_weight;
@@ -364,8 +404,9 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
   if (!a.compute_value && !grad_given) refuse("nothing to compute: no value and no grad");
   // A row is read several times (max, sums, gradient): no output may share a byte with an
   // argument.
-  check_overlaps({named("values", a.values), named("grad", a.grad), named("hess", a.hess)},
-                 {input, named("labels", a.labels), named("target", a.target),
+  check_overlaps({named("values", a.values), named("grad", a.grad), named("hess", a.hess),
+                  grad_second, grad_third},
+                 {input, named("labels", a.labels), named("target", a.target), second, third,
                   named("weight", a.class_weight), named("sample_weight", a.sample_weight)},
                  false);
 
@@ -376,6 +417,10 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
   c.classes = a.classes;
   c.labels = labels ? a.labels.data() : nullptr;
   c.target = probabilities ? a.target.data() : nullptr;
+  c.second = operand_count >= 1 ? a.second.data() : nullptr;
+  c.third = operand_count >= 2 ? a.third.data() : nullptr;
+  c.grad_second_out = given(a.grad_second) ? a.grad_second.data() : nullptr;
+  c.grad_third_out = given(a.grad_third) ? a.grad_third.data() : nullptr;
   c.ignore_index = a.ignore_index;
   c.class_weight = class_weight.empty() ? nullptr : class_weight.data();
   c.sample_weight = weighted ? a.sample_weight.data() : nullptr;
@@ -388,12 +433,18 @@ double evaluate_rowwise(RowwiseLoss loss, const LossParams& params, const Rowwis
   const ElementwiseResult r = evaluate(loss, params, c);
   if (r.bad_argument == BadArgument::sample_weight)
     refuse_element("sample_weight", "non-negative", r.bad_index, c.sample_weight[r.bad_index]);
+  if (r.bad_argument == BadArgument::target && info.row_target == RowTarget::signs)
+    refuse_element("target", "1 or -1", r.bad_index, c.target[r.bad_index]);
+  if (r.bad_argument == BadArgument::target && info.row_target == RowTarget::values)
+    refuse_element("target", describe_interval(info.target_domain), r.bad_index, c.target[r.bad_index]);
   if (r.bad_argument == BadArgument::target) {
     bool ignores = false;
     for (int i = 0; i < info.num_params; ++i) ignores |= info.params[i].kind == ParamKind::ignore_index;
     refuse("labels[" + std::to_string(r.bad_index) + "] = " + std::to_string(c.labels[r.bad_index]) +
            " is not a class index in [0, " + std::to_string(a.classes) + ")" +
-           (ignores ? " or ignore_index (" + std::to_string(a.ignore_index) + ")" : ""));
+           (ignores ? " or ignore_index (" + std::to_string(a.ignore_index) + ")" : "") +
+           (info.row_target == RowTarget::label_lists ? " (a negative entry ends a row's labels)"
+                                                       : ""));
   }
   return r.value;
 }

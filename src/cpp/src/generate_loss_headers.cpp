@@ -171,14 +171,24 @@ std::string object(const LossInfo& d) {
            (class_weight ? "weight" : "{}") + "; }\n";
     out += std::string("  std::int64_t ignored_label() const { return ") +
            (ignore_index ? "ignore_index" : "-100") + "; }\n";
-    out += "  LOSSKIT_ROWWISE_METHODS\n";
-    if (d.probability_targets) out += "  LOSSKIT_ROWWISE_PROBABILITY_METHODS\n";
+    switch (d.row_target) {
+      case losskit::RowTarget::labels:
+        out += "  LOSSKIT_ROWWISE_METHODS\n";
+        if (d.probability_targets) out += "  LOSSKIT_ROWWISE_PROBABILITY_METHODS\n";
+        break;
+      case losskit::RowTarget::label_lists: out += "  LOSSKIT_ROWWISE_METHODS\n"; break;
+      case losskit::RowTarget::values: out += "  LOSSKIT_ROWWISE_PROBABILITY_METHODS\n"; break;
+      case losskit::RowTarget::signs: out += "  LOSSKIT_ROWWISE_PAIR_METHODS\n"; break;
+      case losskit::RowTarget::none: out += "  LOSSKIT_ROWWISE_TRIPLET_METHODS\n"; break;
+    }
   } else if (d.arity == 2) {
     out += "  LOSSKIT_ELEMENTWISE_METHODS\n";
   } else {
     const std::vector<std::string> operands = split(d.operands);
     if (d.arity == 3) {
-      out += "  LOSSKIT_ELEMENTWISE3_METHODS(" + operands.at(0) + ")\n";
+      out += std::string(d.third_position == 1 ? "  LOSSKIT_ELEMENTWISE3_BEFORE_TARGET_METHODS("
+                                                : "  LOSSKIT_ELEMENTWISE3_METHODS(") +
+             operands.at(0) + ")\n";
     } else {
       out += "  LOSSKIT_ELEMENTWISE_METHODS\n";
       out += "  LOSSKIT_ELEMENTWISE4_METHODS(" + operands.at(0) + ", " + operands.at(1) + ")\n";

@@ -62,15 +62,26 @@ double evaluate_checked(ElementwiseLoss loss, const LossParams& params,
 double evaluate_checked(ElementwiseLoss loss, const LossParams& params,
                         const ElementwiseArrays<double>& call);
 
-// A row-wise call over input (rows x classes, row-major): rows = input.size() / classes.
-// `labels` (rows,) or, where the loss takes them, `target` probabilities (rows x classes); one
-// of the two. class_weight has `classes` entries or none; sample_weight and `values` one per
-// row; grad and hess the input's size. No output may overlap any argument or other output.
+// A row-wise call over input (rows x classes, row-major): rows = input.size() / classes. The
+// targets follow the loss's LossInfo::row_target:
+//   labels       `labels` (rows,) or, where the loss takes them, `target` probabilities
+//                (rows x classes); one of the two;
+//   label_lists  `labels` (rows x classes), each row's class indices ended by a negative entry;
+//   values       `target` (rows x classes);
+//   signs        `target` (rows,), each +1 or -1;
+//   none         neither.
+// Row operands (LossInfo::operands: cosine_embedding's input2; triplet_margin's positive and
+// negative) have the input's size, and so do their gradients (optional, with grad; both or
+// neither where there are two). class_weight has `classes` entries or none; sample_weight and
+// `values` one per row; grad and hess the input's size. No output may overlap any argument or
+// other output.
 template <class T> struct RowwiseArrays {
   span<const T> input;
   std::size_t classes = 0;
   span<const std::int64_t> labels;
   span<const T> target;
+  span<const T> second, third;       // row operands
+  span<T> grad_second, grad_third;  // their gradients
   std::int64_t ignore_index = -100;
   span<const double> class_weight;
   span<const T> sample_weight;

@@ -118,16 +118,25 @@ losskit_status losskit_evaluate_f64(const losskit_loss* loss, const losskit_elem
                                     double* value);
 
 /* One row-wise call: input is rows x classes, row-major; labels (one class index per row) or,
- * where the loss takes them, target probabilities (rows x classes). values: one per row. */
+ * where the loss takes them, target probabilities (rows x classes). values: one per row.
+ * multilabel_margin: labels are rows x classes (each row's classes, ended by a negative entry);
+ * multilabel_soft_margin: target is rows x classes of 0/1. Pairs and triplets of rows (classes
+ * is then the number of columns): cosine_embedding's input2 in `second`, with target one +1/-1
+ * per row; triplet_margin's positive and negative in `second` and `third`, no target. The
+ * operands' gradients (optional, with grad) go to grad_second and grad_third. */
 typedef struct losskit_rowwise_f32 {
   size_t rows;
   size_t classes;
   const float* input;
   const int64_t* labels;
   const float* target;
+  const float* second;
+  const float* third;
   const float* sample_weight;
   float* values;
   float* grad;
+  float* grad_second;
+  float* grad_third;
   float* hess;
   losskit_hessian hessian;
 } losskit_rowwise_f32;
@@ -137,9 +146,13 @@ typedef struct losskit_rowwise_f64 {
   const double* input;
   const int64_t* labels;
   const double* target;
+  const double* second;
+  const double* third;
   const double* sample_weight;
   double* values;
   double* grad;
+  double* grad_second;
+  double* grad_third;
   double* hess;
   losskit_hessian hessian;
 } losskit_rowwise_f64;
@@ -173,6 +186,28 @@ losskit_status losskit_optimizer_get_state(const losskit_optimizer* optimizer, c
 losskit_status losskit_optimizer_set_state(losskit_optimizer* optimizer, const char* name,
                                            const void* values, size_t size);
 losskit_status losskit_optimizer_set_steps(losskit_optimizer* optimizer, int64_t steps);
+
+/* ---- gradient clipping (torch.nn.utils) ---------------------------------------------------- */
+typedef enum losskit_norm {
+  LOSSKIT_NORM_L1 = 1,
+  LOSSKIT_NORM_L2 = 2,
+  LOSSKIT_NORM_INF = 3
+} losskit_norm;
+/* clip_grad_norm_: the norm of the `count` arrays together (arrays[i] holds sizes[i] elements;
+ * written to *total_norm when it is not NULL), then every array multiplied by
+ * min(1, max_norm / (norm + 1e-6)). max_norm >= 0 (inf: no clipping). With error_if_nonfinite
+ * and a NaN or infinite norm: LOSSKIT_NOT_FINITE, and nothing is written. The arrays must not
+ * overlap. */
+losskit_status losskit_clip_grad_norm_f32(float* const* arrays, const size_t* sizes, size_t count,
+                                          double max_norm, losskit_norm norm,
+                                          int error_if_nonfinite, double* total_norm);
+losskit_status losskit_clip_grad_norm_f64(double* const* arrays, const size_t* sizes, size_t count,
+                                          double max_norm, losskit_norm norm,
+                                          int error_if_nonfinite, double* total_norm);
+/* clip_grad_value_: x = clamp(x, -clip_value, clip_value) in place (NaN stays NaN),
+ * clip_value >= 0. */
+losskit_status losskit_clip_grad_value_f32(float* x, size_t size, double clip_value);
+losskit_status losskit_clip_grad_value_f64(double* x, size_t size, double clip_value);
 
 /* ---- threads and instruction sets ---------------------------------------------------------- */
 losskit_status losskit_set_num_threads(int n); /* 1 <= n <= 1024 */
