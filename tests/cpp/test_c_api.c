@@ -118,6 +118,30 @@ static void test_losses(void) {
   EXPECT_REFUSED(losskit_evaluate_f64(ce, &call, &value), LOSSKIT_INVALID_ARGUMENT, "row-wise");
   losskit_loss_free(ce);
 
+  /* Pairs of rows: cosine_embedding(input1, input2, target) with both gradients. Row 0 is
+   * similar (1 - cos), row 1 dissimilar (max(0, cos - margin)); margin 0, mean over 2 rows. */
+  losskit_loss* cosine = NULL;
+  EXPECT(losskit_loss_new("cosine_embedding", &cosine) == LOSSKIT_OK);
+  const double a[4] = {1, 0, 3, 4}, b[4] = {1, 1, 3, 4}, signs[2] = {1, -1};
+  double ga[4], gb[4];
+  losskit_rowwise_f64 pair = {.rows = 2, .classes = 2, .input = a, .second = b, .target = signs,
+                              .grad = ga, .grad_second = gb};
+  EXPECT(losskit_evaluate_rowwise_f64(cosine, &pair, &value) == LOSSKIT_OK);
+  const double cos0 = 1 / sqrt((1 + 1e-12) * (2 + 1e-12)), cos1 = 25 / (25 + 1e-12);
+  EXPECT(fabs(value - 0.5 * ((1 - cos0) + cos1)) < 1e-15);
+  /* d(1 - cos)/da_1 for a = (1, 0), b = (1, 1): -(b_1 / |a||b| - cos a_1 / |a|^2) / 2 rows */
+  EXPECT(fabs(ga[1] + 0.5 * (1 / sqrt(2.0))) < 1e-9);
+  EXPECT(fabs(gb[0] + 0.5 * (1 / sqrt(2.0) - cos0 / 2)) < 1e-9);
+  const double not_a_sign[2] = {1, 0};
+  pair.target = not_a_sign;
+  EXPECT_REFUSED(losskit_evaluate_rowwise_f64(cosine, &pair, &value), LOSSKIT_INVALID_ARGUMENT,
+                 "target must be 1 or -1, got target[1] = 0.0");
+  pair.target = signs;
+  pair.second = NULL;
+  EXPECT_REFUSED(losskit_evaluate_rowwise_f64(cosine, &pair, &value), LOSSKIT_INVALID_ARGUMENT,
+                 "input2 has 0 elements");
+  losskit_loss_free(cosine);
+
   int found = 0;
   for (size_t i = 0; i < losskit_num_losses(); ++i) found += strcmp(losskit_loss_name(i), "barron") == 0;
   EXPECT(found == 1 && losskit_loss_name(losskit_num_losses()) == NULL);
