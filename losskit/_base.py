@@ -18,6 +18,7 @@ from . import _core
 from ._validation import (
     GRAD,
     GRAD_HESS,
+    MEAN_DENOMINATOR,
     VALUE,
     VALUE_AND_GRAD,
     VALUE_AND_GRADS,
@@ -325,6 +326,15 @@ class RowwiseLoss(DefinedLoss):
             result = rowwise_slow_path(self, mode, input, target, second, third, sample_weight,
                                        out, out2, out3)
         return result
+
+    def _mean_denominator(self, input: Any, target: Any, *operands: Any,
+                          sample_weight: Any = None) -> float:
+        """What reduction "mean" divides the weighted sum by for these targets and weights
+        (the weight of the rows and positions counted; class weights of the labels where the
+        loss weighs its mean so): a mean over chunks of rows adds these up per chunk."""
+        second, third = (list(operands) + [None, None])[:2]
+        return float(self._run(MEAN_DENOMINATOR, input, target, second, third, sample_weight,
+                               None))
 
     def __call__(self, input: Any, target: Any, sample_weight: Any = None) -> Any:
         """The (reduced) loss; with reduction="none" one value per sample."""

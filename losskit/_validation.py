@@ -27,6 +27,7 @@ VALUE = MODES["value"]
 GRAD = MODES["grad"]
 VALUE_AND_GRAD = MODES["value_and_grad"]
 VALUE_AND_GRADS = MODES["value_and_grads"]
+MEAN_DENOMINATOR = MODES["mean_denominator"]
 HESSIAN_POLICIES = ("exact", "irls", "positive")
 GRAD_HESS = {h: MODES[f"grad_hess_{h}"] for h in HESSIAN_POLICIES}
 GRAD_HESS_MODES = frozenset(GRAD_HESS.values())
@@ -502,7 +503,7 @@ def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, second: Any
     definition = loss._kernel_info
     operands, first = definition["operands"], definition["input_name"]
     grad_hess = mode in GRAD_HESS_MODES
-    if (mode not in (VALUE, GRAD, VALUE_AND_GRAD) and not grad_hess
+    if (mode not in (VALUE, GRAD, VALUE_AND_GRAD, MEAN_DENOMINATOR) and not grad_hess
             and not (operands and mode == VALUE_AND_GRADS)):
         raise ValueError(f"unsupported mode {mode}")
     x = as_real_array(first, input)
@@ -549,7 +550,7 @@ def rowwise_slow_path(loss: Any, mode: int, input: Any, target: Any, second: Any
     arguments = [input, target, second, third, sample_weight, x, t, b, z3, w]
     buffers = [_direct_buffer(u, x.dtype, arguments) for u in users]
     result = _run(loss._kernel, mode, x, t, b, z3, w, *buffers, *[None] * (3 - len(buffers)))
-    if mode == VALUE:
+    if mode in (VALUE, MEAN_DENOMINATOR):
         return result
     if mode == GRAD:
         return _deliver(result, users[0], buffers[0])

@@ -98,11 +98,6 @@ class _Call:
                 raise ValueError(f"input of a row-wise loss must be 2-D (N, C), got shape {x.shape}")
             if len(x.chunks[1]) != 1:
                 x = x.rechunk({1: -1})  # a row's classes are one chunk
-            if self.reduction == "mean":
-                raise ValueError(
-                    "reduction 'mean' of a row-wise loss over dask arrays is not available (its "
-                    "denominator weighs rows by their labels' class weights); use reduction="
-                    "'sum' and divide by the total weight")
             t = _numeric("target", target)
             t = _rows_aligned("target", t, x) if t.ndim == 1 else _aligned("target", t, x)
         else:
@@ -146,7 +141,10 @@ def _chunk_sums(loss: Any, x: np.ndarray, t: np.ndarray, *rest: Any) -> np.ndarr
     """[sum of the weighted losses, total weight] of one chunk, in float64."""
     *extra, w = rest
     value = float(loss(x, t, *extra, sample_weight=w))
-    total = float(x.size) if w is None else float(np.sum(w, dtype=np.float64))
+    if isinstance(loss, _base.RowwiseLoss):  # the kernel's own denominator (class-weighted labels)
+        total = loss._mean_denominator(x, t, *extra, sample_weight=w)
+    else:
+        total = float(x.size) if w is None else float(np.sum(w, dtype=np.float64))
     return np.array([value, total])
 
 

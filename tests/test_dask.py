@@ -107,6 +107,36 @@ def test_three_arguments_batchmean_and_rowwise():
         np.testing.assert_allclose(grad.compute(), ref_grad, rtol=1e-13, atol=1e-17)
 
 
+@pytest.mark.parametrize("make", [
+    lambda: losskit.CrossEntropyLoss(weight=[0.5, 2.0, 1.0], ignore_index=1),
+    lambda: losskit.CrossEntropyLoss(weight=[0.5, 2.0, 1.0], label_smoothing=0.2),
+    lambda: losskit.NLLLoss(weight=[3.0, 1.0, 0.25]),
+    lambda: losskit.MultiMarginLoss(weight=[1.0, 2.0, 0.5]),
+], ids=["ce-ignore-index", "ce-smoothing", "nll", "multi-margin"])
+def test_rowwise_mean_divides_by_the_kernels_denominator(make):
+    # the mean of class-weighted labels divides by the weight of the labels counted (rows of
+    # ignore_index not counted): each chunk's denominator comes from the kernel
+    x = RNG.normal(size=(1000, 3))
+    labels = RNG.integers(0, 3, len(x))
+    w = RNG.random(len(x))
+    loss = make()
+    value, grad = ld.value_and_grad(loss, da.from_array(x, chunks=(130, 3)),
+                                    da.from_array(labels, chunks=200), sample_weight=w)
+    ref_value, ref_grad = loss.value_and_grad(x, labels, sample_weight=w)
+    np.testing.assert_allclose(value.compute(), ref_value, rtol=1e-13)
+    np.testing.assert_allclose(grad.compute(), ref_grad, rtol=1e-13, atol=1e-17)
+    # the same denominator the in-memory mean uses: sum over counted rows of w * weight[label]
+    kept = labels != getattr(loss, "ignore_index", -100)
+    class_weight = np.asarray(loss.weight)
+    by_label = not isinstance(loss, losskit.MultiMarginLoss)
+    expected = np.sum((w * class_weight[labels])[kept]) if by_label else w.sum()
+    np.testing.assert_allclose(loss._mean_denominator(x, labels, sample_weight=w), expected,
+                               rtol=1e-14)
+    summing = type(loss)(**{**loss.params, "reduction": "sum"})
+    np.testing.assert_allclose(ref_value * expected, summing(x, labels, sample_weight=w),
+                               rtol=1e-12)
+
+
 def test_same_bits_on_every_scheduler(client):
     x = RNG.normal(size=200_000)
     t = RNG.normal(size=200_000)
@@ -136,8 +166,8 @@ def test_bad_arguments_are_refused_before_any_task_runs():
         ld.value(loss, poisoned, x, sample_weight=np.ones(7))
     with pytest.raises(ValueError, match="hessian"):
         ld.grad_hess(losskit.L1Loss(), poisoned, x, hessian="bogus")
-    with pytest.raises(ValueError, match="row-wise"):
-        ld.value(losskit.CrossEntropyLoss(), poisoned.reshape(10, 10), np.zeros(10, np.int64))
+    with pytest.raises(ValueError, match="row-wise loss must be 2-D"):
+        ld.value(losskit.CrossEntropyLoss(), poisoned, np.zeros(100, np.int64))
     with pytest.raises(ValueError, match="unknown size"):
         losskit.LinearRegressor().fit(poisoned[poisoned > 0][:, None], poisoned)
 

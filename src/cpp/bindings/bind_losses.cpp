@@ -28,6 +28,9 @@ enum Mode : int {
   // (d/dinput, curvature) under a Hessian policy: kGradHess + Hessian
   kGradHess = 4,
   kGradHessLast = kGradHess + static_cast<int>(Hessian::positive),
+  // (row-wise) the denominator reduction "mean" divides by, for these targets and weights:
+  // what a mean over chunks of rows (losskit.dask) adds up per chunk
+  kMeanDenominator = kGradHessLast + 1,
 };
 
 bool is_grad_hess(int mode) { return mode >= kGradHess && mode <= kGradHessLast; }
@@ -334,7 +337,8 @@ class RowwiseKernel {
     if (t == Dtype::other) return t;
     const int nd = ndim(a.input);
     if (nd < 2 || (nd > 2 && !info_.spatial)) return Dtype::other;
-    if (!serves(info_, a.mode, operand_count_ ? kValueAndGrads : kValueAndGrad))
+    if (a.mode != kMeanDenominator &&
+        !serves(info_, a.mode, operand_count_ ? kValueAndGrads : kValueAndGrad))
       return Dtype::other;
     const std::size_t classes = std::size_t(dims(a.input)[1]);
     if (classes == 0) return Dtype::other;
@@ -347,7 +351,7 @@ class RowwiseKernel {
         (canonical_dtype(a.weight) != t || ndim(a.weight) != 1 || dims(a.weight)[0] != dims(a.input)[0]))
       return Dtype::other;
     // The outputs each mode writes: d/dinput (and the curvature, or the operands' gradients).
-    const int outputs = a.mode == kValue ? 0
+    const int outputs = a.mode == kValue || a.mode == kMeanDenominator ? 0
                         : is_grad_hess(a.mode) ? 2
                         : a.mode == kValueAndGrads ? 1 + operand_count_
                                                    : 1;
@@ -385,7 +389,8 @@ class RowwiseKernel {
     c.reduction = reduction_;
     const int mode = a.mode;
     const bool grad_hess = is_grad_hess(mode);
-    c.compute_value = mode != kGrad && !grad_hess;
+    const bool denominator = mode == kMeanDenominator;
+    c.compute_value = mode != kGrad && !grad_hess && !denominator;
     auto output = [&](py::handle given, py::handle like) -> py::object {
       return given.is_none() ? py::object(empty_like<T>(like))
                              : py::reinterpret_borrow<py::object>(given);
@@ -398,7 +403,7 @@ class RowwiseKernel {
       values = py::array_t<T>(shape);
       c.value_out = data<T>(values);
     }
-    if (mode != kValue) {
+    if (mode != kValue && !denominator) {
       grad = output(a.out, a.input);
       c.grad_out = data<T>(grad);
     }
@@ -419,6 +424,7 @@ class RowwiseKernel {
     run_kernel(c.rows * c.classes * c.positions, [&] { r = evaluate(loss_, params_, c); });
     if (r.bad_argument != BadArgument::none) raise_bad_value<T>(r, c, a.target);
     if (grad_hess) return py::make_tuple(grad, hess);
+    if (denominator) return py::float_(r.value);
     py::object value = reduction_ == Reduction::none ? values : py::float_(r.value);
     switch (mode) {
       case kValue: return value;
@@ -580,6 +586,7 @@ void bind_losses(py::module_& m) {
   py::dict modes;
   modes["value"] = int(kValue);
   modes["grad"] = int(kGrad);
+  modes["mean_denominator"] = int(kMeanDenominator);
   modes["value_and_grad"] = int(kValueAndGrad);
   modes["value_and_grads"] = int(kValueAndGrads);
   for (Hessian h : {Hessian::exact, Hessian::irls, Hessian::positive})

@@ -297,6 +297,10 @@ struct RowwiseCall {
   const T* class_weight = nullptr;   // (classes,), or nullptr
   const T* sample_weight = nullptr;  // (rows,), or nullptr
   Reduction reduction = Reduction::mean;
+  // Neither compute_value nor grad_out: the call checks the targets and weights and returns,
+  // as its value, the denominator reduction "mean" divides by (the weight of the rows and
+  // positions counted: sample weights, times the label's class weight where the loss weighs
+  // its mean so).
   bool compute_value = true;
   T* value_out = nullptr;  // (rows,) weighted per-sample losses, Reduction::none
   T* grad_out = nullptr;   // (rows, classes)

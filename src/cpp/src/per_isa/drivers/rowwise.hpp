@@ -128,7 +128,10 @@ ElementwiseResult evaluate_rowwise(const LossParams& params, const RowwiseCall<T
   if (checked.bad_argument != BadArgument::none) return checked;
 
   const double scale = c.reduction == Reduction::mean ? 1 / denominator : 1;
-  if (!c.compute_value && !c.grad_out) return result;
+  if (!c.compute_value && !c.grad_out) {  // a call for the denominator alone
+    result.value = denominator;
+    return result;
+  }
   double sum = 0;
   if constexpr (R::kInfo.spatial) {  // (only these are compiled with the tiles)
     if (c.positions != 1) sum = spatial_blocks<R>(params, c, scale);
