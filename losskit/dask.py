@@ -285,34 +285,41 @@ class LabelTargets:
         return self.estimator._targets(codes, self.dtype), w
 
 
-def _block_moments(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any) -> Any:
-    """(total weight, [sum w x, sum w x^2]) of one block (float64); checks the weights."""
-    _, w = targets(y, w)
-    w = np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)
+def _block_targets(y: np.ndarray, w: np.ndarray | None, targets: Any) -> tuple[Any, np.ndarray]:
+    """A block's targets as the loss takes them and its weights (float64, checked): computed
+    once per fit and kept beside the rows, not again at every evaluation."""
+    T, w = targets(y, w)
+    w = np.ones(len(T)) if w is None else np.asarray(w, dtype=np.float64)
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValueError("sample_weight must be finite and non-negative")
+    return T, w
+
+
+def _block_moments(X: np.ndarray, Tw: tuple[Any, np.ndarray]) -> Any:
+    """(total weight, [sum w x, sum w x^2]) of one block (float64)."""
+    w = Tw[1]
     return float(w.sum()), _solvers.moment_sums(np.asarray(X), w)
 
 
-def _block_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, targets: Any, factor: float,
-                loss: Any, k: int, scale_mode: Any, latent: bool) -> Any:
-    T, w = targets(y, w)
-    v = (np.ones(len(X)) if w is None else np.asarray(w, dtype=np.float64)) * factor
+def _block_rows(X: np.ndarray, Tw: tuple[Any, np.ndarray], factor: float, loss: Any, k: int,
+                scale_mode: Any, latent: bool) -> Any:
+    T, w = Tw
     X = np.ascontiguousarray(X)
-    return _solvers.Rows(X, T, loss, v, k, scale_mode, list(loss.params) if latent else None)
+    return _solvers.Rows(X, T, loss, w * factor, k, scale_mode,
+                         list(loss.params) if latent else None)
 
 
-def _block_gradient(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: Any, k: int,
-                    scale_mode: Any, latent: bool, W: np.ndarray, b: np.ndarray | None,
+def _block_gradient(X: Any, Tw: Any, factor: float, loss: Any, k: int, scale_mode: Any,
+                    latent: bool, W: np.ndarray, b: np.ndarray | None,
                     scale: float | None) -> _solvers.GradientSums:
-    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode, latent)
+    rows = _block_rows(X, Tw, factor, loss, k, scale_mode, latent)
     return rows.gradient_sums(W, b, scale)
 
 
-def _block_curvature(X: Any, y: Any, w: Any, targets: Any, factor: float, loss: Any, k: int,
-                     scale_mode: Any, latent: bool, W: np.ndarray, b: np.ndarray | None,
-                     scale: float | None, policy: str) -> _solvers.CurvatureSums:
-    rows = _block_rows(X, y, w, targets, factor, loss, k, scale_mode, latent)
+def _block_curvature(X: Any, Tw: Any, factor: float, loss: Any, k: int, scale_mode: Any,
+                     latent: bool, W: np.ndarray, b: np.ndarray | None, scale: float | None,
+                     policy: str) -> _solvers.CurvatureSums:
+    rows = _block_rows(X, Tw, factor, loss, k, scale_mode, latent)
     return rows.curvature_sums(W, b, scale, policy)
 
 
@@ -327,12 +334,16 @@ class DaskObjective(_solvers.Coordinates):
                  k: int, lam: float, fit_intercept: bool, scale: Any, scale0: float,
                  latent: list[np.ndarray] | None, mean_over_outputs: bool) -> None:
         self.Xb = list(X.to_delayed()[:, 0])
-        self.yb = list(y.to_delayed().reshape(len(self.Xb), -1)[:, 0])
-        self.wb = list(w.to_delayed()) if w is not None else [None] * len(self.Xb)
-        self.targets, self.loss, self.dtype = targets, loss, X.dtype
+        yb = list(y.to_delayed().reshape(len(self.Xb), -1)[:, 0])
+        wb = list(w.to_delayed()) if w is not None else [None] * len(self.Xb)
+        # the blocks' targets and weights, encoded once and kept where the rows are (with a
+        # distributed client: on the workers)
+        self.Twb = dask.persist(*[dask.delayed(_block_targets)(y_, w_, targets)
+                                  for y_, w_ in zip(yb, wb)])
+        self.loss, self.dtype = loss, X.dtype
         self.n = X.shape[0]
-        parts = dask.compute(*[dask.delayed(_block_moments)(xb, yb, wb, targets)
-                               for xb, yb, wb in zip(self.Xb, self.yb, self.wb)])
+        parts = dask.compute(*[dask.delayed(_block_moments)(xb, tw)
+                               for xb, tw in zip(self.Xb, self.Twb)])
         total = math.fsum(p[0] for p in parts)
         if not total > 0:
             raise ValueError("sample_weight is zero for every sample: no sample to train on")
@@ -343,9 +354,9 @@ class DaskObjective(_solvers.Coordinates):
         super().__init__(mu, s, k, lam, fit_intercept, scale, scale0, latent)
 
     def _tasks(self, fn: Any, *args: Any) -> Any:
-        return dask.compute(*[dask.delayed(fn)(xb, yb, wb, self.targets, self.factor, self.loss,
-                                               self.k, self.scale_mode, bool(self.latent), *args)
-                              for xb, yb, wb in zip(self.Xb, self.yb, self.wb)])
+        return dask.compute(*[dask.delayed(fn)(xb, tw, self.factor, self.loss, self.k,
+                                               self.scale_mode, bool(self.latent), *args)
+                              for xb, tw in zip(self.Xb, self.Twb)])
 
     def value_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         self.evaluations += 1
