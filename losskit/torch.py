@@ -27,6 +27,7 @@ available. :class:`AdaptiveLossFunction` is a drop-in for ``robust_loss_pytorch`
 from __future__ import annotations
 
 import inspect
+import json
 import math
 from typing import Any, ClassVar, Optional
 
@@ -51,42 +52,54 @@ from .functional import _data_arguments
 __all__ = sorted([*CLASSES, "AdaptiveLossFunction"])
 
 Tensor = torch.Tensor
-_NO_IGNORE_INDEX = -(2**63)
 
 
 # ---- the operator ----------------------------------------------------------------------------
 class _Kernel:
     """A compiled kernel and what the slow paths of ``_validation`` read of a loss (its
-    definition, reduction and class weights)."""
+    definition, reduction and class weights), from a configuration string (:func:`config_string`)."""
 
-    __slots__ = ("name", "_kernel", "_kernel_info", "reduction", "params", "slow_path")
+    __slots__ = ("name", "_kernel", "_kernel_info", "reduction", "params", "slow_path", "rows")
 
-    def __init__(self, name: str, params: tuple[float, ...], reduction: str, ignore_index: int,
-                 class_weight: tuple[float, ...]) -> None:
+    def __init__(self, config: str) -> None:
+        name, params, reduction, ignore_index, class_weight = json.loads(config)
         info = _base.DEFINITIONS[name]
         self.name, self._kernel_info, self.reduction = name, info, reduction
-        self.params = {"weight": class_weight or None}
-        if info["family"] == "rowwise":
-            self._kernel = _core.RowwiseKernel(name, list(params), reduction, ignore_index,
-                                               list(class_weight))
+        self.params = {"weight": tuple(class_weight) or None}
+        self.rows = info["family"] == "rowwise"
+        if self.rows:
+            self._kernel = _core.RowwiseKernel(name, params, reduction, ignore_index,
+                                               class_weight)
             self.slow_path = rowwise_slow_path
         else:
-            self._kernel = _core.ElementwiseKernel(name, list(params), reduction)
+            self._kernel = _core.ElementwiseKernel(name, params, reduction)
             self.slow_path = elementwise_slow_path
 
 
-_KERNELS: dict[tuple, _Kernel] = {}
+_NO_IGNORE_INDEX = -(2**63)
 
 
-def _kernel(name: str, params: list[float], reduction: str, ignore_index: int,
-            class_weight: list[float]) -> _Kernel:
-    key = (name, *params, reduction, ignore_index, *class_weight, len(params))
-    kernel = _KERNELS.get(key)
+def config_string(name: str, params: list[float], reduction: str,
+                  ignore_index: int = _NO_IGNORE_INDEX, class_weight: Any = ()) -> str:
+    """The configuration string ``torch.ops.losskit.loss`` takes: the kernel of registry
+    definition ``name``, its parameters as losskit's classes pass them to it (``LossParams``),
+    the reduction, and for row-wise losses the ignored label and the class weights. One string
+    keeps the operator's schema short (PyTorch's dispatch of a custom operator costs per
+    argument) and is a constant for ``torch.compile``."""
+    return json.dumps([name, [float(p) for p in params], reduction, int(ignore_index),
+                       [float(w) for w in class_weight]])
+
+
+_KERNELS: dict[str, _Kernel] = {}
+
+
+def _kernel(config: str) -> _Kernel:
+    kernel = _KERNELS.get(config)
     if kernel is None:
-        kernel = _Kernel(name, tuple(params), reduction, ignore_index, tuple(class_weight))
+        kernel = _Kernel(config)
         if len(_KERNELS) >= 256:
             _KERNELS.clear()
-        _KERNELS[key] = kernel
+        _KERNELS[config] = kernel
     return kernel
 
 
@@ -97,12 +110,11 @@ def _array(t: Optional[Tensor]) -> Optional[np.ndarray]:
 
 
 @torch.library.custom_op("losskit::loss", mutates_args=(), device_types="cpu")
-def loss_op(name: str, params: list[float], reduction: str, ignore_index: int,
-            class_weight: list[float], mode: int, input: Tensor, target: Optional[Tensor],
+def loss_op(config: str, mode: int, input: Tensor, target: Optional[Tensor],
             operand1: Optional[Tensor], operand2: Optional[Tensor],
             sample_weight: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Loss ``name`` of the registry (kernel parameters ``params`` as losskit passes them)
-    under ``mode`` (``_core.MODES``: value, value_and_grad or value_and_grads).
+    """The loss :func:`config_string` describes under ``mode`` (``_core.MODES``: value,
+    value_and_grad or value_and_grads).
 
     Returns ``(value, d_input, d_operand1, d_operand2)``: the reduced value (0-d) or the
     per-element / per-row values, then the gradients of the reduced value (for "none": of
@@ -110,15 +122,14 @@ def loss_op(name: str, params: list[float], reduction: str, ignore_index: int,
     ``operand2`` are the kernel's third and fourth arguments (elementwise) or its second and
     third rows (row-wise), in the input's shape.
     """
-    kernel = _kernel(name, params, reduction, ignore_index, class_weight)
+    kernel = _kernel(config)
     arrays = (_array(input), _array(target), _array(operand1), _array(operand2),
               _array(sample_weight))
     result = kernel._kernel.run(mode, *arrays, None, None, None)
     if result is NotImplemented:
         result = kernel.slow_path(kernel, mode, *arrays, None, None, None)
     value, grads = (result, ()) if mode == VALUE else (result[0], result[1:])
-    value = (torch.from_numpy(value) if isinstance(value, np.ndarray)
-             else torch.tensor(value, dtype=input.dtype))
+    value = torch.from_numpy(np.asarray(value, dtype=arrays[0].dtype))
     outs = [torch.from_numpy(g) for g in grads]
     outs += [input.new_empty(0) for _ in range(3 - len(outs))]
     return value, outs[0], outs[1], outs[2]
@@ -131,14 +142,14 @@ def _computed(mode: int, operand1: Optional[Tensor], operand2: Optional[Tensor])
 
 
 @loss_op.register_fake
-def _loss_fake(name: str, params: list[float], reduction: str, ignore_index: int,
-               class_weight: list[float], mode: int, input: Tensor, target: Optional[Tensor],
+def _loss_fake(config: str, mode: int, input: Tensor, target: Optional[Tensor],
                operand1: Optional[Tensor], operand2: Optional[Tensor],
                sample_weight: Optional[Tensor]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    kernel = _kernel(config)
     shape = tuple(input.shape)
-    if reduction != "none":
+    if kernel.reduction != "none":
         value_shape: tuple = ()
-    elif _base.DEFINITIONS[name]["family"] == "rowwise":
+    elif kernel.rows:
         value_shape = shape[:1] + shape[2:]
     else:
         value_shape = shape
@@ -148,12 +159,12 @@ def _loss_fake(name: str, params: list[float], reduction: str, ignore_index: int
 
 
 def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
-    name, reduction, mode = inputs[0], inputs[2], inputs[5]
+    kernel = _kernel(inputs[0])
     ctx.mark_non_differentiable(*output[1:])
-    ctx.reduced = reduction != "none"
+    ctx.reduced = kernel.reduction != "none"
     # a per-row value multiplies its row's gradients (rows lie along axis 1)
-    ctx.rows = not ctx.reduced and _base.DEFINITIONS[name]["family"] == "rowwise"
-    ctx.computed = _computed(mode, inputs[8], inputs[9])
+    ctx.rows = not ctx.reduced and kernel.rows
+    ctx.computed = _computed(inputs[1], inputs[4], inputs[5])
     ctx.save_for_backward(*output[1:])
 
 
@@ -170,7 +181,7 @@ def _backward(ctx: Any, grad_value: Tensor, *_: Any) -> tuple:
             and grad_value.item() == 1.0)
     grads = [None if not c else (g if unit else g * grad_value)
              for c, g in zip(ctx.computed, saved)]
-    return None, None, None, None, None, None, grads[0], None, grads[1], grads[2], None
+    return None, None, grads[0], None, grads[1], grads[2], None
 
 
 loss_op.register_autograd(_backward, setup_context=_setup_context)
@@ -268,9 +279,9 @@ class _LossModule(torch.nn.Module):
         rowwise = info["family"] == "rowwise"
         weight = checked.get("weight") if rowwise else None
         ignore_index = checked.get("ignore_index") if rowwise else None
-        op_args = (info["name"], loss._kernel_values(info["name"], checked), loss.reduction,
-                   _NO_IGNORE_INDEX if ignore_index is None else ignore_index,
-                   [] if weight is None else list(weight))
+        op_config = config_string(info["name"], loss._kernel_values(info["name"], checked),
+                                  loss.reduction, _NO_IGNORE_INDEX if ignore_index is None
+                                  else ignore_index, weight or ())
         # commit: nothing has changed before every check passed
         for name, value in config.items():
             self._parameters.pop(name, None)
@@ -283,7 +294,7 @@ class _LossModule(torch.nn.Module):
             else:
                 object.__setattr__(self, name, checked.get(name, value))
         object.__setattr__(self, "_config", config)
-        object.__setattr__(self, "_op_args", op_args)
+        object.__setattr__(self, "_op_config", op_config)
         object.__setattr__(self, "_slots", tuple(slots))
         object.__setattr__(self, "_rowwise", rowwise)
         object.__setattr__(self, "_target", self._data.index("target")
@@ -338,7 +349,7 @@ class _LossModule(torch.nn.Module):
             mode = VALUE_AND_GRADS
         else:
             mode = VALUE_AND_GRAD if grad and x.requires_grad else VALUE
-        return (*self._op_args, mode, x, target, operands[0], operands[1], weight)
+        return (self._op_config, mode, x, target, operands[0], operands[1], weight)
 
 
 _CALL_PARTS = {"labels": "torch.tensor([0, 2])",
@@ -420,6 +431,8 @@ globals().update(_MODULES)
 
 # ---- robust_loss_pytorch's adaptive loss -------------------------------------------------------
 _LOG_E_MINUS_1 = math.log(math.e - 1.0)
+# Barron's rho per element, alpha and scale given per element
+_BARRON_PER_ELEMENT = config_string("barron", [1.0, 1.0], "none")
 _FLOAT_DTYPES = {np.float32: torch.float32, np.float64: torch.float64,
                  torch.float32: torch.float32, torch.float64: torch.float64}
 
@@ -535,9 +548,8 @@ class AdaptiveLossFunction(torch.nn.Module):
         grad = torch.is_grad_enabled()
         mode = VALUE_AND_GRADS if grad and (alpha.requires_grad or scale.requires_grad) else (
             VALUE_AND_GRAD if grad and x.requires_grad else VALUE)
-        rho = loss_op("barron", [1.0, 1.0], "none", _NO_IGNORE_INDEX, [], mode, x,
-                      torch.zeros_like(x), alpha.expand(x.shape), scale.expand(x.shape),
-                      None)[0]
+        rho = loss_op(_BARRON_PER_ELEMENT, mode, x, torch.zeros_like(x), alpha.expand(x.shape),
+                      scale.expand(x.shape), None)[0]
         return rho + (torch.log(scale) + log_partition_op(alpha)[0])
 
     def forward(self, x: Tensor) -> Tensor:
