@@ -7,8 +7,8 @@ forward + backward against the ``torch.nn.functional`` function forward + backwa
 on the arrays losskit differentiates), after checking that both give the same value and
 gradients. Next to them, the plain losskit call (NumPy arrays, ``value_and_grad`` /
 ``value_and_grads``) and the cost of PyTorch's dispatch of a custom operator with autograd
-(an operator that returns its input's sum and a saved gradient, forward + backward, at the
-same N): ``overhead`` is losskit.torch / (plain losskit + dispatch), the SPEC's "within
+(an operator that returns a zero and a saved, uninitialised gradient, forward + backward, at
+the same N): ``overhead`` is losskit.torch / (plain losskit + dispatch), the SPEC's "within
 1.3x". Contenders run in interleaved rounds (order rotated), one sample being enough calls
 to last 2 ms; the median per call is reported::
 
@@ -63,13 +63,9 @@ def _contenders(torch: Any, losskit: Any, lt: Any, name: str, arrays: list[np.nd
     module = getattr(lt, d["class_name"])(reduction="mean")
     function = getattr(torch.nn.functional, d["torch_function"])
     kwargs = _torch_kwargs(module)
-    differentiable = 1 + sum(1 for n in d["operands"] if n in module._data)
+    positions = [0] + [module._data.index(n) for n in d["operands"] if n in module._data]
     tensors = [torch.from_numpy(a.copy()) for a in arrays]
-    leaves = [t.requires_grad_(True) for t in tensors[:1]]
-    if d["family"] == "rowwise" or d["third_position"] == 2:
-        leaves += [t.requires_grad_(True) for t in tensors[1:differentiable]]
-    else:  # margin_ranking: (input1, input2, target)
-        leaves += [tensors[1].requires_grad_(True)]
+    leaves = [tensors[i].requires_grad_(True) for i in positions]
 
     def step(f: Callable[..., Any]) -> Callable[[], Any]:
         def call() -> Any:
@@ -82,8 +78,7 @@ def _contenders(torch: Any, losskit: Any, lt: Any, name: str, arrays: list[np.nd
         return call
 
     plain = losskit.get_loss(name, reduction="mean")
-    grads = plain.value_and_grads if hasattr(plain, "value_and_grads") and differentiable > 1 \
-        else plain.value_and_grad
+    grads = plain.value_and_grads if len(positions) > 1 else plain.value_and_grad
     x = torch.from_numpy(arrays[0].copy()).requires_grad_(True)
     return {"losskit.torch": step(module),
             "torch.nn": step(lambda *a: function(*a, **kwargs)),
@@ -95,13 +90,14 @@ _DISPATCH_OP: list[Any] = []
 
 
 def _dispatch_call(torch: Any, x: Any) -> Callable[[], Any]:
-    """Forward + backward of a custom operator that does next to nothing: its value is the
-    input's first element, its saved gradient a new empty tensor of the input's shape (an
-    allocation, as a loss's gradient is)."""
+    """Forward + backward of a custom operator that does next to nothing: its value is a new
+    0-d zero, its saved gradient a new empty tensor of the input's shape (an allocation, as a
+    loss's gradient is)."""
     if not _DISPATCH_OP:
-        @torch.library.custom_op("losskit_bench::dispatch", mutates_args=(), device_types="cpu")
-        def dispatch(input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return input[0].clone(), torch.empty_like(input)
+        @torch.library.custom_op("losskit_bench::dispatch", mutates_args=(), device_types="cpu",
+                                 schema="(Tensor input) -> (Tensor, Tensor)")
+        def dispatch(input):
+            return input.new_zeros(()), torch.empty_like(input)
 
         @dispatch.register_fake
         def _(input):
@@ -131,7 +127,7 @@ def _check(contenders: dict[str, Callable[[], Any]], leaves: list[Any]) -> None:
     """losskit.torch's value and gradients against torch.nn's."""
     values, grads = {}, {}
     for key in ("losskit.torch", "torch.nn"):
-        values[key] = float(contenders[key]())
+        values[key] = contenders[key]().item()
         grads[key] = [t.grad.clone() for t in leaves]
     scale = max(abs(values["torch.nn"]), 1e-30)
     if abs(values["losskit.torch"] - values["torch.nn"]) > 1e-3 * scale:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import textwrap
 from typing import Any, ClassVar, Optional
 
 import numpy as np
@@ -391,10 +392,11 @@ def _docstring(loss_class: type, data: tuple[str, ...]) -> str:
     end = own.find("\nNotes\n-----", start)
     parameters = own[start:end].strip() if start >= 0 else ""
     parts = [d["summary"], "",
-             f"The PyTorch module of :class:`losskit.{d['class_name']}` (same constructor "
-             f"arguments): ``forward({', '.join(data)}, sample_weight=None)`` takes CPU "
-             "float32/float64 tensors and returns a tensor; its backward pass uses the "
-             "gradient losskit computed with the value.", ""]
+             textwrap.fill(f"The PyTorch module of :class:`losskit.{d['class_name']}` (same "
+                           f"constructor arguments): ``forward({', '.join(data)}, "
+                           "sample_weight=None)`` takes CPU float32/float64 tensors and returns "
+                           "a tensor; its backward pass uses the gradient losskit computed with "
+                           "the value.", width=92), ""]
     if d["math"]:
         parts += [".. math::", *("    " + line for line in d["math"].splitlines()), ""]
     parts += [parameters, "", "Examples", "--------", _example(d, data)]

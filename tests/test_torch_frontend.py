@@ -492,3 +492,16 @@ def test_adaptive_trains_a_robust_line():
     assert line.bias.item() == pytest.approx(-0.5, abs=0.05)
     assert adaptive.alpha().item() < 1.0
     assert adaptive.scale().item() < 0.2
+
+
+def test_docstring_examples():
+    """Every public name has a docstring, and its Examples run as written."""
+    import doctest
+
+    for name in lt.__all__:
+        assert getattr(lt, name).__doc__, name
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder().find(lt, "losskit.torch"):
+        runner.run(test)
+    results = runner.summarize(verbose=False)
+    assert results.failed == 0 and results.attempted > 5 * len(lt.__all__)
