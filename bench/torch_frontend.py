@@ -24,6 +24,7 @@ import argparse
 import json
 import statistics
 import time
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -105,10 +106,11 @@ def _dispatch_call(torch: Any, x: Any) -> Callable[[], Any]:
 
         def setup(ctx, inputs, output):
             ctx.mark_non_differentiable(output[1])
+            ctx.set_materialize_grads(False)
             ctx.save_for_backward(output[1])
 
         def backward(ctx, grad, _):
-            return ctx.saved_tensors[0]
+            return ctx.saved_tensors[0].detach()  # an alias: no copy into the leaf's .grad
 
         dispatch.register_autograd(backward, setup_context=setup)
         _DISPATCH_OP.append(dispatch)
@@ -152,7 +154,8 @@ def _time(call: Callable[[], Any]) -> tuple[int, float]:
         k *= 2
 
 
-def run(sizes: list[int], losses: list[str] | None, rounds: int) -> list[dict]:
+def run(sizes: list[int], losses: list[str] | None, rounds: int,
+        report: Callable[[dict], None] = lambda row: None) -> list[dict]:
     from .impls import require
 
     torch = require("torch")
@@ -178,10 +181,13 @@ def run(sizes: list[int], losses: list[str] | None, rounds: int) -> list[dict]:
                         fn()
                     samples[key].append((time.perf_counter() - t0) / k)
             med = {key: statistics.median(v) for key, v in samples.items()}
-            rows.append({"loss": name, "elements": int(arrays[0].size), "shape": list(arrays[0].shape),
+            floor = med["losskit (NumPy)"] + med["dispatch"]
+            rows.append({"loss": name, "elements": int(arrays[0].size),
+                         "shape": list(arrays[0].shape),
                          **{f"{key}_s": v for key, v in med.items()},
                          "vs_torch": med["losskit.torch"] / med["torch.nn"],
-                         "overhead": med["losskit.torch"] / (med["losskit (NumPy)"] + med["dispatch"])})
+                         "overhead": med["losskit.torch"] / floor})
+            report(rows[-1])
     return rows
 
 
@@ -199,18 +205,22 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     losskit.set_num_threads(args.threads)
+    # PyTorch warns that kl_div's "mean" (the mean over elements, losskit's too) is not batchmean
+    warnings.filterwarnings("ignore", message="reduction: 'mean' divides the total loss")
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     losses = args.losses.split(",") if args.losses else None
     print(f"forward + backward, float32, mean reduction, {args.threads} threads; median of "
           f"{args.rounds} interleaved rounds (microseconds per call)")
     print(f"{'loss':24} {'N':>8} {'losskit.torch':>13} {'torch.nn':>10} {'ratio':>6} "
           f"{'NumPy':>9} {'dispatch':>9} {'overhead':>8}")
-    rows = run(sizes, losses, args.rounds)
-    for r in rows:
+
+    def report(r: dict) -> None:
         print(f"{r['loss']:24} {r['elements']:>8.0e} {r['losskit.torch_s'] * 1e6:>13.1f} "
               f"{r['torch.nn_s'] * 1e6:>10.1f} {r['vs_torch']:>6.2f} "
               f"{r['losskit (NumPy)_s'] * 1e6:>9.1f} {r['dispatch_s'] * 1e6:>9.1f} "
-              f"{r['overhead']:>8.2f}")
+              f"{r['overhead']:>8.2f}", flush=True)
+
+    rows = run(sizes, losses, args.rounds, report)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -58,7 +58,8 @@ Tensor = torch.Tensor
 # ---- the operator ----------------------------------------------------------------------------
 class _Kernel:
     """A compiled kernel and what the slow paths of ``_validation`` read of a loss (its
-    definition, reduction and class weights), from a configuration string (:func:`config_string`)."""
+    definition, reduction and class weights), made from a configuration string
+    (:func:`config_string`)."""
 
     __slots__ = ("name", "_kernel", "_kernel_info", "reduction", "params", "slow_path", "rows")
 
@@ -162,6 +163,9 @@ def _loss_fake(config: str, mode: int, input: Tensor, target: Optional[Tensor],
 def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
     kernel = _kernel(inputs[0])
     ctx.mark_non_differentiable(*output[1:])
+    # no zero tensors for the gradients' outputs, which nothing differentiates (autograd
+    # would fill one of the input's size for each, every backward pass)
+    ctx.set_materialize_grads(False)
     ctx.reduced = kernel.reduction != "none"
     # a per-row value multiplies its row's gradients (rows lie along axis 1)
     ctx.rows = not ctx.reduced and kernel.rows
@@ -174,13 +178,18 @@ def _backward(ctx: Any, grad_value: Tensor, *_: Any) -> tuple:
         raise RuntimeError("losskit.torch losses have no second derivatives "
                            "(backward with create_graph=True)")
     saved = ctx.saved_tensors
+    if grad_value is None:
+        return None, None, None, None, None, None, None
     if ctx.rows:
         grad_value = grad_value.unsqueeze(1)
     # loss.backward() seeds 1: the saved gradients are the answer as they are (in eager mode,
-    # on a plain tensor; a traced graph multiplies)
+    # on a plain tensor; a traced graph multiplies). They are returned as aliases: the saved
+    # tensor's own reference would make autograd copy a gradient it stores in a leaf's .grad
+    # (an alias shares the version counter, so a later in-place change of that .grad makes a
+    # second backward through a retained graph fail loudly instead of reading it).
     unit = (ctx.reduced and type(grad_value) is Tensor and not torch.compiler.is_compiling()
             and grad_value.item() == 1.0)
-    grads = [None if not c else (g if unit else g * grad_value)
+    grads = [None if not c else (g.detach() if unit else g * grad_value)
              for c, g in zip(ctx.computed, saved)]
     return None, None, grads[0], None, grads[1], grads[2], None
 
@@ -205,12 +214,13 @@ def _log_partition_fake(alpha: Tensor) -> tuple[Tensor, Tensor]:
 
 def _log_partition_setup(ctx: Any, inputs: tuple, output: tuple) -> None:
     ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)
     ctx.save_for_backward(output[1])
 
 
-def _log_partition_backward(ctx: Any, grad_value: Tensor, _: Any) -> Tensor:
+def _log_partition_backward(ctx: Any, grad_value: Optional[Tensor], _: Any) -> Any:
     (slope,) = ctx.saved_tensors
-    return grad_value * slope
+    return None if grad_value is None else grad_value * slope
 
 
 log_partition_op.register_autograd(_log_partition_backward, setup_context=_log_partition_setup)

@@ -139,6 +139,24 @@ def test_scaled_upstream_gradient():
     torch.testing.assert_close(x.grad, torch.tensor([0.5, -2.0, -1.0]))
 
 
+def test_backward_stores_the_kernel_gradient_without_copies():
+    """The gradient losskit wrote in the forward pass becomes the leaf's .grad itself; a
+    retained graph gives it again (and accumulates as PyTorch does)."""
+    x = torch.tensor(np.random.default_rng(11).normal(size=1000), requires_grad=True)
+    y = torch.zeros(1000)
+    module = lt.HuberLoss(delta=0.5)
+    value, d_input, _, _ = torch.ops.losskit.loss(*module._arguments((x, y), None))
+    address = d_input.data_ptr()
+    del d_input
+    value.backward(retain_graph=True)
+    assert x.grad.data_ptr() == address
+    expected = torch.from_numpy(losskit.HuberLoss(delta=0.5).grad(x.detach().numpy(),
+                                                                   y.numpy()))
+    torch.testing.assert_close(x.grad, expected, rtol=0, atol=0)
+    value.backward()
+    torch.testing.assert_close(x.grad, 2 * expected, rtol=0, atol=0)
+
+
 def test_no_second_derivatives():
     x = torch.tensor([0.5, 2.0], requires_grad=True)
     value = lt.MSELoss()(x, torch.zeros(2))
