@@ -165,6 +165,14 @@ def run(sizes: list[int], losses: list[str] | None, rounds: int,
 
     names = [n for n, d in sorted(losskit._base.DEFINITIONS.items())
              if d["torch_function"] and d["class_name"] and (losses is None or n in losses)]
+    with warnings.catch_warnings():
+        # PyTorch warns that kl_div's "mean" (over elements, losskit's too) is not batchmean
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides the total loss")
+        return _measure(torch, losskit, lt, names, sizes, rounds, report)
+
+
+def _measure(torch: Any, losskit: Any, lt: Any, names: list[str], sizes: list[int],
+             rounds: int, report: Callable[[dict], None]) -> list[dict]:
     rows = []
     for n in sizes:
         for name in names:
@@ -211,8 +219,6 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     losskit.set_num_threads(args.threads)
-    # PyTorch warns that kl_div's "mean" (the mean over elements, losskit's too) is not batchmean
-    warnings.filterwarnings("ignore", message="reduction: 'mean' divides the total loss")
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     losses = args.losses.split(",") if args.losses else None
     print(f"forward + backward, float32, mean reduction, {args.threads} threads; median of "
