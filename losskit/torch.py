@@ -17,10 +17,10 @@ Each module calls one PyTorch custom operator, ``torch.ops.losskit.loss`` (made 
 for the value and the gradients together, and keeps the gradients for the backward pass:
 nothing is computed twice. Contiguous tensors are read in place; other layouts are copied
 once. Gradients flow to the input and to every other array the kernel differentiates: the
-second input of the pair losses, GaussianNLLLoss's var, GaussianCRPSLoss's sigma,
-BarronLoss's alpha and scale when they are tensors (an ``nn.Parameter`` is trained), and
-BCEWithLogitsLoss's tensor pos_weight. Targets and sample weights are data: one that
-requires grad raises ValueError. Second derivatives (``create_graph=True``) are not
+second input of the pair losses, GaussianNLLLoss's var, GaussianCRPSLoss's sigma, and
+BarronLoss's alpha and scale when they are tensors (an ``nn.Parameter`` is trained). Targets,
+sample weights and the other parameters (a tensor pos_weight, class weights) are data: one
+that requires grad raises ValueError. Second derivatives (``create_graph=True``) are not
 available. :class:`AdaptiveLossFunction` is a drop-in for ``robust_loss_pytorch``'s class.
 """
 
@@ -246,8 +246,8 @@ def _as_tensor(name: str, value: Any, dtype: torch.dtype) -> Tensor:
 
 def _refuse_grad(name: str, tensor: Optional[Tensor]) -> None:
     if tensor is not None and tensor.requires_grad:
-        raise ValueError(f"{name} requires grad, but losskit does not differentiate the {name} "
-                         f"of this loss; pass {name}.detach()")
+        raise ValueError(f"{name} requires grad, but losskit does not differentiate {name} "
+                         f"in this loss; pass {name}.detach()")
 
 
 def _plain(value: Any) -> Any:
@@ -278,11 +278,13 @@ class _LossModule(torch.nn.Module):
         loss = self._loss_class(**{k: _plain(v) for k, v in config.items()})
         info = loss._kernel_info
         operands = info["operands"] if info["family"] == "rowwise" or info["arity"] > 2 else []
+        # the kernel's operand gradients are real where losskit's class returns them
+        # (value_and_grads); pos_weight's is not
+        differentiable = operands if hasattr(loss, "value_and_grads") else []
         checked = loss._config
         for name, value in config.items():
-            if (isinstance(value, Tensor) and value.requires_grad and name not in operands):
-                raise ValueError(f"{name} requires grad, but losskit does not differentiate "
-                                 f"{name}; pass {name}.detach()")
+            if isinstance(value, Tensor) and name not in differentiable:
+                _refuse_grad(name, value)
         # kernel operands named by parameters (Barron's alpha and scale, pos_weight) are
         # passed per element once one of them is a tensor or an array: a tensor is read at each
         # call (a Parameter trains), an array or a number is made a tensor here
@@ -294,7 +296,8 @@ class _LossModule(torch.nn.Module):
                 slots.append(("data", n, self._data.index(n)))
             elif per_element:
                 value = config[n]
-                slots.append(("param", n, None if isinstance(value, Tensor)
+                slots.append(("param" if n in differentiable else "constant", n,
+                              None if isinstance(value, Tensor)
                               else torch.tensor(np.array(checked[n], dtype=np.float64))))
         rowwise = info["family"] == "rowwise"
         weight = checked.get("weight") if rowwise else None
@@ -350,7 +353,9 @@ class _LossModule(torch.nn.Module):
         weight = None if sample_weight is None else _as_tensor("sample_weight", sample_weight,
                                                                 x.dtype)
         operands: list[Optional[Tensor]] = [None, None]
-        for i, (kind, name, source) in enumerate(self._slots):  # source: position or value
+        # kind: "data" (source: its position), "param" or "constant" (source: a tensor made of
+        # the parameter's value, or None: read the module's tensor)
+        for i, (kind, name, source) in enumerate(self._slots):
             if kind == "data":
                 t = _as_tensor(name, data[source], x.dtype)
                 if not self._rowwise:  # PyTorch's broadcasting rule of gaussian_nll's var
@@ -358,6 +363,8 @@ class _LossModule(torch.nn.Module):
             else:
                 t = getattr(self, name) if source is None else source
                 _check(name, t, floating=False)
+                if kind == "constant" and torch.is_grad_enabled():
+                    _refuse_grad(name, t)
                 check_operand_shape(name, t.shape, shape)
                 t = t.expand(shape)
             operands[i] = t if t.dtype == x.dtype else t.to(x.dtype)

@@ -127,6 +127,26 @@ def test_barron_alpha_and_scale_tensors_gradcheck(per_element):
     torch.testing.assert_close(value, expected, rtol=1e-12, atol=0)
 
 
+def test_pos_weight_tensor_is_data():
+    """A tensor pos_weight is a buffer (PyTorch does not differentiate it either)."""
+    rng = np.random.default_rng(12)
+    x = torch.tensor(rng.normal(0, 2, (5, 3)), requires_grad=True)
+    y = torch.tensor(rng.uniform(0, 1, (5, 3)))
+    pos_weight = torch.tensor(rng.uniform(0.5, 3.0, 3))
+    module = lt.BCEWithLogitsLoss(pos_weight=pos_weight)
+    assert [n for n, _ in module.named_buffers()] == ["pos_weight"]
+    value = module(x, y)
+    expected = F.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight)
+    torch.testing.assert_close(value, expected, rtol=1e-12, atol=0)
+    torch.testing.assert_close(torch.autograd.grad(value, x)[0],
+                               torch.autograd.grad(expected, x)[0], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="pos_weight requires grad"):
+        lt.BCEWithLogitsLoss(pos_weight=torch.nn.Parameter(pos_weight))
+    pos_weight.requires_grad_()
+    with pytest.raises(ValueError, match="pos_weight requires grad"):
+        module(x, y)
+
+
 def test_scaled_upstream_gradient():
     """The backward pass multiplies by the incoming gradient (not only the seed 1)."""
     x = torch.tensor([0.5, -2.0, 3.0], requires_grad=True)
