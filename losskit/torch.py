@@ -499,7 +499,8 @@ class AdaptiveLossFunction(torch.nn.Module):
     alpha_lo, alpha_hi : float
         The range of alpha, 0 <= alpha_lo <= alpha_hi (neither 2 unless they are equal).
     alpha_init : float, optional
-        The initial alpha, in (alpha_lo, alpha_hi); the midpoint by default.
+        The initial alpha, in (alpha_lo, alpha_hi); the midpoint by default (ignored when
+        alpha_lo == alpha_hi).
     scale_lo : float, > 0
         The smallest scale.
     scale_init : float, >= scale_lo
@@ -525,8 +526,10 @@ class AdaptiveLossFunction(torch.nn.Module):
                  scale_init: float = 1.0) -> None:
         super().__init__()
         # losskit's own adaptive loss checks the configuration and computes the initial latents
-        reference = AdaptiveBarronLoss(num_dims, alpha_lo, alpha_hi, alpha_init, scale_lo,
-                                       scale_init)
+        # (alpha_init is ignored when alpha is fixed, as in the reference code)
+        fixed = alpha_lo == alpha_hi
+        reference = AdaptiveBarronLoss(num_dims, alpha_lo, alpha_hi,
+                                       None if fixed else alpha_init, scale_lo, scale_init)
         dtype = _FLOAT_DTYPES.get(float_dtype)
         if dtype is None:
             raise ValueError(f"float_dtype must be float32 or float64, got {float_dtype!r}")
@@ -563,9 +566,10 @@ class AdaptiveLossFunction(torch.nn.Module):
         softplus = torch.nn.functional.softplus(self.latent_scale + _LOG_E_MINUS_1)
         return self.scale_lo + (self.scale_init - self.scale_lo) * softplus
 
-    def lossfun(self, x: Tensor) -> Tensor:
-        """The negative log-likelihood of each element of ``x`` (N, num_dims): a tensor of
-        x's shape."""
+    def lossfun(self, x: Any) -> Tensor:
+        """The negative log-likelihood of each element of ``x`` (N, num_dims; a tensor or an
+        array): a tensor of x's shape."""
+        x = torch.as_tensor(x)
         _check("x", x)
         if x.dim() != 2 or x.shape[1] != self.num_dims:
             raise ValueError(f"x must have shape (N, num_dims) = (N, {self.num_dims}), got "

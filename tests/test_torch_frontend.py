@@ -487,13 +487,14 @@ def test_adaptive_matches_reference_and_losskit():
 
 def test_adaptive_fixed_alpha_and_errors():
     fixed = lt.AdaptiveLossFunction(2, np.float32, alpha_lo=1.0, alpha_hi=1.0,
-                                    scale_lo=0.5, scale_init=0.5)
+                                    alpha_init=0.3, scale_lo=0.5, scale_init=0.5)
     assert list(fixed.parameters()) == []
     assert fixed.state_dict() == {}
     x = torch.tensor([[0.5, -3.0]])
     expected = (torch.sqrt((x / 0.5) ** 2 + 1) - 1 + math.log(0.5)
                 + losskit.barron_log_partition(1.0))
     torch.testing.assert_close(fixed.lossfun(x), expected)
+    torch.testing.assert_close(fixed.lossfun(x.numpy()), expected)  # arrays, as the reference
     with pytest.raises(ValueError, match="alpha_hi"):
         lt.AdaptiveLossFunction(1, np.float32, alpha_lo=1.0, alpha_hi=0.5)
     with pytest.raises(ValueError, match="float_dtype"):
