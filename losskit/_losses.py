@@ -12,7 +12,8 @@ from . import _base
 from ._barron import BarronBase
 from ._base import (ElementwiseLoss, ElementwiseLoss3, ElementwisePairLoss, RowwiseLoss,
                     RowwiseLoss3, _unpack_out)
-from ._validation import GRAD, VALUE, VALUE_AND_GRAD, cast_to, kernel_dtype
+from ._validation import (GRAD, VALUE, VALUE_AND_GRAD, cast_to, check_operand_shape,
+                          kernel_dtype)
 
 
 class _BCEWithLogits(ElementwiseLoss):
@@ -35,11 +36,8 @@ class _BCEWithLogits(ElementwiseLoss):
         dtype = kernel_dtype(np.asarray(input).dtype)
         e = self._expanded
         if e is None or e.shape != shape or e.dtype != dtype:
-            try:
-                e = np.ascontiguousarray(np.broadcast_to(cast_to(pos_weight, dtype), shape))
-            except ValueError:
-                raise ValueError(f"pos_weight shape {pos_weight.shape} does not broadcast to "
-                                 f"input shape {shape}") from None
+            check_operand_shape("pos_weight", pos_weight.shape, shape)
+            e = np.ascontiguousarray(np.broadcast_to(cast_to(pos_weight, dtype), shape))
             self._expanded = e
         return e
 

@@ -242,6 +242,20 @@ def as_real_array(name: str, value: Any, dtype: np.dtype | None = None) -> np.nd
     return array
 
 
+# The tensor dtypes the PyTorch modules compute in (named, so that this module needs no torch).
+TENSOR_DTYPES = ("torch.float32", "torch.float64")
+
+
+def check_tensor(name: str, tensor: Any, floating: bool = True) -> None:
+    """A tensor argument of a ``losskit.torch`` module: on the CPU and, where ``floating``,
+    float32 or float64 (the dtypes the kernels compute in)."""
+    if tensor.device.type != "cpu":
+        raise ValueError(f"{name} must be on the CPU (losskit's kernels run there), got "
+                         f"device {tensor.device}")
+    if floating and str(tensor.dtype) not in TENSOR_DTYPES:
+        raise TypeError(f"{name} must be a float32 or float64 tensor, got {tensor.dtype}")
+
+
 def as_index_array(array: Any) -> np.ndarray:
     """Integer labels or indices as the kernels read them: C-contiguous, aligned, native int64."""
     array = np.ascontiguousarray(array, dtype=np.int64)
@@ -310,22 +324,45 @@ def _deliver(computed: Any, user: np.ndarray | None, buffer: np.ndarray | None) 
     return user
 
 
-def _third_to_input_shape(name: str, third: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def third_view_shape(name: str, third_shape: tuple[int, ...],
+                     shape: tuple[int, ...]) -> tuple[int, ...]:
     """PyTorch's rule for gaussian_nll's var: the input's shape; a scalar; the input's shape
     without its last axis (one variance per row); or the input's number of dimensions with
-    exactly one axis of size 1 where the input's differs (one variance shared along it)."""
-    if third.shape == shape:
-        return third
-    view = third
-    if view.ndim == len(shape) - 1 and view.shape == shape[:-1]:
-        view = view[..., None]
-    mismatched = [v for s, v in zip(shape, view.shape) if s != v] if view.ndim == len(shape) else None
-    if view.ndim == 0 or mismatched == [1]:
-        return np.ascontiguousarray(np.broadcast_to(view, shape))
+    exactly one axis of size 1 where the input's differs (one variance shared along it).
+    Returns the shape to view the third argument as before broadcasting it to ``shape`` (a
+    trailing axis added to the one-variance-per-row form); ValueError otherwise."""
+    third_shape, shape = tuple(third_shape), tuple(shape)
+    if third_shape == shape:
+        return third_shape
+    view = third_shape
+    if len(view) == len(shape) - 1 and view == shape[:-1]:
+        view = view + (1,)
+    if len(view) == 0 or (len(view) == len(shape)
+                          and [v for s, v in zip(shape, view) if s != v] == [1]):
+        return view
     raise ValueError(
-        f"{name} shape {third.shape} must be the input shape {shape}, a scalar, the input shape "
+        f"{name} shape {third_shape} must be the input shape {shape}, a scalar, the input shape "
         f"without its last axis, or the input shape with one axis of size 1"
     )
+
+
+def _third_to_input_shape(name: str, third: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The third argument broadcast to the input's shape by :func:`third_view_shape`."""
+    if third.shape == shape:
+        return third
+    view = third.reshape(third_view_shape(name, third.shape, shape))
+    return np.ascontiguousarray(np.broadcast_to(view, shape))
+
+
+def check_operand_shape(name: str, operand_shape: tuple[int, ...],
+                        shape: tuple[int, ...]) -> None:
+    """A per-element operand (barron's alpha, bce_with_logits' pos_weight) must broadcast to the
+    input's shape by NumPy's rules without changing it."""
+    operand_shape, shape = tuple(operand_shape), tuple(shape)
+    if len(operand_shape) > len(shape) or any(
+            o not in (1, s) for o, s in zip(reversed(operand_shape), reversed(shape))):
+        raise ValueError(f"{name} shape {operand_shape} does not broadcast to the input shape "
+                         f"{shape}")
 
 
 def operand_to_input_shape(name: str, operand: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -333,13 +370,7 @@ def operand_to_input_shape(name: str, operand: np.ndarray, shape: tuple[int, ...
     the input's shape must not change) and made contiguous."""
     if operand.shape == shape:
         return operand
-    try:
-        if np.broadcast_shapes(operand.shape, shape) != shape:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"{name} shape {operand.shape} does not broadcast to the input shape {shape}"
-        ) from None
+    check_operand_shape(name, operand.shape, shape)
     return np.ascontiguousarray(np.broadcast_to(operand, shape))
 
 

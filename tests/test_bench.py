@@ -367,3 +367,33 @@ def test_rows_bench_times_every_rowwise_loss_and_its_torch_peer():
         assert timed[name]["losskit_us"] > 0
         assert ("torch_us" in timed[name]) == (name in rows.TORCH), name
     assert timed["cross_entropy (K-dim)"]["torch_us"] > 0
+
+
+def test_torch_frontend_bench_times_every_loss_torch_has():
+    torch = pytest.importorskip("torch")
+    from losskit.bench import torch_frontend
+
+    out = torch_frontend.run([64], None, rounds=1)
+    names = {d["name"] for d in losskit._core.loss_definitions()
+             if d["torch_function"] and d["class_name"]}
+    assert {r["loss"] for r in out} == names
+    for r in out:
+        assert min(r["losskit.torch_s"], r["torch.nn_s"], r["losskit (NumPy)_s"],
+                   r["dispatch_s"]) > 0
+    # the check before timing refuses a gradient that differs from torch.nn's
+    leaf = torch.zeros(3, requires_grad=True)
+
+    def wrong():
+        leaf.grad = None
+        value = (leaf * 2.0).sum()
+        value.backward()
+        return value
+
+    def right():
+        leaf.grad = None
+        value = leaf.sum()
+        value.backward()
+        return value
+
+    with pytest.raises(SystemExit, match="gradient differs"):
+        torch_frontend._check({"losskit.torch": wrong, "torch.nn": right}, [leaf])
