@@ -10,6 +10,9 @@
 # run only (CPython leaves objects alive at exit by design, which LeakSanitizer would report);
 # the C++ tests run with it on.
 set -euo pipefail
+# One argument: "build" (configure and compile only), "test" (run what "build" compiled), or
+# none for both. .ci/run compiles while the test command runs, then tests.
+phase="${1:-all}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${LOSSKIT_SANITIZER_BUILD:-$root/build/sanitizers}"
 cxx="${CXX:-c++}"
@@ -27,11 +30,14 @@ if [[ $cpu_flags == *avx512f* && $cpu_flags == *avx512dq* && $cpu_flags == *avx5
 elif [[ $cpu_flags == *avx2* && $cpu_flags == *fma* && $cpu_flags == *bmi2* ]]; then
   isas="sse2;avx2"
 fi
+if [[ $phase != test ]]; then
 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DLOSSKIT_SANITIZE=ON \
   -DLOSSKIT_ISAS="$isas" -DLOSSKIT_BUILD_TESTS=ON -DLOSSKIT_BUILD_PYTHON=ON \
   -Dpybind11_DIR="$pybind11_dir"
 cmake --build "$build" -j "${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+fi
+if [[ $phase == build ]]; then exit 0; fi
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
