@@ -72,7 +72,7 @@ def get_cmake_dir() -> str:
     return _os.path.join(_os.path.dirname(__file__), "lib", "cmake", "losskit")
 
 
-# The loss classes, one per definition in src/cpp/src/per_isa/definitions/.
+# The loss classes, one per definition in src/cpp/include/losskit/definitions/.
 globals().update(_losses.CLASSES)
 
 __all__ = [
