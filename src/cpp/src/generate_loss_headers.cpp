@@ -368,22 +368,28 @@ std::string point_pxd(const std::vector<const LossInfo*>& elementwise) {
       out += "    cdef cppclass " + gradients_struct(d) + "[T]:\n        T value\n        T gradient\n";
       for (const std::string& g : extra_gradients(d)) out += "        T " + g + "\n";
     }
+    // Cython gives extern functions no default arguments: one overload per number of trailing
+    // parameters left to the C++ defaults.
     for (const char* t : {"double", "float"}) {
       const std::string T = t;
-      std::string signature;
-      for (const PointArgument& a : point_arguments(d, t))
-        signature += (signature.empty() ? "" : ", ") + a.cython_type + " " + a.name +
-                     (a.default_value.empty() ? "" : "=*");
-      const std::string n = d.name;
-      out += "    " + T + " " + n + "_value(" + signature + ") noexcept\n";
-      out += "    " + T + " " + n + "_gradient(" + signature + ") noexcept\n";
-      out += "    ValueGrad[" + T + "] " + n + "_value_gradient(" + signature + ") noexcept\n";
-      out += "    GradHess[" + T + "] " + n + "_gradient_hessian(" + signature + ") noexcept\n";
-      if (offers_irls(d))
-        out += "    GradHess[" + T + "] " + n + "_gradient_irls(" + signature + ") noexcept\n";
-      if (d.arity > 2)
-        out += "    " + gradients_struct(d) + "[" + T + "] " + n + "_value_gradients(" +
-               signature + ") noexcept\n";
+      const std::vector<PointArgument> args = point_arguments(d, t);
+      std::size_t required = 0;
+      while (required < args.size() && args[required].default_value.empty()) ++required;
+      for (std::size_t count = required; count <= args.size(); ++count) {
+        std::string signature;
+        for (std::size_t k = 0; k < count; ++k)
+          signature += (k ? ", " : "") + args[k].cython_type + " " + args[k].name;
+        const std::string n = d.name;
+        out += "    " + T + " " + n + "_value(" + signature + ") noexcept\n";
+        out += "    " + T + " " + n + "_gradient(" + signature + ") noexcept\n";
+        out += "    ValueGrad[" + T + "] " + n + "_value_gradient(" + signature + ") noexcept\n";
+        out += "    GradHess[" + T + "] " + n + "_gradient_hessian(" + signature + ") noexcept\n";
+        if (offers_irls(d))
+          out += "    GradHess[" + T + "] " + n + "_gradient_irls(" + signature + ") noexcept\n";
+        if (d.arity > 2)
+          out += "    " + gradients_struct(d) + "[" + T + "] " + n + "_value_gradients(" +
+                 signature + ") noexcept\n";
+      }
     }
   }
   return out;
