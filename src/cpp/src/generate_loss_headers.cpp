@@ -281,6 +281,7 @@ std::string point_functions(const std::vector<const LossInfo*>& elementwise,
       "// documents them.\n"
       "#pragma once\n\n#include <cstdint>\n\n#include \"losskit/point.hpp\"\n\n"
       "namespace losskit::point {\n\n";
+  std::string two, more;  // the list macro's entries
   for (std::size_t k = 0; k < elementwise.size(); ++k) {
     const LossInfo& d = *elementwise[k];
     if (!d.class_name) continue;
@@ -335,8 +336,13 @@ std::string point_functions(const std::vector<const LossInfo*>& elementwise,
       }
     }
     out += "\n";
+    if (d.arity == 2) two += " X(" + std::string(d.name) + ", " + object_name(d) + ")";
+    else more += " XN(" + std::string(d.name) + ", " + object_name(d) + ")";
   }
-  return out + "}  // namespace losskit::point\n";
+  return out + "}  // namespace losskit::point\n\n"
+               "// Every loss with per-point functions, for generic code: X(name, Object) for\n"
+               "// those of two arguments, XN(name, Object) for those of three or four.\n"
+               "#define LOSSKIT_POINT_LOSSES(X, XN)" + two + more + "\n";
 }
 
 std::string point_pxd(const std::vector<const LossInfo*>& elementwise) {
