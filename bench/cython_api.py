@@ -27,15 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-# (name, scikit-learn class and its constructor arguments, losskit per-point prefix and
-# arguments after (input, target), scale of losskit's value against scikit-learn's)
+# (label, scikit-learn class and its constructor argument, losskit per-point prefix and its
+# arguments after (input, target), losskit's value over scikit-learn's: its "half" losses)
 PAIRS = [
     ("huber", "CyHuberLoss", "1.0", "huber", ", 1.0", 1.0),
     ("squared error", "CyHalfSquaredError", "", "mse", "", 2.0),
     ("poisson (log link)", "CyHalfPoissonLoss", "", "poisson", "", 1.0),
 ]
-OPERATIONS = [("value", "cy_loss", "_value", ""), ("gradient", "cy_gradient", "_gradient", ""),
-              ("gradient+hessian", "cy_grad_hess", "_gradient_hessian", "")]
+# (label, scikit-learn method, losskit per-point suffix)
+OPERATIONS = [("value", "cy_loss", "_value"), ("gradient", "cy_gradient", "_gradient"),
+              ("gradient+hessian", "cy_grad_hess", "_gradient_hessian")]
 
 HEADER = """\
 # distutils: language = c++
@@ -61,8 +62,8 @@ def _loop(name: str, decl: str, body: str) -> str:
 
 def module_source(with_sklearn: bool) -> str:
     parts = [HEADER, SKLEARN_HEADER if with_sklearn else ""]
-    for key, cls, _, prefix, extra, _ in PAIRS:
-        for op, sk_method, suffix, _ in OPERATIONS:
+    for _, cls, _, prefix, extra, _ in PAIRS:
+        for op, sk_method, suffix in OPERATIONS:
             fn = f"{prefix}{suffix}"
             if op == "gradient+hessian":
                 lk = f"h = {fn}(x[i], y[i]{extra})\n                    s += h.gradient + h.hessian"
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
               f"(best of {args.rounds})")
         print(f"{'loss':<22}{'operation':<18}{'losskit':>9}{'sklearn':>9}{'ratio':>7}")
         for key, cls, ctor, prefix, _, scale in PAIRS:
-            for op, sk_method, _, _ in OPERATIONS:
+            for op, sk_method, _ in OPERATIONS:
                 ours = getattr(m, f"losskit_{prefix}_{sk_method}")
                 if sk_loss is None:
                     t_ours = best(lambda: ours(x, y), args.rounds) / n * 1e9
