@@ -63,7 +63,30 @@ def __getattr__(name: str) -> object:
 
 
 def get_include() -> str:
-    """The directory of losskit's C++ headers (``#include <losskit/losskit.hpp>``)."""
+    """The include directory a C, C++ or Cython build against losskit needs.
+
+    It holds the public headers: ``losskit/losskit.hpp`` (the C++ API), ``losskit/losskit.h``
+    (the C ABI) and ``losskit/point.hpp`` (the per-point functions, header-only, over the loss
+    definitions in ``losskit/definitions/``). Cython finds losskit's ``.pxd`` files
+    (``losskit/point.pxd``, ``losskit/kernels.pxd``) in the installed package itself, so a
+    Cython extension needs only this directory on its include path and no library to link.
+
+    Returns
+    -------
+    str
+        The absolute path of the ``include`` directory inside the installed package.
+
+    Examples
+    --------
+    >>> import os, losskit
+    >>> os.path.isfile(os.path.join(losskit.get_include(), "losskit", "point.hpp"))
+    True
+
+    In a setuptools ``setup.py`` building a Cython extension that cimports losskit::
+
+        Extension("fit", ["fit.pyx"], language="c++", include_dirs=[losskit.get_include()],
+                  extra_compile_args=["-std=c++17"])
+    """
     return _os.path.join(_os.path.dirname(__file__), "include")
 
 
@@ -88,7 +111,7 @@ def get_library() -> str:
     return _os.path.join(_os.path.dirname(__file__), "lib", "liblosskit.so")
 
 
-# The loss classes, one per definition in src/cpp/src/per_isa/definitions/.
+# The loss classes, one per definition in src/cpp/include/losskit/definitions/.
 globals().update(_losses.CLASSES)
 
 __all__ = [

@@ -1,5 +1,5 @@
 """Barron's general and adaptive robust loss (J. T. Barron, "A General and Adaptive Robust Loss
-Function", CVPR 2019). The formulas live in C++ (src/cpp/src/per_isa/definitions/barron.hpp, and
+Function", CVPR 2019). The formulas live in C++ (src/cpp/include/losskit/definitions/barron.hpp, and
 src/cpp/src/barron_partition.cpp for log Z); these classes hold parameters, validation and
 documentation."""
 

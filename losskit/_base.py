@@ -1,6 +1,6 @@
 """The Loss base classes, the registry, and the classes made from the C++ definitions.
 
-Each loss is defined once, in C++ (src/cpp/src/per_isa/definitions/): its LossInfo reaches
+Each loss is defined once, in C++ (src/cpp/include/losskit/definitions/): its LossInfo reaches
 Python through ``_core.loss_definitions()``, and :func:`define` makes the class from it: the
 constructor's signature, the parameters' checks (their domains), attributes that take effect
 when assigned, and the docstring. A class holds (composes) a compiled kernel object, rebuilt

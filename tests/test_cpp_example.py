@@ -90,10 +90,11 @@ def test_find_package_checks_the_version(version, found, tmp_path):
 
 
 def test_the_wheel_ships_the_public_headers():
-    # loss_ids.hpp and loss_objects.hpp are generated from the loss definitions by the build
+    # loss_ids.hpp, loss_objects.hpp and point_functions.hpp are generated from the loss
+    # definitions by the build
     assert PUBLIC_HEADERS == ["checked.hpp", "core.hpp", "loss_ids.hpp", "loss_methods.hpp",
                               "loss_objects.hpp", "loss_types.hpp", "losskit.hpp", "optim.hpp",
-                              "optimizer.hpp", "span.hpp"]
+                              "optimizer.hpp", "point.hpp", "point_functions.hpp", "span.hpp"]
     assert (Path(losskit.get_include()) / "losskit" / "losskit.h").is_file()
 
 

@@ -1,4 +1,4 @@
-"""Fits the polynomials of the vectorized erf (src/cpp/src/per_isa/simd/vmath.hpp, verf).
+"""Fits the polynomials of the vectorized erf (src/cpp/include/losskit/simd/vmath.hpp, verf).
 
 erf is evaluated in two pieces (odd, so on |x|), split at s = 1.5 (double) / 1 (float):
 - |x| < s:  erf(x) = x P(x^2), P fitted to erf(sqrt(u)) / sqrt(u) on u in [0, s^2];

@@ -1,4 +1,4 @@
-"""Fits the float32 polynomials of the vector math (src/cpp/src/per_isa/simd/vmath.hpp).
+"""Fits the float32 polynomials of the vector math (src/cpp/include/losskit/simd/vmath.hpp).
 
 - expm1(r) = r + r^2 P(r) on |r| <= ln2/2, P of degree 4 (MathConstants<float>::kExpm1Coeffs),
   fitted to the relative error of exp(r) = 1 + expm1(r), which is what vexp returns.

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <losskit/point.hpp>
+
 #include "check.hpp"
 #include "support.hpp"
 
@@ -622,6 +624,105 @@ template <class T> void check_typed_objects() {
 LOSSKIT_TEST(typed_objects_match_the_formulas) {
   check_typed_objects<double>();
   check_typed_objects<float>();
+}
+
+// The per-point functions (losskit/point.hpp: the definitions compiled with one lane) at every
+// loss's defaults: value, gradient and the fused calls against the formulas, the other
+// arguments' gradients too, and the exact curvature against the array kernel's.
+template <class Loss, class T, class Call, class ValueGradients>
+void check_point_functions(const Call& call, const ValueGradients& value_gradients) {
+  const Case c{Loss::id, default_params(losskit::info(Loss::id)), true};
+  Data<T> d = make_data<T>(c, 37, 99);
+  if (!d.from_reference) d.expected = kernel_expected<T>(c, d);
+  const std::size_t n = d.x.size();
+  const std::string where = std::string("point ") + losskit::info(Loss::id).name + " " +
+                            losskit_test::dtype_name<T>();
+  const double rtol = kTolerance<T>.rtol, atol = kTolerance<T>.atol;
+  Loss loss;
+  loss.reduction = Reduction::sum;
+  std::vector<T> grad(n), hess(n);
+  if constexpr (Loss::arity == 2) loss.grad_hess(d.x, d.y, grad, hess, losskit::Hessian::exact);
+  else if constexpr (Loss::arity == 3) loss.grad_hess(d.x, d.y, d.z3, grad, hess, losskit::Hessian::exact);
+  else loss.grad_hess(d.x, d.y, d.z3, d.z4, grad, hess, losskit::Hessian::exact);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Expected& e = d.expected[i];
+    const std::string at = where + " [" + std::to_string(i) + "]";
+    const auto r = call(d.x[i], d.y[i], d.z3[i], d.z4[i]);
+    CHECK_CLOSE(r.value, double(e.value), rtol, atol, at + " value");
+    CHECK_CLOSE(r.gradient, double(e.grad), rtol, atol, at + " gradient");
+    CHECK(losskit_test::same_bits(r.pair.value, r.value) &&
+          losskit_test::same_bits(r.pair.gradient, r.gradient));
+    CHECK(losskit_test::same_bits(r.curvature.gradient, r.gradient));
+    CHECK_CLOSE(r.curvature.hessian, double(hess[i]), rtol, atol, at + " hessian");
+    value_gradients(d.x[i], d.y[i], d.z3[i], d.z4[i], e, at);
+  }
+}
+
+template <class T> struct PointResult {
+  T value, gradient;
+  losskit::point::ValueGrad<T> pair;
+  losskit::point::GradHess<T> curvature;
+};
+
+// f called with the arguments in the order of the Python call (MarginRankingLoss: input1,
+// input2, target; Barron: input, target, alpha, scale).
+template <class Loss, class F, class T> auto call_point(const F& f, T x, T y, T z3, T z4) {
+  if constexpr (Loss::arity == 2) return f(x, y);
+  else if constexpr (Loss::arity == 4) return f(x, y, z3, z4);
+  else if (losskit::info(Loss::id).third_position == 1) return f(x, z3, y);
+  else return f(x, y, z3);
+}
+
+// The gradients of a three- or four-argument loss's other arguments (its *Gradients struct:
+// value, gradient, then one gradient per operand).
+template <class Loss, class R>
+void check_extra_gradients(const R& all, const Expected& e, double rtol, double atol,
+                           const std::string& at) {
+  if constexpr (Loss::arity == 3) {
+    const auto& [value, gradient, third] = all;
+    CHECK_CLOSE(third, double(e.grad_third), rtol, atol, at + " d/dthird");
+    (void)value, (void)gradient;
+  } else {
+    const auto& [value, gradient, third, fourth] = all;
+    CHECK_CLOSE(third, double(e.grad_third), rtol, atol, at + " d/dthird");
+    CHECK_CLOSE(fourth, double(e.grad_fourth), rtol, atol, at + " d/dfourth");
+    (void)value, (void)gradient;
+  }
+}
+
+template <class T> void check_all_point_functions() {
+  using namespace losskit::point;
+  const double rtol = kTolerance<T>.rtol, atol = kTolerance<T>.atol;
+#define LOSSKIT_POINT_CALL(name, Object)                                                       \
+  [](T x, T y, T z3, T z4) {                                                                   \
+    auto call = [&](auto fn) { return call_point<losskit::Object>(fn, x, y, z3, z4); };        \
+    return PointResult<T>{call([](auto... a) { return name##_value(a...); }),                  \
+                          call([](auto... a) { return name##_gradient(a...); }),               \
+                          call([](auto... a) { return name##_value_gradient(a...); }),         \
+                          call([](auto... a) { return name##_gradient_hessian(a...); })};      \
+  }
+#define LOSSKIT_POINT_CHECK2(name, Object)                                                     \
+  check_point_functions<losskit::Object, T>(                                                   \
+      LOSSKIT_POINT_CALL(name, Object), [](T, T, T, T, const Expected&, const std::string&) {});
+#define LOSSKIT_POINT_CHECKN(name, Object)                                                     \
+  check_point_functions<losskit::Object, T>(                                                   \
+      LOSSKIT_POINT_CALL(name, Object),                                                        \
+      [&](T x, T y, T z3, T z4, const Expected& e, const std::string& at) {                   \
+        const auto all = call_point<losskit::Object>(                                          \
+            [](auto... a) { return name##_value_gradients(a...); }, x, y, z3, z4);             \
+        CHECK_CLOSE(all.value, double(e.value), rtol, atol, at + " value_gradients value");    \
+        CHECK_CLOSE(all.gradient, double(e.grad), rtol, atol, at + " value_gradients grad");   \
+        check_extra_gradients<losskit::Object>(all, e, rtol, atol, at);                        \
+      });
+  LOSSKIT_POINT_LOSSES(LOSSKIT_POINT_CHECK2, LOSSKIT_POINT_CHECKN)
+#undef LOSSKIT_POINT_CHECKN
+#undef LOSSKIT_POINT_CHECK2
+#undef LOSSKIT_POINT_CALL
+}
+
+LOSSKIT_TEST(point_functions_match_the_formulas) {
+  check_all_point_functions<double>();
+  check_all_point_functions<float>();
 }
 
 LOSSKIT_TEST(every_loss_matches_its_formula_float64) { check_all_cases<double>(); }

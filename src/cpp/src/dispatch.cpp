@@ -99,6 +99,14 @@ std::atomic<int>& num_threads() {
   static std::atomic<int> n{initial_threads()};
   return n;
 }
+// ScopedNumThreads's count for this thread; 0: none.
+thread_local int thread_num_threads = 0;
+
+void check_num_threads(int n) {
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("num_threads must be in [1, " + std::to_string(kMaxThreads) +
+                                "], got " + std::to_string(n));
+}
 
 }  // namespace
 
@@ -125,13 +133,19 @@ void set_isa(Isa isa) {
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_relaxed); }
 
-int get_num_threads() { return num_threads().load(std::memory_order_relaxed); }
+int get_num_threads() {
+  return thread_num_threads ? thread_num_threads : num_threads().load(std::memory_order_relaxed);
+}
 
 void set_num_threads(int n) {
-  if (n < 1 || n > kMaxThreads)
-    throw std::invalid_argument("num_threads must be in [1, " + std::to_string(kMaxThreads) +
-                                "], got " + std::to_string(n));
+  check_num_threads(n);
   num_threads().store(n);
 }
+
+ScopedNumThreads::ScopedNumThreads(int n) : previous_(thread_num_threads) {
+  check_num_threads(n);
+  thread_num_threads = n;
+}
+ScopedNumThreads::~ScopedNumThreads() { thread_num_threads = previous_; }
 
 }  // namespace losskit

@@ -72,4 +72,18 @@ inline constexpr int kMaxThreads = 1024;
 int get_num_threads();
 void set_num_threads(int n);  // throws std::invalid_argument unless 1 <= n <= kMaxThreads
 
+// Kernels called from this thread use n threads while this object lives (get_num_threads()
+// returns n here; other threads keep the setting): for front ends that take a thread count
+// per call. Throws std::invalid_argument as set_num_threads does.
+class ScopedNumThreads {
+ public:
+  explicit ScopedNumThreads(int n);
+  ~ScopedNumThreads();
+  ScopedNumThreads(const ScopedNumThreads&) = delete;
+  ScopedNumThreads& operator=(const ScopedNumThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace losskit

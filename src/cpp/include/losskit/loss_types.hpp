@@ -1,7 +1,7 @@
 // The types of the loss API that do not depend on which losses exist: what a loss is (LossInfo,
 // as its one definition states it: name, parameters with defaults and domains, arity, family,
 // the domains of its arguments, formula and documentation), its parameters, and one call of its
-// kernel. Every loss definition (src/cpp/src/per_isa/definitions/) carries one LossInfo; the
+// kernel. Every loss definition (src/cpp/include/losskit/definitions/) carries one LossInfo; the
 // enum of losses (losskit/loss_ids.hpp, generated at build time), the kernel tables, the Python
 // classes and their docstrings, the catalog of `losskit list` and the common tests derive from it.
 #pragma once

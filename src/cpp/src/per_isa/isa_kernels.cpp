@@ -2,7 +2,7 @@
 // with LOSSKIT_ISA naming the namespace and the matching -m flags.
 #include "kernel_table.hpp"
 #include "drivers/elementwise.hpp"
-#include "definitions/all.hpp"
+#include "losskit/definitions/all.hpp"
 #include "drivers/rowwise.hpp"
 #include "drivers/update_rules.hpp"
 

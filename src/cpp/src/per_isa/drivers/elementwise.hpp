@@ -12,9 +12,9 @@
 #include <utility>
 
 #include "losskit/loss_types.hpp"
-#include "definitions/point.hpp"
+#include "losskit/definitions/point.hpp"
 #include "parallel.hpp"
-#include "simd/vec.hpp"
+#include "losskit/simd/vec.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 
@@ -79,16 +79,12 @@ struct ElementwiseBlock {
     };
     const Vec<T> x = ld(c.input), y = ld(c.target);
     Point<T> pt;
-    if constexpr (Loss::kInfo.arity == 4) {
-      if constexpr (kOperands) {
-        pt = loss.template eval<kExtraGrads>(x, y, ld(c.third), ld(c.fourth));
-      } else {
-        pt = loss.template eval<kExtraGrads>(x, y);
-      }
+    if constexpr (Loss::kInfo.arity == 4 && kOperands) {
+      pt = evaluate<kExtraGrads>(loss, x, y, ld(c.third), ld(c.fourth));
     } else if constexpr (Loss::kInfo.arity == 3) {
-      pt = loss(x, y, ld(c.third));
+      pt = evaluate(loss, x, y, ld(c.third));
     } else {
-      pt = loss(x, y);
+      pt = evaluate<kExtraGrads>(loss, x, y);
     }
     Vec<T> w = splat<T>(1);
     // exact (see Normaliser); the weights themselves when not averaged (pow2 = 1)
@@ -104,15 +100,7 @@ struct ElementwiseBlock {
       const Vec<T> s = kWeighted ? w * norm.scale : splat<T>(norm.scale);
       st(c.grad_out, pt.grad * s);
       if constexpr (kCurvature != kNoCurvature) {
-        constexpr Hessian policy = static_cast<Hessian>(kCurvature);
-        Vec<T> h = policy == Hessian::irls ? pt.irls : pt.hess;
-        if constexpr (policy == Hessian::positive) {
-          const T tiny = T(kPositiveCurvature);
-          h = select<Vec<T>>(h < tiny, splat<T>(tiny), h);  // NaN stays NaN
-        }
-        // Where the gradient is NaN (a NaN argument), so is the curvature, whatever its
-        // formula's branches give.
-        st(c.hess_out, select<Vec<T>>(pt.grad != pt.grad, pt.grad, h) * s);
+        st(c.hess_out, curvature<static_cast<Hessian>(kCurvature)>(pt) * s);
       }
       if constexpr (Loss::kInfo.arity == 3 && kCurvature == kNoCurvature) {
         if (c.grad_third_out) st(c.grad_third_out, pt.grad_third * s);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "drivers/elementwise.hpp"
-#include "definitions/all.hpp"
+#include "losskit/definitions/all.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 

@@ -22,7 +22,7 @@
 
 #include "kernel_table.hpp"
 #include "parallel.hpp"
-#include "simd/vec.hpp"
+#include "losskit/simd/vec.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "losskit/loss_types.hpp"
-#include "definitions/multiclass.hpp"
-#include "simd/vmath.hpp"
+#include "losskit/definitions/multiclass.hpp"
+#include "losskit/simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 

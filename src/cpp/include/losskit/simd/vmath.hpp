@@ -9,7 +9,7 @@
 // results are handled exactly (no flush to zero).
 #pragma once
 
-#include "simd/vec.hpp"
+#include "losskit/simd/vec.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 
@@ -184,7 +184,7 @@ template <class T> LOSSKIT_INLINE Vec<T> pow2(Mask<T> n_int) {
 // p * 2^n for integer-valued n (given as T and as the integer ni), |n| < 2^12, rounded once:
 // past the exponent range the result overflows to inf or rounds gradually into the subnormals.
 template <class T> LOSSKIT_INLINE Vec<T> scale_pow2(Vec<T> p, Vec<T> n, Mask<T> ni) {
-#if defined(__AVX512F__)
+#if LOSSKIT_AVX512_VECTORS
   // One instruction (vscalef), where the generic form below needs seven. (The masked forms:
   // GCC 12 warns about the unmasked intrinsics' undefined pass-through operand.)
   (void)ni;
@@ -257,7 +257,7 @@ LOSSKIT_INLINE Vec<T> log_kernel(Vec<T> f, Vec<T> k, Vec<T> correction) {
 
 // Splits positive finite normal x into m in [sqrt(1/2), sqrt(2)) and exponent k (as T).
 template <class T> LOSSKIT_INLINE void split_exponent(Vec<T> x, Vec<T>& m, Vec<T>& k) {
-#if defined(__AVX512F__)
+#if LOSSKIT_AVX512_VECTORS
   // vgetmant / vgetexp: m in [1, 2) and k in two instructions. (Masked forms: GCC 12 warns
   // about the unmasked intrinsics' undefined pass-through operand.)
   if constexpr (sizeof(Vec<T>) == 64 && sizeof(T) == 4) {
@@ -313,7 +313,7 @@ template <class T> LOSSKIT_INLINE Vec<T> vlog(Vec<T> x) {
   return select<Vec<T>>(x < zero, splat<T>(__builtin_nan("")), select<Vec<T>>(x != x, x, y));
 }
 
-#if defined(__AVX512F__)
+#if LOSSKIT_AVX512_VECTORS
 // The table-driven log of glibc's logf, in float with AVX-512's 16-lane permute: u = 2^k m with
 // m in [kOffset, 2 kOffset) (split in the bits of u - kOffset, so m never needs a compare),
 // 16 subintervals of m by the next 4 bits, each with 1/c and log c (c its midpoint, or exactly
@@ -340,7 +340,7 @@ struct LogTable {
 // log(u) + correction for u positive, normal and finite, with `correction` small (a term
 // already divided by u: log1p's rounding error of 1 + x).
 template <class T> LOSSKIT_INLINE Vec<T> log_normal(Vec<T> u, Vec<T> correction) {
-#if defined(__AVX512F__)
+#if LOSSKIT_AVX512_VECTORS
   if constexpr (sizeof(T) == 4 && sizeof(Vec<T>) == 64) {
     using Table = LogTable;
     const Mask<T> bits = as_bits<T>(u);

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "losskit/loss_types.hpp"
-#include "definitions/point.hpp"
-#include "simd/vmath.hpp"
+#include "losskit/definitions/point.hpp"
+#include "losskit/simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 

@@ -45,6 +45,20 @@ namespace losskit::LOSSKIT_ISA {
 #ifndef LOSSKIT_F64_BYTES
 #define LOSSKIT_F64_BYTES LOSSKIT_DEFAULT_F64_BYTES
 #endif
+// One lane per vector (4 and 8 bytes): the scalar copy of the definitions behind the public
+// per-point functions (losskit/point.hpp), compiled by the user's compiler with the user's
+// flags. One-lane vectors keep every lane-wise operation of the definitions as written; the
+// ISA-specific intrinsics below are for full vectors only.
+#if LOSSKIT_F32_BYTES == 4 && LOSSKIT_F64_BYTES == 8
+#define LOSSKIT_SCALAR_LANES 1
+#else
+#define LOSSKIT_SCALAR_LANES 0
+#endif
+#if defined(__AVX512F__) && !LOSSKIT_SCALAR_LANES
+#define LOSSKIT_AVX512_VECTORS 1
+#else
+#define LOSSKIT_AVX512_VECTORS 0
+#endif
 
 template <class T> struct VecTraits;
 template <> struct VecTraits<float> {
@@ -97,6 +111,8 @@ template <class T> LOSSKIT_INLINE Vec<T> sign(Vec<T> v) {
 LOSSKIT_INLINE Vec<float> fma(Vec<float> a, Vec<float> b, Vec<float> c) {
 #if !defined(__FMA__)
   return a * b + c;
+#elif LOSSKIT_SCALAR_LANES
+  return Vec<float>{__builtin_fmaf(a[0], b[0], c[0])};
 #elif LOSSKIT_F32_BYTES == 64
   return _mm512_fmadd_ps(a, b, c);
 #elif LOSSKIT_F32_BYTES == 32
@@ -108,6 +124,8 @@ LOSSKIT_INLINE Vec<float> fma(Vec<float> a, Vec<float> b, Vec<float> c) {
 LOSSKIT_INLINE Vec<double> fma(Vec<double> a, Vec<double> b, Vec<double> c) {
 #if !defined(__FMA__)
   return a * b + c;
+#elif LOSSKIT_SCALAR_LANES
+  return Vec<double>{__builtin_fma(a[0], b[0], c[0])};
 #elif LOSSKIT_F64_BYTES == 64
   return _mm512_fmadd_pd(a, b, c);
 #elif LOSSKIT_F64_BYTES == 32
@@ -122,7 +140,7 @@ LOSSKIT_INLINE Vec<float> sqrt(Vec<float> v) {
   return _mm512_mask_sqrt_ps(v, static_cast<__mmask16>(-1), v);  // GCC 12 warns on the unmasked form
 #elif LOSSKIT_F32_BYTES == 32
   return _mm256_sqrt_ps(v);
-#elif defined(__SSE2__)
+#elif defined(__SSE2__) && LOSSKIT_F32_BYTES == 16
   return _mm_sqrt_ps(v);
 #else
   for (std::size_t i = 0; i < kLanes<float>; ++i) v[i] = __builtin_sqrtf(v[i]);
@@ -134,7 +152,7 @@ LOSSKIT_INLINE Vec<double> sqrt(Vec<double> v) {
   return _mm512_mask_sqrt_pd(v, static_cast<__mmask8>(-1), v);
 #elif LOSSKIT_F64_BYTES == 32
   return _mm256_sqrt_pd(v);
-#elif defined(__SSE2__)
+#elif defined(__SSE2__) && LOSSKIT_F64_BYTES == 16
   return _mm_sqrt_pd(v);
 #else
   for (std::size_t i = 0; i < kLanes<double>; ++i) v[i] = __builtin_sqrt(v[i]);
@@ -146,7 +164,7 @@ LOSSKIT_INLINE Vec<double> sqrt(Vec<double> v) {
 // (GCC compiles the conditional form to a compare and a blend). min(hi, max(lo, x)) clamps x
 // and keeps a NaN x. (512-bit: the masked forms, as for sqrt.)
 template <bool kMax, class T> LOSSKIT_INLINE Vec<T> extreme_or_second(Vec<T> a, Vec<T> b) {
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !LOSSKIT_SCALAR_LANES
   if constexpr (sizeof(Vec<T>) == 64 && sizeof(T) == 4) {
     return kMax ? _mm512_maskz_max_ps(__mmask16(-1), a, b) : _mm512_maskz_min_ps(__mmask16(-1), a, b);
   } else if constexpr (sizeof(Vec<T>) == 64) {
@@ -336,7 +354,9 @@ template <class V> LOSSKIT_INLINE auto reduce_sum(V v) {
 
 // Sums vectors of T in float64 lanes, always in the same order (float32 data is widened first,
 // so a block of float32 values sums to double precision).
+// (Array drivers only: not built for scalar lanes.)
 template <class T> struct Accumulator;
+#if !LOSSKIT_SCALAR_LANES
 template <> struct Accumulator<double> {
   Vec<double> lanes = {};
   LOSSKIT_INLINE void add(Vec<double> v) { lanes += v; }
@@ -374,5 +394,6 @@ template <> struct Accumulator<float> {
     return s;
   }
 };
+#endif
 
 }  // namespace losskit::LOSSKIT_ISA

@@ -34,8 +34,8 @@
 #include <limits>
 
 #include "losskit/loss_types.hpp"
-#include "definitions/point.hpp"
-#include "simd/vmath.hpp"
+#include "losskit/definitions/point.hpp"
+#include "losskit/simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 

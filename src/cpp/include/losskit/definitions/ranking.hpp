@@ -3,7 +3,7 @@
 #pragma once
 
 #include "losskit/loss_types.hpp"
-#include "definitions/point.hpp"
+#include "losskit/definitions/point.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "losskit/loss_types.hpp"
-#include "definitions/classification.hpp"
-#include "simd/vmath.hpp"
+#include "losskit/definitions/classification.hpp"
+#include "losskit/simd/vmath.hpp"
 
 namespace losskit::LOSSKIT_ISA {
 
