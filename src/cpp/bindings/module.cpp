@@ -8,4 +8,7 @@ PYBIND11_MODULE(_core, m) {
   losskit::bindings::bind_runtime(m);
   losskit::bindings::bind_losses(m);
   losskit::bindings::bind_optim(m);
+#ifdef LOSSKIT_JAX_FFI
+  losskit::bindings::bind_jax_ffi(m);
+#endif
 }
