@@ -13,13 +13,12 @@ signatures, usable inside :func:`jax.jit`, :func:`jax.grad`, :func:`jax.value_an
 
 Each function is a :func:`jax.custom_vjp`: its forward pass calls losskit's fused kernel once
 and keeps the gradients it returns with the value; the backward pass only scales them by the
-cotangent (no second kernel call, no recomputation). Every array argument that is not a target,
-a label or a sample weight is differentiable: the pair and triplet losses' inputs, gaussian_nll's
-``var``, gaussian_crps's ``sigma``, and the parameters that may be arrays (Barron's ``alpha``
-and ``scale``, bce_with_logits' ``pos_weight``) when given as arrays (a JAX scalar is an array:
-``barron(x, y, alpha=jnp.float32(1.0))`` learns alpha). Differentiating a target or a sample
-weight raises TypeError when the gradient is traced (losskit does not compute those
-derivatives). The other parameters and ``reduction`` are static: Python values, checked when
+cotangent (no second kernel call, no recomputation). The arguments losskit differentiates are
+differentiable: the input, the pair and triplet losses' other inputs, gaussian_nll's ``var``,
+gaussian_crps's ``sigma``, and Barron's ``alpha`` and ``scale`` when given as arrays (a JAX
+scalar is an array: ``barron(x, y, alpha=jnp.float32(1.0))`` learns alpha). Differentiating a
+target, a label, a sample weight or bce_with_logits' array ``pos_weight`` raises TypeError when
+the gradient is traced (losskit does not compute those derivatives). The other parameters and ``reduction`` are static: Python values, checked when
 the call is traced (ValueError/TypeError naming the parameter).
 
 The kernels run as XLA FFI custom calls (``jax.ffi``) compiled from the same C++ core, where
@@ -133,7 +132,7 @@ def _callback_call(spec: _Spec, arrays: list[Any], grads: int) -> tuple[Any, ...
     def host(*values: np.ndarray) -> tuple[np.ndarray, ...]:
         operands: list[Any] = [None] * 5
         for slot, v in zip(present, values):
-            operands[slot] = v
+            operands[slot] = np.asarray(v)
         if spec.family == "rowwise" and operands[1] is not None and operands[1].dtype.kind in "iu":
             operands[1] = operands[1].astype(np.int64)
         out = _host_kernel(spec).run(mode, *operands, None, None, None)
@@ -300,7 +299,10 @@ def _elementwise(name: str, data: list[Any], params: dict[str, Any], reduction: 
     elif d["arity"] == 3:  # a data argument (gaussian_nll's var: PyTorch's broadcasting)
         arrays.append(_third_to_input_shape(names[2], others[1].astype(compute), shape))
     bits |= (0, _THIRD, _THIRD | _FOURTH)[len(arrays) - 2]
-    differentiable = (0, *range(2, len(arrays)))
+    # The operands' gradients where losskit computes them (its class offers value_and_grads:
+    # Barron's alpha and scale, var, sigma, input2; not bce_with_logits' pos_weight).
+    operand_grads = hasattr(type(loss), "value_and_grads")
+    differentiable = (0, *range(2, len(arrays))) if operand_grads else (0,)
     names = names[: len(arrays)]
     if w is not None:
         arrays.append(_weight_to_input_shape(w.astype(compute), shape))
