@@ -427,31 +427,57 @@ def _make(name: str) -> Callable[..., Any]:
 
 
 def _docstring(d: dict[str, Any], fname: str, data: list[str]) -> str:
-    cls = d["class_name"]
-    differentiable = [data[0]] + ([] if d["family"] == "rowwise" and d["row_target"] != "none"
-                                  and len(data) == 2 else [])
-    if d["family"] == "elementwise" and d["arity"] == 3:
-        differentiable = [n for n in data if n != "target"]
-    elif d["family"] == "rowwise":
+    """The NumPy-style docstring of a loss's JAX function, from its definition."""
+    if d["family"] == "rowwise":
         differentiable = [data[0], *d["operands"]]
+    elif d["arity"] == 3:
+        differentiable = [n for n in data if n != "target"]
+    else:
+        differentiable = [data[0]]
     array_params = [p["name"] for p in d["params"] if p["array_allowed"]]
-    call = f"{fname}({', '.join(data)})"
+    if d["name"] == "barron":
+        differentiable += [f"``{n}`` when given as an array" for n in array_params]
+    names = ", ".join(n if n.startswith("`") else f"``{n}``" for n in differentiable)
+    math = "\n".join("    " + line for line in (d["math"] or d["formula"]).splitlines())
     return (
         f"{d['summary']}\n\n"
-        f"The JAX form of :func:`losskit.functional.{fname}` (:class:`losskit.{cls}`): same "
-        f"arguments, a JAX array as result; usable under ``jax.jit``, ``jax.grad``, "
-        f"``jax.value_and_grad`` and ``jax.vmap``.\n\n"
-        f".. math::\n\n    {d['math'] or d['formula']}\n\n"
-        f"Differentiable arguments: {', '.join(f'``{n}``' for n in differentiable)}"
-        + (f", and {', '.join(f'``{n}``' for n in array_params)} when given as arrays"
-           if array_params else "") +
-        ". Targets and sample weights are constants; the other parameters and ``reduction`` "
-        "are static Python values. With ``grad=True`` the result is the fused pair "
-        f"``(value, d/d {data[0]})`` (not differentiable further).\n\n"
-        f"Examples\n--------\n"
-        f">>> import jax\n>>> from losskit import jax as LJ\n"
-        f">>> value, g = jax.value_and_grad(LJ.{fname})({', '.join(data)})  # doctest: +SKIP\n"
+        f".. math::\n\n{math}\n\n"
+        f"The JAX form of :func:`losskit.functional.{fname}` (:class:`losskit.{d['class_name']}`,"
+        f" whose docstring has the parameters and domains): the same arguments and defaults, "
+        f"JAX arrays in and out, under ``jax.jit``, ``jax.grad``, ``jax.value_and_grad`` and "
+        f"``jax.vmap``. Differentiable: {names}; targets and sample weights are constants, the "
+        f"other parameters and ``reduction`` static Python values. ``grad=True`` returns the "
+        f"fused pair ``(value, d/d {data[0]})`` of one kernel call.\n\n"
+        f"Examples\n--------\n{_example(d, fname)}\n"
     )
+
+
+def _example(d: dict[str, Any], fname: str) -> str:
+    lines = [">>> import jax, jax.numpy as jnp", ">>> from losskit import jax as LJ"]
+    if d["family"] == "rowwise":
+        rows = ["[[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]]", "[[1.0, -0.5, 0.5], [0.3, 0.2, 0.1]]",
+                "[[0.0, 1.0, -1.0], [0.5, 0.5, 0.5]]"][: 1 + len(d["operands"])]
+        target = {"labels": "jnp.array([0, 2])",
+                  "label_lists": "jnp.array([[0, 2, -1], [1, -1, -1]])",
+                  "values": "jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])",
+                  "signs": "jnp.array([1.0, -1.0])", "none": None}[d["row_target"]]
+        args = [f"jnp.array({r})" for r in rows] + ([target] if target else [])
+        shape = "(2, 3)"
+    else:
+        x = _base._EXAMPLE_VALUES["input"].get(tuple(d["input_domain"]), "[0.5, -1.5, 2.0]")
+        if d["margin_targets"] or d["target_check"] == "signs":
+            y = "[1.0, -1.0, 1.0]"
+        else:
+            y = _base._EXAMPLE_VALUES["target"].get(tuple(d["target_domain"]), "[0.0, 1.0, 2.0]")
+        args = [f"jnp.array({x})", f"jnp.array({y})"]
+        if d["arity"] == 3:
+            args.insert(d["third_position"], "jnp.array([1.0, 0.5, 2.0])")
+        shape = "(3,)"
+    lines += [f">>> args = ({', '.join(args)})",
+              f">>> value, grad = jax.jit(jax.value_and_grad(LJ.{fname}))(*args)",
+              ">>> grad.shape", shape,
+              f">>> bool(jnp.allclose(value, LJ.{fname}(*args)))", "True"]
+    return "\n".join(lines)
 
 
 def _functions() -> dict[str, Callable[..., Any]]:

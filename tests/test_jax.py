@@ -424,3 +424,27 @@ def test_pure_callback_path_gives_the_same_results(monkeypatch):
                                    np.asarray(grad), rtol=1e-13, atol=1e-15)
     with pytest.raises(jax.errors.JaxRuntimeError, match="class index"):
         jax.block_until_ready(jax.jit(LJ.cross_entropy)(logits[0], labels[0] + 4))
+
+
+# ---- documentation -----------------------------------------------------------------------
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(LJ, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > len(LJ.__all__) and result.failed == 0
+
+
+def test_robust_regression_example_recovers_the_line():
+    pytest.importorskip("optax")
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples",
+                        "jax_robust_regression.py")
+    spec = importlib.util.spec_from_file_location("jax_robust_regression", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    X, y, w_true = example.make_data(seed=1)
+    fits = {kind: example.fit(kind, X, y, steps=300)[0] for kind in ("mse", "barron")}
+    error = {k: float(np.max(np.abs(np.asarray(p["w"]) - w_true))) for k, p in fits.items()}
+    assert error["barron"] < 0.05 < error["mse"]
+    assert abs(float(fits["barron"]["b"]) - 0.5) < 0.05
