@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in (int(float(s)) for s in args.sizes.split(",")):
             rng = np.random.default_rng(n)
             x = rng.standard_normal(n, dtype=np.float32)
+            x[x == 0] = 1.0  # (at 0 jnp.maximum's gradient is 1/2: a subgradient convention)
             y = (rng.random(n) < 0.5).astype(np.float32) if name == "bce_with_logits" else \
                 rng.standard_normal(n, dtype=np.float32)
             xj, yj = jax.device_put(x), jax.device_put(y)

@@ -100,7 +100,7 @@ def _ffi_call(spec: _Spec, arrays: list[Any], grads: int) -> tuple[Any, ...]:
     attributes = dict(loss=np.int64(_LOSS_IDS[spec.kernel]), params=params,
                       operands=np.int64(spec.operands),
                       reduction=np.int64(_REDUCTION_IDS[spec.reduction]),
-                      value=np.int64(1), grads=np.int64(grads), rank=np.int64(spec.rank))
+                      grads=np.int64(grads), rank=np.int64(spec.rank))
     if spec.family == "elementwise":
         attributes["batch_size"] = np.int64(spec.batch_size)
     else:

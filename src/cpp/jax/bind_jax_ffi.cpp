@@ -102,12 +102,12 @@ Operands collect(const ffi::RemainingArgs& args, const ffi::RemainingRets& rets)
   return o;
 }
 
-// ---- elementwise: args input, target[, third][, fourth][, sample_weight]; results [value],
+// ---- elementwise: args input, target[, third][, fourth][, sample_weight]; results the value,
 // then `grads` gradients (d/dinput, d/dthird, d/dfourth). Through the checked API: every
 // argument with a domain is checked before anything is written, with losskit's messages.
 template <class T>
 void elementwise(ElementwiseLoss loss, const LossParams& params, Operands& o,
-                 std::int64_t operands, Reduction reduction, bool value, std::int64_t grads,
+                 std::int64_t operands, Reduction reduction, std::int64_t grads,
                  std::int64_t rank, std::int64_t batch_size) {
   std::size_t next = 0;
   const ffi::AnyBuffer* input = &o.args.at(next++);
@@ -117,7 +117,7 @@ void elementwise(ElementwiseLoss loss, const LossParams& params, Operands& o,
   const ffi::AnyBuffer* weight = operands & kSampleWeight ? &o.args.at(next++) : nullptr;
   std::vector<ffi::Result<ffi::AnyBuffer>>* rets = &o.rets;
   std::size_t r = 0;
-  ffi::Result<ffi::AnyBuffer>* value_out = value ? &rets->at(r++) : nullptr;
+  ffi::Result<ffi::AnyBuffer>* value_out = &rets->at(r++);
   ffi::Result<ffi::AnyBuffer>* grad_out[3] = {nullptr, nullptr, nullptr};
   for (std::int64_t g = 0; g < grads; ++g) grad_out[g] = &rets->at(r++);
   const std::size_t count = batch_count(*input, rank);
@@ -130,20 +130,19 @@ void elementwise(ElementwiseLoss loss, const LossParams& params, Operands& o,
     a.sample_weight = slice_span<T>(weight, b, count);
     a.reduction = reduction;
     a.batch_size = std::size_t(batch_size);
-    a.compute_value = value;
-    if (value && reduction == Reduction::none) a.values = slice_span<T>(value_out, b, count);
+    if (reduction == Reduction::none) a.values = slice_span<T>(value_out, b, count);
     a.grad = slice_span<T>(grad_out[0], b, count);
     a.grad_third = slice_span<T>(grad_out[1], b, count);
     a.grad_fourth = slice_span<T>(grad_out[2], b, count);
     const double v = evaluate_checked(loss, params, a);
-    if (value && reduction != Reduction::none) *slice<T>(value_out, b, count) = T(v);
+    if (reduction != Reduction::none) *slice<T>(value_out, b, count) = T(v);
   }
 }
 
 ffi::Error elementwise_handler(ffi::RemainingArgs args, ffi::RemainingRets rets, std::int64_t loss,
                                ffi::Span<const double> params, std::int64_t operands,
-                               std::int64_t reduction, std::int64_t value, std::int64_t grads,
-                               std::int64_t rank, std::int64_t batch_size) {
+                               std::int64_t reduction, std::int64_t grads, std::int64_t rank,
+                               std::int64_t batch_size) {
   return guarded([&] {
     if (loss < 0 || loss >= kNumElementwiseLosses || grads < 0 || grads > 3)
       throw std::invalid_argument("bad loss or grads attribute");
@@ -152,16 +151,16 @@ ffi::Error elementwise_handler(ffi::RemainingArgs args, ffi::RemainingRets rets,
     const auto r = static_cast<Reduction>(reduction);
     switch (o.args.at(0).element_type()) {
       case ffi::DataType::F32:
-        return elementwise<float>(id, loss_params(params), o, operands, r, value, grads, rank, batch_size);
+        return elementwise<float>(id, loss_params(params), o, operands, r, grads, rank, batch_size);
       case ffi::DataType::F64:
-        return elementwise<double>(id, loss_params(params), o, operands, r, value, grads, rank, batch_size);
+        return elementwise<double>(id, loss_params(params), o, operands, r, grads, rank, batch_size);
       default: throw std::invalid_argument("input must be float32 or float64");
     }
   });
 }
 
 // ---- row-wise: args input[, target][, second][, third][, sample_weight][, class_weight];
-// results [value], then `grads` gradients (d/dinput, d/dsecond, d/dthird). Through the
+// results the value, then `grads` gradients (d/dinput, d/dsecond, d/dthird). Through the
 // descriptor API (the checked one has no row operands or positions): the shapes were checked
 // when the call was traced, the kernel checks the labels, targets and weights before writing.
 std::string index_text(const std::vector<std::size_t>& shape, std::size_t flat) {
@@ -177,7 +176,7 @@ std::string index_text(const std::vector<std::size_t>& shape, std::size_t flat) 
 
 template <class T>
 void rowwise(RowwiseLoss loss, const LossParams& params, Operands& o, std::int64_t operands,
-             Reduction reduction, bool value, std::int64_t grads, std::int64_t rank,
+             Reduction reduction, std::int64_t grads, std::int64_t rank,
              std::int64_t ignore_index) {
   const LossInfo& info = losskit::info(loss);
   std::size_t next = 0;
@@ -189,7 +188,7 @@ void rowwise(RowwiseLoss loss, const LossParams& params, Operands& o, std::int64
   const ffi::AnyBuffer* class_weight = operands & kRowClassWeight ? &o.args.at(next++) : nullptr;
   std::vector<ffi::Result<ffi::AnyBuffer>>* rets = &o.rets;
   std::size_t r = 0;
-  ffi::Result<ffi::AnyBuffer>* value_out = value ? &rets->at(r++) : nullptr;
+  ffi::Result<ffi::AnyBuffer>* value_out = &rets->at(r++);
   ffi::Result<ffi::AnyBuffer>* grad_out[3] = {nullptr, nullptr, nullptr};
   for (std::int64_t g = 0; g < grads; ++g) grad_out[g] = &rets->at(r++);
 
@@ -226,8 +225,7 @@ void rowwise(RowwiseLoss loss, const LossParams& params, Operands& o, std::int64
     c.class_weight = slice<T>(class_weight, b, count);
     c.sample_weight = slice<T>(weight, b, count);
     c.reduction = reduction;
-    c.compute_value = value;
-    if (value && reduction == Reduction::none) c.value_out = slice<T>(value_out, b, count);
+    if (reduction == Reduction::none) c.value_out = slice<T>(value_out, b, count);
     c.grad_out = slice<T>(grad_out[0], b, count);
     c.grad_second_out = slice<T>(grad_out[1], b, count);
     c.grad_third_out = slice<T>(grad_out[2], b, count);
@@ -253,14 +251,14 @@ void rowwise(RowwiseLoss loss, const LossParams& params, Operands& o, std::int64
       if (info.row_target == RowTarget::label_lists) message += " (a negative entry ends a row's labels)";
       throw std::invalid_argument(message);
     }
-    if (value && reduction != Reduction::none) *slice<T>(value_out, b, count) = T(result.value);
+    if (reduction != Reduction::none) *slice<T>(value_out, b, count) = T(result.value);
   }
 }
 
 ffi::Error rowwise_handler(ffi::RemainingArgs args, ffi::RemainingRets rets, std::int64_t loss,
                            ffi::Span<const double> params, std::int64_t operands,
-                           std::int64_t reduction, std::int64_t value, std::int64_t grads,
-                           std::int64_t rank, std::int64_t ignore_index) {
+                           std::int64_t reduction, std::int64_t grads, std::int64_t rank,
+                           std::int64_t ignore_index) {
   return guarded([&] {
     if (loss < 0 || loss >= kNumRowwiseLosses || grads < 0 || grads > 3)
       throw std::invalid_argument("bad loss or grads attribute");
@@ -269,9 +267,9 @@ ffi::Error rowwise_handler(ffi::RemainingArgs args, ffi::RemainingRets rets, std
     const auto r = static_cast<Reduction>(reduction);
     switch (o.args.at(0).element_type()) {
       case ffi::DataType::F32:
-        return rowwise<float>(id, loss_params(params), o, operands, r, value, grads, rank, ignore_index);
+        return rowwise<float>(id, loss_params(params), o, operands, r, grads, rank, ignore_index);
       case ffi::DataType::F64:
-        return rowwise<double>(id, loss_params(params), o, operands, r, value, grads, rank, ignore_index);
+        return rowwise<double>(id, loss_params(params), o, operands, r, grads, rank, ignore_index);
       default: throw std::invalid_argument("input must be float32 or float64");
     }
   });
@@ -287,7 +285,6 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(LosskitElementwise, elementwise_handler,
                                   .Attr<ffi::Span<const double>>("params")
                                   .Attr<std::int64_t>("operands")
                                   .Attr<std::int64_t>("reduction")
-                                  .Attr<std::int64_t>("value")
                                   .Attr<std::int64_t>("grads")
                                   .Attr<std::int64_t>("rank")
                                   .Attr<std::int64_t>("batch_size"));
@@ -300,7 +297,6 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(LosskitRowwise, rowwise_handler,
                                   .Attr<ffi::Span<const double>>("params")
                                   .Attr<std::int64_t>("operands")
                                   .Attr<std::int64_t>("reduction")
-                                  .Attr<std::int64_t>("value")
                                   .Attr<std::int64_t>("grads")
                                   .Attr<std::int64_t>("rank")
                                   .Attr<std::int64_t>("ignore_index"));
