@@ -448,3 +448,17 @@ def test_robust_regression_example_recovers_the_line():
     error = {k: float(np.max(np.abs(np.asarray(p["w"]) - w_true))) for k, p in fits.items()}
     assert error["barron"] < 0.05 < error["mse"]
     assert abs(float(fits["barron"]["b"]) - 0.5) < 0.05
+
+
+def test_frontend_bench_checks_every_contender_before_timing(capsys):
+    from losskit.bench import jax_frontend
+
+    threads = losskit.get_num_threads()
+    try:
+        assert jax_frontend.main(["--sizes", "100", "--losses", "huber,barron,bce_with_logits",
+                                  "--threads", "1"]) == 0
+    finally:
+        losskit.set_num_threads(threads)
+    assert LJ._kernel_call is (LJ._ffi_call if LJ.FFI else LJ._callback_call)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [r[0] for r in rows] == ["huber", "barron", "bce_with_logits"]
