@@ -9,7 +9,9 @@ The speed target: ``jax.jit(jax.value_and_grad(losskit.jax.<loss>))`` faster tha
 - ``jnp jit``: the formula written in jax.numpy, differentiated and fused by XLA;
 - ``pure_callback``: losskit.jax's path for builds without jaxlib's headers (the same kernel
   through ``jax.pure_callback``);
-- ``losskit numpy``: ``loss.value_and_grad(x, y, out=g)`` on NumPy arrays, no JAX at all.
+- ``losskit numpy``: ``loss.value_and_grad(x, y, out=g)`` on NumPy arrays, no JAX at all;
+- ``jit 2x``: ``jax.jit(lambda x: 2 * x)``, not a contender: what XLA takes to read N elements
+  and write a fresh array of N (the gradient's allocation is part of every jitted call).
 
 The per-call overhead of a path is its time at N = 100 less losskit numpy's. Every contender is
 checked against the jnp formula (float32, relative error 1e-4) before anything is timed, then
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"value_and_grad, mean, float32, losskit on {args.threads} threads; FFI built: "
           f"{LJ.FFI}; median of {ROUNDS} interleaved rounds; times per call")
     print(f"{'loss':<16} {'N':>6}  {'losskit.jax':>11}  {'jnp jit':>9}  {'callback':>9}  "
-          f"{'numpy':>9}  {'jnp/losskit.jax':>15}")
+          f"{'numpy':>9}  {'jit 2x':>9}  {'jnp/losskit.jax':>15}")
+    double = jax.jit(lambda a: 2 * a)
     for name in args.losses.split(","):
         formula, params = formulas[name]
         fname = functional.function_name(name)
@@ -107,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             g = np.empty_like(x)
             contenders = {"losskit.jax": lambda: ffi(xj, yj), "jnp": lambda: reference(xj, yj),
                           "callback": lambda: callback(xj, yj),
-                          "numpy": lambda: loss.value_and_grad(x, y, out=g)}
+                          "numpy": lambda: loss.value_and_grad(x, y, out=g),
+                          "2x": lambda: double(xj)}
             want_v, want_g = (np.asarray(r, np.float64) for r in reference(xj, yj))
-            for label, call in contenders.items():
+            for label, call in list(contenders.items())[:-1]:
                 v, gr = call()
                 err = max(abs(float(v) - float(want_v)) / max(abs(float(want_v)), 1e-30),
                           float(np.max(np.abs(np.asarray(gr, np.float64) - want_g)) /
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                     times[label].append(_per_call(call, jax))
             t = {k: statistics.median(v) for k, v in times.items()}
             print(f"{name:<16} {n:>6.0e}  {_fmt(t['losskit.jax'])}  {_fmt(t['jnp'], 9)}  "
-                  f"{_fmt(t['callback'], 9)}  {_fmt(t['numpy'], 9)}  "
+                  f"{_fmt(t['callback'], 9)}  {_fmt(t['numpy'], 9)}  {_fmt(t['2x'], 9)}  "
                   f"{t['jnp'] / t['losskit.jax']:>14.2f}x")
     return 0
 
