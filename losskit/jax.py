@@ -171,8 +171,8 @@ def _loss_fwd(spec: _Spec, *primals: Any) -> tuple[Any, tuple[Any, ...]]:
             raise TypeError(f"losskit.jax does not differentiate {spec.kernel}'s "
                             f"{spec.names[position]} (targets, labels and sample weights are "
                             f"constants)")
-    # The kernel writes the gradients in order (input first): all up to the last one wanted.
-    grads = 1 + max((spec.differentiable.index(p) for p in wanted), default=0)
+    # The kernels write the input's gradient, and the other arguments' all together.
+    grads = len(spec.differentiable) if any(p != 0 for p in wanted) else 1
     value, *gradients = _kernel_call(spec, arrays, grads)
     return value, tuple(gradients)
 

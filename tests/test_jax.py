@@ -230,6 +230,12 @@ def test_barron_alpha_and_scale_arrays_are_differentiable(dtype):
     assert ga.shape == alpha.shape and gs.shape == ()
     if dtype == np.float64:
         check_grads(f, [x, alpha, scale], order=1, modes=["rev"], eps=1e-6, atol=1e-6, rtol=1e-6)
+        # alpha alone, batched: one loss and one d/dalpha per value of alpha
+        alphas = np.array([-1.0, 0.5, 1.5])
+        g_alpha = jax.vmap(jax.grad(lambda a: f(x, a, scale)))(alphas)
+        for a, g in zip(alphas, np.asarray(g_alpha)):
+            expected = losskit.BarronLoss(alpha=np.full(x.shape, a), scale=np.full(x.shape, 0.7))
+            np.testing.assert_allclose(g, expected.value_and_grads(x, y)[2].sum(), rtol=1e-12)
         # float parameters are constants of the kernel: only the input's gradient
         g_const = jax.grad(lambda x: LJ.barron(x, y, alpha=1.5, scale=0.7))(x)
         np.testing.assert_allclose(np.asarray(g_const),
