@@ -192,10 +192,10 @@ void rowwise(RowwiseLoss loss, const LossParams& params, Operands& o, std::int64
   ffi::Result<ffi::AnyBuffer>* grad_out[3] = {nullptr, nullptr, nullptr};
   for (std::int64_t g = 0; g < grads; ++g) grad_out[g] = &rets->at(r++);
 
+  if (rank < 2) throw std::invalid_argument("row-wise input needs rank >= 2");
+  const std::size_t count = batch_count(*input, rank);  // (checks rank <= the input's rank)
   const auto dims = input->dimensions();
   const std::size_t lead = dims.size() - std::size_t(rank);
-  if (rank < 2) throw std::invalid_argument("row-wise input needs rank >= 2");
-  const std::size_t count = batch_count(*input, rank);
   const std::size_t rows = std::size_t(dims[lead]), classes = std::size_t(dims[lead + 1]);
   std::size_t positions = 1;
   for (std::size_t k = lead + 2; k < dims.size(); ++k) positions *= std::size_t(dims[k]);
