@@ -20,6 +20,7 @@ the best round is reported, as in ``bench/rows.py``: on a shared machine the oth
 the neighbours' load, not the code's cost::
 
     python -m losskit.bench.jax_frontend [--sizes 1e2,1e3,1e4,1e5,1e6,1e7] [--threads 2]
+                                         [--rounds 7]
 
 Needs jax. losskit runs on ``--threads`` threads (OpenMP); XLA's CPU backend picks its own
 (pin both with taskset or OMP_NUM_THREADS for a fixed comparison).
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1e2,1e3,1e4,1e5,1e6,1e7")
     parser.add_argument("--losses", default="huber,barron,bce_with_logits")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args(argv)
     import jax
     import jax.numpy as jnp
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     losskit.set_num_threads(args.threads)
     formulas = _formulas(jnp)
     print(f"value_and_grad, mean, float32, losskit on {args.threads} threads; FFI built: "
-          f"{LJ.FFI}; best of {ROUNDS} interleaved rounds; times per call")
+          f"{LJ.FFI}; best of {args.rounds} interleaved rounds; times per call")
     print(f"{'loss':<16} {'N':>6}  {'losskit.jax':>11}  {'jnp jit':>9}  {'callback':>9}  "
           f"{'numpy':>9}  {'jit 2x':>9}  {'jnp/losskit.jax':>15}")
     double = jax.jit(lambda a: 2 * a)
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"{label} {name} N={n} differs from the jnp formula: "
                                      f"relative error {err:.2g}")
             times: dict[str, list[float]] = {k: [] for k in contenders}
-            for _ in range(ROUNDS):
+            for _ in range(args.rounds):
                 for label, call in contenders.items():
                     times[label].append(_per_call(call, jax))
             t = {k: min(v) for k, v in times.items()}
