@@ -14,6 +14,8 @@ namespace py = pybind11;
 void bind_runtime(py::module_& m);
 void bind_losses(py::module_& m);
 void bind_optim(py::module_& m);
+// Only where jaxlib's FFI headers were found (src/cpp/jax/): the handlers of losskit.jax.
+void bind_jax_ffi(py::module_& m);
 
 // Kernels on fewer elements than this keep the GIL: releasing and re-taking it costs more
 // than the work.

@@ -12,4 +12,7 @@ PYBIND11_MODULE(_core, m) {
   // The array kernels of the Cython module losskit.kernels, which runs them through this module.
   m.attr("_cython_table") = pybind11::capsule(
       static_cast<const void*>(losskit::cython::table()), losskit::cython::kCapsuleName);
+#ifdef LOSSKIT_JAX_FFI
+  losskit::bindings::bind_jax_ffi(m);
+#endif
 }
