@@ -1,10 +1,14 @@
-"""losskit's linear models side by side with scikit-learn's on the data sets scikit-learn
-ships, and on contaminated copies of them (the table in docs/estimators.md).
+"""
+losskit's linear models against scikit-learn's
+==============================================
+
+losskit's linear models side by side with scikit-learn's on the data sets scikit-learn
+ships, and on contaminated copies of them (the table of the estimators guide).
 
 Each row fits both estimators with their defaults on the raw features (75/25 split,
 random_state=0) and prints the held-out score (R^2 or accuracy) and the best fit time of
 five. Contaminated copies: 10% of the training targets moved by 300-600 (diabetes, 4-8
-standard deviations) or given a wrong label (classification); the test part stays clean.
+standard deviations) or given a wrong label (classification); the test part stays clean. Run it with::
 
     python examples/compare_sklearn.py
 """

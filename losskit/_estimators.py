@@ -54,7 +54,20 @@ except ImportError:
 
     class ConvergenceWarning(UserWarning):  # type: ignore[no-redef]
         """A solver stopped at ``max_iter`` before meeting its tolerance (scikit-learn's
-        ``sklearn.exceptions.ConvergenceWarning`` when scikit-learn is installed)."""
+        ``sklearn.exceptions.ConvergenceWarning`` when scikit-learn is installed).
+
+        Examples
+        --------
+        >>> import warnings, numpy as np, losskit
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((50, 3))
+        >>> y = (X[:, 0] + rng.standard_normal(50) > 0).astype(int)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = losskit.LinearClassifier(max_iter=1).fit(X, y)
+        >>> any(issubclass(w.category, losskit.ConvergenceWarning) for w in caught)
+        True
+        """
 
     class _Base:  # type: ignore[no-redef]
         """get_params / set_params from the constructor's signature (scikit-learn's protocol)."""
@@ -1011,7 +1024,7 @@ _PARAMS_DOC = """
         with ``.param_grads`` filled by ``value_and_grad``; e.g. ``"adaptive_barron"``) has
         them trained together with the weights; the trained copy is ``loss_``. A full-batch
         fit of the adaptive Barron loss then raises its scale to 95% efficiency at normal
-        residuals and refits (docs/estimators.md, "The adaptive loss in the estimators").
+        residuals and refits (the estimators guide, "The adaptive loss in the estimators").
         ``set_params(loss__delta=0.5)`` sets a parameter of the loss (grid searches).
     penalty : {{"l2", "l1", "elasticnet", None}}, default "l2"
         Penalty on ``coef_`` (not the intercept), added to the mean loss.
