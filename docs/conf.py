@@ -32,7 +32,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "sg_execution_times.rst"]
 templates_path = ["_templates"]
 myst_heading_anchors = 3
-suppress_warnings = ["myst.xref_missing"]
+# a glob of the toctrees may match nothing (user-guide pages and API modules that arrive later)
+suppress_warnings = ["toc.empty_glob"]
 
 # ---- API reference -------------------------------------------------------------------------
 autosummary_generate = True
@@ -60,7 +61,6 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "reset_argv": lambda gallery_conf, script_vars: [],
     "within_subsection_order": "FileNameSortKey",
     "show_signature": False,
     "min_reported_time": 1,
@@ -80,6 +80,21 @@ html_theme_options = {
 }
 html_sidebars = {"index": [], "getting_started": [], "changelog": [], "benchmarks": []}
 html_show_sourcelink = False
-# MathJax from a local copy when one is given (a build for offline reading), else its CDN.
+# MathJax from its CDN, or from the path or address in LOSSKIT_DOCS_MATHJAX (a copy for
+# reading offline; a relative path is under _static/).
 if os.environ.get("LOSSKIT_DOCS_MATHJAX"):
     mathjax_path = os.environ["LOSSKIT_DOCS_MATHJAX"]
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Leave out the members a class inherits from another library (scikit-learn's
+    ``score``, ``get_params``, metadata routing): their docstrings refer to that library's
+    own pages."""
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] == "sklearn":
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)

@@ -88,6 +88,28 @@ def main() -> None:
     print("|" + "---|" * len(header))
     for r in rows:
         print("| " + " | ".join(r) + " |")
+    plot(rows)
+
+
+def plot(rows):
+    """The held-out scores side by side (when matplotlib is installed)."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    labels = [f"{r[0]}\n{r[1]}" for r in rows]
+    ours = [float(r[2]) for r in rows]
+    theirs = [float(r[6]) if r[6] else np.nan for r in rows]
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1))
+    ax.barh(y - 0.2, ours, height=0.4, label="losskit")
+    ax.barh(y + 0.2, theirs, height=0.4, label="scikit-learn")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("held-out score (R^2 or accuracy)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8)
+    fig.tight_layout()
 
 
 if __name__ == "__main__":

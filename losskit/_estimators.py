@@ -1100,9 +1100,14 @@ _PARAMS_DOC = """
         entry is at the start), or averaged over each epoch's batches (minibatches).
     solver_ : str
         The solver the last call ran.
-    loss_ : the loss object that was trained (with its learned parameters, if any)
-    t_ : int (minibatch steps so far), n_features_in_ : int
-    validation_scores_, best_validation_score_ : with ``early_stopping``
+    loss_ : Loss
+        The loss object that was trained (with its learned parameters, if any).
+    t_ : int
+        Minibatch steps so far.
+    n_features_in_ : int
+        The number of features seen by ``fit``.
+    validation_scores_, best_validation_score_ : list of float, float
+        With ``early_stopping``: the validation score after each epoch, and the best.
 """
 
 _REGRESSOR_MORE = """    scale : "auto" or float, default "auto"
@@ -1112,7 +1117,7 @@ _REGRESSOR_MORE = """    scale : "auto" or float, default "auto"
         ``mean_i sigma (l((x_i w + b - y_i) / sigma) + 1/2) + alpha/2 ||w||^2`` (Huber's
         concomitant scale, as scikit-learn's ``HuberRegressor``, whose objective this is, up
         to a factor 2 n_samples), so ``delta`` is in units of sigma and the fit is
-        scale-equivariant (y times k gives coef_ times k, without a penalty); a float fixes
+        scale-equivariant (y times k gives ``coef_`` times k, without a penalty); a float fixes
         sigma (1.0: the loss on raw residuals). Minibatch solvers fix sigma at the start
         (the targets' scaled median absolute deviation). Other losses ignore it.
 """

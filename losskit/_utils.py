@@ -551,7 +551,7 @@ def numerical_gradient(
 
 
 class GradcheckResult(NamedTuple):
-    """``max_rel_error`` = max_i |a_i - n_i| / max(|a_i|, |n_i|, tiny); ``worst_index`` where
+    """``max_rel_error`` = ``max_i |a_i - n_i| / max(|a_i|, |n_i|, tiny)``; ``worst_index`` where
     it occurs (a tuple index into x); ``passed`` = max_rel_error <= rtol.
 
     Examples
@@ -594,7 +594,7 @@ def gradcheck(
     tiny : float
         Floor of the denominator, so components where both gradients are ~0 compare
         absolutely (central differences have an absolute error of about
-        eps * |f| / h + h^2 |f'''|).
+        ``eps * |f| / h + h^2 |f'''|``).
 
     Returns
     -------

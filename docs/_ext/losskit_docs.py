@@ -3,6 +3,7 @@
 - The loss catalogue: for every loss of the registry, its summary and formula from its
   definition, and (for the losses with a curve over one score) the figure that
   ``losskit plot`` draws: the loss, its derivative and the density exp(-loss).
+- A short benchmark run's plot (``losskit bench --plot``) for the benchmarks page.
 - The API reference of the public modules listed in :data:`API_MODULES` that have no page of
   their own in ``docs/reference/`` and import here (the optional modules: each has its
   reference as soon as it exists and its dependencies are installed).
@@ -126,7 +127,7 @@ def write_loss_catalog() -> None:
     sections = []
     for name in losskit.available_losses():
         definition = _base.DEFINITIONS.get(name)
-        cls = type(losskit.get_loss(name))
+        cls = _base._REGISTRY[name]
         summary = (definition or {}).get("summary") or (cls.__doc__ or "").strip().split("\n\n")[0]
         math = (definition or {}).get("math", "")
         section = [f".. _loss-{name}:", "", _title(f"{name}", "-"),
@@ -136,8 +137,8 @@ def write_loss_catalog() -> None:
         png = os.path.join(plots, f"{name}.png")
         try:
             _catalog.curve(_catalog.make_loss(name, "sum"), [0.0])
-        except (ValueError, TypeError):
-            section += ["(No curve over one score: the loss compares arrays.)", ""]
+        except (ValueError, TypeError) as exc:  # inputs off the real line, or rows of vectors
+            section += [f"No plot: {exc}.", ""]
         else:
             if not os.path.exists(png):
                 if _cli.main(["plot", name, "-o", png]) != 0:
@@ -148,9 +149,55 @@ def write_loss_catalog() -> None:
     _write_if_changed(os.path.join(GENERATED, "loss_catalog.rst.inc"), "\n".join(sections))
 
 
+def write_bench_plot() -> None:
+    """``generated/bench_quick.png``: a short ``losskit bench`` run on the building machine
+    (three workloads, losskit against NumPy and the bandwidth kernel, about 20 s)."""
+    import subprocess
+    import sys
+
+    png = os.path.join(GENERATED, "bench_quick.png")
+    if os.path.exists(png):
+        return
+    os.makedirs(GENERATED, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "losskit", "bench", "--workloads", "mse,huber,adam",
+                    "--impls", "losskit,numpy", "--dtypes", "float32", "--sizes", "1e2,1e4,1e6",
+                    "--tables", "sizes", "--plot", png],
+                   check=True, stdout=subprocess.DEVNULL, cwd=GENERATED)
+
+
+#: The user guide's pages in reading order; other pages of docs/user_guide/ follow, sorted.
+USER_GUIDE_ORDER = ["losses", "robust_regression", "optimizers", "estimators", "boosting",
+                    "torch", "jax", "cython", "cpp", "dask", "determinism", "accuracy"]
+
+
+def _toctree(entries: list[str], maxdepth: int) -> str:
+    return (f".. toctree::\n   :maxdepth: {maxdepth}\n\n"
+            + "".join(f"   {e}\n" for e in entries))
+
+
+def write_toctrees() -> None:
+    """The toctrees of the user guide and of the API reference, over the pages present."""
+    folder = os.path.join(DOCS, "user_guide")
+    pages = {os.path.splitext(f)[0] for f in os.listdir(folder)
+             if os.path.splitext(f)[1] in (".rst", ".md")}
+    ordered = [p for p in USER_GUIDE_ORDER if p in pages] + sorted(pages - set(USER_GUIDE_ORDER))
+    _write_if_changed(os.path.join(GENERATED, "user_guide_toctree.rst.inc"),
+                      _toctree([f"user_guide/{p}" for p in ordered], 2))
+    entries = []
+    for name in API_MODULES:
+        short = name.split(".")[-1]
+        if os.path.exists(reference_page(name)):
+            entries.append(short)
+        elif os.path.exists(os.path.join(AUTO_REFERENCE, f"{short}.rst")):
+            entries.append(f"auto/{short}")
+    _write_if_changed(os.path.join(GENERATED, "reference_toctree.rst.inc"), _toctree(entries, 1))
+
+
 def _builder_inited(app: Any) -> None:
     write_auto_reference()
+    write_toctrees()
     write_loss_catalog()
+    write_bench_plot()
 
 
 def setup(app: Any) -> dict[str, Any]:
