@@ -32,6 +32,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "sg_execution_times.rst"]
 templates_path = ["_templates"]
 myst_heading_anchors = 3
+highlight_language = "none"  # blocks without a language are trees, tables and output
 # a glob of the toctrees may match nothing (user-guide pages and API modules that arrive later)
 suppress_warnings = ["toc.empty_glob"]
 
@@ -88,10 +89,10 @@ if os.environ.get("LOSSKIT_DOCS_MATHJAX"):
 
 def _skip_foreign_members(app, what, name, obj, skip, options):
     """Leave out the members a class inherits from another library (scikit-learn's
-    ``score``, ``get_params``, metadata routing): their docstrings refer to that library's
-    own pages."""
-    module = getattr(obj, "__module__", None) or ""
-    if module.split(".")[0] == "sklearn":
+    ``score`` and metadata routing, PyTorch's ``Module`` methods, ...): they are that
+    library's API, and their docstrings refer to its own pages."""
+    top = (getattr(obj, "__module__", None) or "").split(".")[0]
+    if top not in ("", "losskit", "builtins"):
         return True
     return None
 
