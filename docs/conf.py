@@ -62,6 +62,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "download_all_examples": False,
     "remove_config_comments": True,
+    "reset_argv": "losskit_docs.gallery_argv",
     "within_subsection_order": "FileNameSortKey",
     "show_signature": False,
     "min_reported_time": 1,
