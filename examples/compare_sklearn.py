@@ -52,7 +52,7 @@ def timed(est, X, y, repeats):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="fits timed per row (best kept)")
     repeats = parser.parse_args(argv).repeats
     rows = []

@@ -50,7 +50,7 @@ def write_chunks(path: str, rows: int, chunk_rows: int, seed: int = 0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "losskit-dask"))

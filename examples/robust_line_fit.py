@@ -87,7 +87,7 @@ def plot(x, y, results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     x, y = make_data(args.seed)
