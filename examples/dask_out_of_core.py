@@ -1,4 +1,8 @@
-"""A robust regression on more data than the workers may hold, read from chunks on disk.
+"""
+Out-of-core robust regression with Dask
+=======================================
+
+A robust regression on more data than the workers may hold, read from chunks on disk.
 
 The data set (float32 features with a heavy-tailed target and 5% gross outliers) is written
 as a stack of .npy chunks; two worker processes with a memory limit below its size fit a
@@ -6,6 +10,7 @@ Huber regression with the residual scale estimated jointly. Each solver iteratio
 chunks again on the workers and returns only the per-chunk gradient (and Newton curvature)
 sums: the rows never gather on the client, and nothing larger than a chunk is in memory.
 Progress is printed as plain lines (``verbose=1`` off a terminal), no dashboard needed.
+Run it with::
 
     python examples/dask_out_of_core.py [--rows 4000000] [--dir /tmp/losskit-dask]
 
@@ -45,7 +50,7 @@ def write_chunks(path: str, rows: int, chunk_rows: int, seed: int = 0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "losskit-dask"))

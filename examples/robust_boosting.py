@@ -1,4 +1,8 @@
-"""Gradient boosting through gross outliers: squared error against losskit's robust losses.
+"""
+Gradient boosting through gross outliers
+========================================
+
+Squared error against losskit's robust losses, in XGBoost and LightGBM::
 
     python examples/robust_boosting.py [--seed 0] [--rounds 200] [--plot boosting.png]
 
@@ -66,7 +70,7 @@ def lightgbm_models(X, y, X_test, rounds):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--plot", default=None, help="save a PNG of the XGBoost fits here")
@@ -88,12 +92,11 @@ def main(argv=None):
                 worst_robust = max(worst_robust, mae)
             else:
                 best_builtin = min(best_builtin, mae)
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
+    try:
         import matplotlib.pyplot as plt
-
+    except ImportError:
+        plt = None
+    if plt is not None:
         order = np.argsort(X_test[:, 0])
         fig, ax = plt.subplots(figsize=(7, 4.5))
         ax.scatter(X[:, 0], y, s=3, color="0.65", label="training data (10% gross outliers)")
@@ -104,12 +107,15 @@ def main(argv=None):
         ax.legend(fontsize=8)
         ax.set_title("XGBoost through outliers")
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
-        print(f"wrote {args.plot}")
+        if args.plot:
+            fig.savefig(args.plot, dpi=100)
+            print(f"wrote {args.plot}")
     ok = worst_robust < best_builtin
     print(f"robust losses beat squared error: {'yes' if ok else 'NO'}")
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # (a success returns: the docs build runs this file and must not exit)
+        raise SystemExit(status)

@@ -41,11 +41,89 @@ from ._utils import (
 
 __version__ = "0.2.0"
 
-get_num_threads = _core.get_num_threads
-set_num_threads = _core.set_num_threads
-get_isa = _core.get_isa
-set_isa = _core.set_isa
-available_isas = _core.available_isas
+
+
+def get_num_threads() -> int:
+    """The number of threads the kernels use above their size threshold.
+
+    Examples
+    --------
+    >>> import losskit
+    >>> losskit.get_num_threads() >= 1
+    True
+    """
+    return _core.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads the kernels use above their size threshold.
+
+    Results do not depend on it: every kernel sums fixed blocks in a fixed order, so any
+    number of threads gives the same bits. ``OMP_NUM_THREADS`` sets the default.
+
+    Parameters
+    ----------
+    n : int
+        1 <= n <= 1024 (OpenMP would end the process if it could not start the threads).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> x = np.linspace(-3.0, 3.0, 1_000_000)
+    >>> before = losskit.get_num_threads()
+    >>> losskit.set_num_threads(1)
+    >>> one = losskit.HuberLoss()(x, np.zeros_like(x))
+    >>> losskit.set_num_threads(2)
+    >>> bool(losskit.HuberLoss()(x, np.zeros_like(x)) == one)    # the same bits
+    True
+    >>> losskit.set_num_threads(before)
+    """
+    _core.set_num_threads(n)
+
+
+def get_isa() -> str:
+    """The instruction set the kernels run on: ``"sse2"``, ``"avx2"`` or ``"avx512"``.
+
+    Chosen when losskit is loaded (the best one this build holds and the CPU supports), or
+    by ``LOSSKIT_ISA`` in the environment, or by :func:`set_isa`.
+
+    Examples
+    --------
+    >>> import losskit
+    >>> losskit.get_isa() in losskit.available_isas()
+    True
+    """
+    return _core.get_isa()
+
+
+def set_isa(isa: str) -> None:
+    """Run the kernels on the instruction set ``isa``, one of :func:`available_isas`.
+
+    For tests and benchmarks: results may differ in the last bits between instruction sets
+    (FMA), never between thread counts.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> before = losskit.get_isa()
+    >>> losskit.set_isa("sse2")               # every build holds the sse2 kernels
+    >>> losskit.get_isa()
+    'sse2'
+    >>> losskit.set_isa(before)
+    """
+    _core.set_isa(isa)
+
+
+def available_isas() -> list[str]:
+    """The instruction sets compiled into this build and supported by this CPU, lowest first.
+
+    Examples
+    --------
+    >>> import losskit
+    >>> losskit.available_isas()[0]
+    'sse2'
+    """
+    return _core.available_isas()
 
 
 def __getattr__(name: str) -> object:
@@ -91,7 +169,13 @@ def get_include() -> str:
 
 
 def get_cmake_dir() -> str:
-    """The directory holding losskitConfig.cmake, for ``losskit_DIR`` / ``CMAKE_PREFIX_PATH``."""
+    """The directory holding losskitConfig.cmake, for ``losskit_DIR`` / ``CMAKE_PREFIX_PATH``.
+
+    Examples
+    --------
+    >>> import losskit
+    >>> define = f"-Dlosskit_DIR={losskit.get_cmake_dir()}"    # for cmake's command line
+    """
     return _os.path.join(_os.path.dirname(__file__), "lib", "cmake", "losskit")
 
 

@@ -146,6 +146,15 @@ def barron_log_partition(alpha: Any, return_grad: bool = False) -> Any:
     ------
     ValueError
         If any alpha < 0 (Z is infinite there).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> bool(np.isclose(losskit.barron_log_partition(2.0), np.log(np.sqrt(2 * np.pi))))  # Z(2)
+    True
+    >>> bool(np.isclose(losskit.barron_log_partition(0.0), np.log(np.pi * np.sqrt(2))))   # Z(0)
+    True
+    >>> log_z, d_log_z = losskit.barron_log_partition(np.array([0.5, 1.0]), return_grad=True)
     """
     a = as_real_array("alpha", alpha, np.dtype(np.float64))
     bad = a < 0
@@ -201,6 +210,19 @@ class AdaptiveBarronLoss(Loss):
     scale_lo : float, > 0
     scale_init : float, >= scale_lo
     reduction : {"mean", "sum", "none"}
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> loss = losskit.AdaptiveBarronLoss(num_dims=2)
+    >>> residual = np.array([[0.1, -0.2], [3.0, 0.05], [-0.4, 0.3]])
+    >>> value, grad = loss.value_and_grad(residual, np.zeros_like(residual))
+    >>> [p.shape for p in loss.params], [g.shape for g in loss.param_grads]
+    ([(2,), (2,)], [(2,), (2,)])
+    >>> opt = losskit.optim.Adam([*loss.params], lr=0.01)   # train alpha and scale
+    >>> opt.step(loss.param_grads)
+    >>> bool(np.all((loss.alpha > 0.001) & (loss.alpha < 1.999)))
+    True
     """
 
     name = "adaptive_barron"

@@ -61,6 +61,19 @@ class Loss:
     PyTorch) and empty arrays for "none" and for gradients. ``out`` may share memory with any
     argument: the result is what fresh copies would give. Subclasses set ``name`` and are
     registered under it (see :func:`get_loss`).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> loss = losskit.get_loss("huber", delta=1.0)
+    >>> isinstance(loss, losskit.Loss), loss.name
+    (True, 'huber')
+    >>> x, y = np.array([0.5, 3.0]), np.array([0.0, 0.0])
+    >>> float(loss(x, y))                      # (0.125 + 2.5) / 2
+    1.3125
+    >>> value, grad = loss.value_and_grad(x, y)
+    >>> grad
+    array([0.25, 0.5 ])
     """
 
     name: ClassVar[str]
@@ -160,7 +173,18 @@ class DefinedLoss(Loss):
 
 
 class ElementwiseLoss(DefinedLoss):
-    """A loss applied element by element to (input, target) of one shape."""
+    """A loss applied element by element to (input, target) of one shape.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> loss = losskit.L1Loss(reduction="none")
+    >>> isinstance(loss, losskit.ElementwiseLoss)
+    True
+    >>> loss(np.array([[1.0, -2.0], [0.5, 0.0]]), np.zeros((2, 2)))
+    array([[1. , 2. ],
+           [0.5, 0. ]])
+    """
 
     def _make_kernel(self, kernel_name: str, config: dict[str, Any]) -> Any:
         return _core.ElementwiseKernel(kernel_name, self._kernel_values(kernel_name, config),
@@ -308,6 +332,19 @@ class RowwiseLoss(DefinedLoss):
     (cross_entropy, nll, poly1) scores may be (N, C, d1, ...) with labels (N, d1, ...).
     ``reduction="none"`` gives one value per sample (and position); gradients have the input's
     shape. ``sample_weight`` has shape (N,).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> loss = losskit.CrossEntropyLoss()
+    >>> isinstance(loss, losskit.RowwiseLoss)
+    True
+    >>> scores = np.array([[0.0, 0.0], [0.0, 0.0]])     # two classes, equal scores
+    >>> bool(np.isclose(loss(scores, np.array([0, 1])), np.log(2)))
+    True
+    >>> loss.grad(scores, np.array([0, 1]))             # (softmax - one hot) / N
+    array([[-0.25,  0.25],
+           [ 0.25, -0.25]])
     """
 
     def _make_kernel(self, kernel_name: str, config: dict[str, Any]) -> Any:
@@ -465,12 +502,12 @@ _EXAMPLE_VALUES = {
 }
 
 
-def _example(d: dict[str, Any]) -> str:
-    cls = d["class_name"]
-    lines = [">>> import numpy as np, losskit", f">>> loss = losskit.{cls}()"]
+def example_arguments(d: dict[str, Any]) -> tuple[list[str], str]:
+    """Doctest lines that make example data for the loss of definition ``d``, and the
+    arguments of a call on it (the data of the docstring examples)."""
     if d["family"] == "rowwise":
         first = "scores" if d["arity"] == 2 else d["input_name"]
-        lines.append(f">>> {first} = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])")
+        lines = [f">>> {first} = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])"]
         if d["arity"] == 3:
             lines.append(f">>> {d['operands'][0]} = np.array([[1.0, -0.5, 0.5], [0.3, 0.2, 0.1]])")
         rest = {"labels": "np.array([0, 2])",
@@ -481,15 +518,7 @@ def _example(d: dict[str, Any]) -> str:
         if d["row_target"] == "none":
             lines.append(f">>> {d['operands'][1]} = np.array([[0.0, 1.0, -1.0], [0.5, 0.5, 0.5]])")
             rest = d["operands"][1]
-        args = ", ".join([first, *d["operands"][:1], rest])
-        if d["arity"] == 3:
-            lines += [f">>> value, *grads = loss.value_and_grads({args})", ">>> len(grads)",
-                      f"{1 + len(d['operands'])}"]
-        else:
-            lines += [f">>> value, grad = loss.value_and_grad({args})", ">>> grad.shape", "(2, 3)"]
-        lines += [f">>> grad, hess = loss.grad_hess({args}, hessian={d['hessians'][0]!r})",
-                  ">>> hess.shape", "(2, 3)"]
-        return "\n".join(lines)
+        return lines, ", ".join([first, *d["operands"][:1], rest])
     x = _EXAMPLE_VALUES["input"].get(tuple(d["input_domain"]), "[0.5, -1.5, 2.0]")
     if d["margin_targets"] or d["target_check"] == "signs":
         y = "[1.0, -1.0, 1.0]"
@@ -498,11 +527,21 @@ def _example(d: dict[str, Any]) -> str:
     args = [f"np.array({x})", f"np.array({y})"]
     if d["arity"] == 3:
         args.insert(d["third_position"], "np.array([1.0, 0.5, 2.0])")
-    call = ", ".join(args)
-    lines += [f">>> value, grad = loss.value_and_grad({call})",
-              ">>> grad.shape", "(3,)",
-              f">>> grad, hess = loss.grad_hess({call}, hessian={d['hessians'][0]!r})",
-              ">>> hess.shape", "(3,)"]
+    return [], ", ".join(args)
+
+
+def _example(d: dict[str, Any]) -> str:
+    cls = d["class_name"]
+    lines, args = example_arguments(d)
+    lines = [">>> import numpy as np, losskit", f">>> loss = losskit.{cls}()", *lines]
+    shape = "(2, 3)" if d["family"] == "rowwise" else "(3,)"
+    if d["arity"] == 3 and d["family"] == "rowwise":
+        lines += [f">>> value, *grads = loss.value_and_grads({args})", ">>> len(grads)",
+                  f"{1 + len(d['operands'])}"]
+    else:
+        lines += [f">>> value, grad = loss.value_and_grad({args})", ">>> grad.shape", shape]
+    lines += [f">>> grad, hess = loss.grad_hess({args}, hessian={d['hessians'][0]!r})",
+              ">>> hess.shape", shape]
     return "\n".join(lines)
 
 
@@ -579,7 +618,10 @@ def define(name: str, base: type[DefinedLoss], extra_doc: str = "") -> type[Defi
 def get_loss(name: str, **params: Any) -> Loss:
     """The loss registered as ``name``, constructed with ``params``.
 
-    >>> get_loss("huber", delta=0.5)
+    Examples
+    --------
+    >>> import losskit
+    >>> losskit.get_loss("huber", delta=0.5)
     HuberLoss(delta=0.5, reduction='mean')
     """
     try:
@@ -592,5 +634,13 @@ def get_loss(name: str, **params: Any) -> Loss:
 
 
 def available_losses() -> list[str]:
-    """Names of every registered loss, sorted."""
+    """Names of every registered loss, sorted.
+
+    Examples
+    --------
+    >>> import losskit
+    >>> names = losskit.available_losses()
+    >>> "huber" in names and "cross_entropy" in names
+    True
+    """
     return sorted(_REGISTRY)

@@ -136,7 +136,7 @@ def curve(loss: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     d = _describe(name)
     x = np.asarray(x, dtype=np.float64)
     if tuple(d.get("input_domain", _REALS)) != _REALS:
-        raise ValueError(f"loss {name!r} takes inputs in {describe_interval(d['input_domain'])}"
+        raise ValueError(f"loss {name!r} takes inputs {describe_interval(d['input_domain'])}"
                          f", not a value on [-5, 5]")
     if name in ROWWISE and d["arity"] != 2:
         raise ValueError(f"loss {name!r} compares arrays of embeddings: it has no curve over "

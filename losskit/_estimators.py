@@ -54,7 +54,20 @@ except ImportError:
 
     class ConvergenceWarning(UserWarning):  # type: ignore[no-redef]
         """A solver stopped at ``max_iter`` before meeting its tolerance (scikit-learn's
-        ``sklearn.exceptions.ConvergenceWarning`` when scikit-learn is installed)."""
+        ``sklearn.exceptions.ConvergenceWarning`` when scikit-learn is installed).
+
+        Examples
+        --------
+        >>> import warnings, numpy as np, losskit
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((50, 3))
+        >>> y = (X[:, 0] + rng.standard_normal(50) > 0).astype(int)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = losskit.LinearClassifier(max_iter=1).fit(X, y)
+        >>> any(issubclass(w.category, losskit.ConvergenceWarning) for w in caught)
+        True
+        """
 
     class _Base:  # type: ignore[no-redef]
         """get_params / set_params from the constructor's signature (scikit-learn's protocol)."""
@@ -1011,7 +1024,7 @@ _PARAMS_DOC = """
         with ``.param_grads`` filled by ``value_and_grad``; e.g. ``"adaptive_barron"``) has
         them trained together with the weights; the trained copy is ``loss_``. A full-batch
         fit of the adaptive Barron loss then raises its scale to 95% efficiency at normal
-        residuals and refits (docs/estimators.md, "The adaptive loss in the estimators").
+        residuals and refits (the estimators guide, "The adaptive loss in the estimators").
         ``set_params(loss__delta=0.5)`` sets a parameter of the loss (grid searches).
     penalty : {{"l2", "l1", "elasticnet", None}}, default "l2"
         Penalty on ``coef_`` (not the intercept), added to the mean loss.
@@ -1087,9 +1100,14 @@ _PARAMS_DOC = """
         entry is at the start), or averaged over each epoch's batches (minibatches).
     solver_ : str
         The solver the last call ran.
-    loss_ : the loss object that was trained (with its learned parameters, if any)
-    t_ : int (minibatch steps so far), n_features_in_ : int
-    validation_scores_, best_validation_score_ : with ``early_stopping``
+    loss_ : Loss
+        The loss object that was trained (with its learned parameters, if any).
+    t_ : int
+        Minibatch steps so far.
+    n_features_in_ : int
+        The number of features seen by ``fit``.
+    validation_scores_, best_validation_score_ : list of float, float
+        With ``early_stopping``: the validation score after each epoch, and the best.
 """
 
 _REGRESSOR_MORE = """    scale : "auto" or float, default "auto"
@@ -1099,7 +1117,7 @@ _REGRESSOR_MORE = """    scale : "auto" or float, default "auto"
         ``mean_i sigma (l((x_i w + b - y_i) / sigma) + 1/2) + alpha/2 ||w||^2`` (Huber's
         concomitant scale, as scikit-learn's ``HuberRegressor``, whose objective this is, up
         to a factor 2 n_samples), so ``delta`` is in units of sigma and the fit is
-        scale-equivariant (y times k gives coef_ times k, without a penalty); a float fixes
+        scale-equivariant (y times k gives ``coef_`` times k, without a penalty); a float fixes
         sigma (1.0: the loss on raw residuals). Minibatch solvers fix sigma at the start
         (the targets' scaled median absolute deviation). Other losses ignore it.
 """

@@ -124,6 +124,15 @@ def clip_grad_norm(
     -------
     float
         The total norm before clipping (float64).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> grads = [np.array([3.0, 0.0]), np.array([4.0])]
+    >>> losskit.clip_grad_norm(grads, max_norm=1.0)    # the norm before clipping
+    5.0
+    >>> np.round(np.concatenate(grads), 6)             # scaled by 1 / (5 + 1e-6)
+    array([0.6, 0. , 0.8])
     """
     work, grads = _grad_list(grads)
     max_norm = check_real("max_norm", max_norm)
@@ -137,14 +146,32 @@ def clip_grad_norm(
 
 
 def grad_norm(grads: Sequence[np.ndarray] | np.ndarray, norm_type: float = 2.0) -> float:
-    """The total norm of ``grads`` (as :func:`clip_grad_norm` computes it), without clipping."""
+    """The total norm of ``grads`` (as :func:`clip_grad_norm` computes it), without clipping.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> losskit.grad_norm([np.array([3.0, 0.0]), np.array([-4.0])])
+    5.0
+    >>> losskit.grad_norm([np.array([3.0, 0.0]), np.array([-4.0])], norm_type=float("inf"))
+    4.0
+    """
     work, _ = _grad_list(grads, writable=False)
     return _core._total_norm(work, _norm_type(norm_type))
 
 
 def clip_grad_value(grads: Sequence[np.ndarray] | np.ndarray, clip_value: float) -> None:
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place (NaN stays NaN),
-    as ``torch.nn.utils.clip_grad_value_``."""
+    as ``torch.nn.utils.clip_grad_value_``.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> g = np.array([-3.0, 0.5, 2.0])
+    >>> losskit.clip_grad_value(g, 1.0)
+    >>> g
+    array([-1. ,  0.5,  1. ])
+    """
     work, grads = _grad_list(grads)
     clip_value = check_real("clip_value", clip_value)
     if not clip_value >= 0:
@@ -235,7 +262,20 @@ def _check_lam(lam: Any) -> float:
 
 
 class L1Penalty(_Penalty):
-    r"""``lam * ||w||_1``; gradient ``lam * sign(w)`` (0 at 0); prox = soft-thresholding."""
+    r"""``lam * ||w||_1``; gradient ``lam * sign(w)`` (0 at 0); prox = soft-thresholding.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> penalty = losskit.L1Penalty(lam=0.5)
+    >>> w = np.array([1.0, -2.0, 0.0])
+    >>> penalty.value(w)
+    1.5
+    >>> penalty.grad(w)
+    array([ 0.5, -0.5,  0. ])
+    >>> penalty.prox(w, step=1.0)          # soft-thresholding by step * lam, in place
+    array([ 0.5, -1.5,  0. ])
+    """
 
     def __init__(self, lam: float = 1.0) -> None:
         self.lam = _check_lam(lam)
@@ -244,7 +284,18 @@ class L1Penalty(_Penalty):
 
 
 class L2Penalty(_Penalty):
-    r"""``lam / 2 * ||w||^2``; gradient ``lam * w``; prox ``w / (1 + step * lam)``."""
+    r"""``lam / 2 * ||w||^2``; gradient ``lam * w``; prox ``w / (1 + step * lam)``.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> penalty = losskit.L2Penalty(lam=0.5)
+    >>> w = np.array([1.0, -2.0, 0.0])
+    >>> penalty.value(w)                   # 0.5 / 2 * (1 + 4)
+    1.25
+    >>> penalty.grad(w)
+    array([ 0.5, -1. ,  0. ])
+    """
 
     def __init__(self, lam: float = 1.0) -> None:
         self.lam = _check_lam(lam)
@@ -255,7 +306,15 @@ class L2Penalty(_Penalty):
 class ElasticNetPenalty(_Penalty):
     r"""``lam * (l1_ratio * ||w||_1 + (1 - l1_ratio) / 2 * ||w||^2)`` (scikit-learn's
     convention); prox = soft-thresholding by ``step * lam * l1_ratio``, then division by
-    ``1 + step * lam * (1 - l1_ratio)``."""
+    ``1 + step * lam * (1 - l1_ratio)``.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> penalty = losskit.ElasticNetPenalty(lam=1.0, l1_ratio=0.5)
+    >>> penalty.value(np.array([1.0, -2.0, 0.0]))    # 0.5 * 3 + 0.25 * 5
+    2.75
+    """
 
     def __init__(self, lam: float = 1.0, l1_ratio: float = 0.5) -> None:
         self.lam = _check_lam(lam)
@@ -295,6 +354,18 @@ class MinibatchSampler:
     ``len(sampler)`` is the number of batches per epoch; each batch is an int64 array.
     ``iter()`` advances the epoch, so a sampler is not for concurrent use by several threads
     (``epoch_indices(epoch)`` is: it reads only the settings).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> sampler = losskit.MinibatchSampler(10, batch_size=4, shuffle=False)
+    >>> len(sampler)
+    3
+    >>> [batch.tolist() for batch in sampler]
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    >>> shuffled = losskit.MinibatchSampler(10, batch_size=4, seed=0)
+    >>> sorted(np.concatenate(list(shuffled)).tolist()) == list(range(10))   # each index once
+    True
     """
 
     def __init__(
@@ -367,6 +438,14 @@ def gather(X: np.ndarray, indices: Any, out: np.ndarray | None = None) -> np.nda
     reused across calls to avoid page faults; it may share memory with X or the indices (the
     result is then what fresh copies would give). Threaded above a size threshold; an index
     out of range raises ValueError naming its position (after the valid rows were copied).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> X = np.arange(12.0).reshape(4, 3)
+    >>> losskit.gather(X, [2, 0])
+    array([[6., 7., 8.],
+           [0., 1., 2.]])
     """
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
@@ -438,6 +517,13 @@ def numerical_gradient(
 
     * ``"central"``: ``(f(x + h e_i) - f(x - h e_i)) / (2h)`` (error O(h^2))
     * ``"forward"``: ``(f(x + h e_i) - f(x)) / h`` (error O(h))
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> f = lambda x: float(np.sum(x ** 2))
+    >>> np.round(losskit.numerical_gradient(f, [1.0, -2.0]), 6)
+    array([ 2., -4.])
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
@@ -465,8 +551,17 @@ def numerical_gradient(
 
 
 class GradcheckResult(NamedTuple):
-    """``max_rel_error`` = max_i |a_i - n_i| / max(|a_i|, |n_i|, tiny); ``worst_index`` where
-    it occurs (a tuple index into x); ``passed`` = max_rel_error <= rtol."""
+    """``max_rel_error`` = ``max_i |a_i - n_i| / max(|a_i|, |n_i|, tiny)``; ``worst_index`` where
+    it occurs (a tuple index into x); ``passed`` = max_rel_error <= rtol.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> result = losskit.gradcheck(lambda x: float(np.sum(x ** 3)), np.array([1.0, 2.0]),
+    ...                            grad=np.array([3.0, 12.0]))
+    >>> result.passed, result.max_rel_error < 1e-8
+    (True, True)
+    """
 
     max_rel_error: float
     worst_index: tuple[int, ...]
@@ -499,11 +594,20 @@ def gradcheck(
     tiny : float
         Floor of the denominator, so components where both gradients are ~0 compare
         absolutely (central differences have an absolute error of about
-        eps * |f| / h + h^2 |f'''|).
+        ``eps * |f| / h + h^2 |f'''|``).
 
     Returns
     -------
     GradcheckResult(max_rel_error, worst_index, passed)
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> loss = losskit.HuberLoss(reduction="sum")
+    >>> target = np.array([0.0, 1.0, 2.0])
+    >>> f = lambda x: loss.value_and_grad(x, target)      # (value, analytic gradient)
+    >>> losskit.gradcheck(f, np.array([0.5, -1.5, 2.2])).passed
+    True
     """
     rtol = check_real("rtol", rtol)
     tiny = check_real("tiny", tiny)

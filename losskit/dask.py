@@ -205,7 +205,17 @@ def value(loss: Any, input: Any, target: Any, *args: Any, sample_weight: Any = N
     """The loss of dask arrays: a lazy 0-d float64 array (for ``reduction="none"`` a lazy
     array of the per-element, or row-wise per-row, losses). ``args``: a third argument
     (GaussianNLLLoss's ``var``) of the input's shape. See the module's documentation for how
-    chunks are combined."""
+    chunks are combined.
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, losskit, losskit.dask
+    >>> x = da.from_array(np.array([0.5, -1.5, 2.0, 0.0]), chunks=2)
+    >>> y = da.zeros(4, chunks=2)
+    >>> lazy = losskit.dask.value(losskit.MSELoss(), x, y)
+    >>> float(lazy.compute())                     # (0.25 + 2.25 + 4 + 0) / 4
+    1.625
+    """
     call = _Call(loss, input, target, args, sample_weight)
     if call.reduction == "none":
         return _per_chunk(call, "value", None)[0]
@@ -213,13 +223,30 @@ def value(loss: Any, input: Any, target: Any, *args: Any, sample_weight: Any = N
 
 
 def grad(loss: Any, input: Any, target: Any, *args: Any, sample_weight: Any = None) -> da.Array:
-    """The gradient in the input: a lazy dask array of the input's shape and chunks."""
+    """The gradient in the input: a lazy dask array of the input's shape and chunks.
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, losskit, losskit.dask
+    >>> x = da.from_array(np.array([0.5, -1.5, 2.0, 0.0]), chunks=2)
+    >>> losskit.dask.grad(losskit.MSELoss(), x, da.zeros(4, chunks=2)).compute()   # 2 x / 4
+    array([ 0.25, -0.75,  1.  ,  0.  ])
+    """
     return value_and_grad(loss, input, target, *args, sample_weight=sample_weight)[1]
 
 
 def value_and_grad(loss: Any, input: Any, target: Any, *args: Any,
                    sample_weight: Any = None) -> tuple[da.Array, da.Array]:
-    """(lazy value, lazy gradient in the input)."""
+    """(lazy value, lazy gradient in the input).
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, losskit, losskit.dask
+    >>> x = da.from_array(np.array([0.5, -1.5, 2.0, 0.0]), chunks=2)
+    >>> value, grad = losskit.dask.value_and_grad(losskit.L1Loss(reduction="sum"), x, da.zeros(4, chunks=2))
+    >>> float(value.compute()), grad.compute()
+    (4.0, array([ 1., -1.,  1.,  0.]))
+    """
     call = _Call(loss, input, target, args, sample_weight)
     if call.reduction == "none":
         return _per_chunk(call, "value", None)[0], _per_chunk(call, "grad", None)[0]
@@ -230,7 +257,16 @@ def value_and_grad(loss: Any, input: Any, target: Any, *args: Any,
 def grad_hess(loss: Any, input: Any, target: Any, *args: Any, sample_weight: Any = None,
               hessian: str = "exact") -> tuple[da.Array, da.Array]:
     """(lazy gradient, lazy curvature) in the input, as ``loss.grad_hess`` (``hessian``:
-    one of ``loss.hessians``)."""
+    one of ``loss.hessians``).
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, losskit, losskit.dask
+    >>> x = da.from_array(np.array([0.5, -1.5, 2.0, 0.0]), chunks=2)
+    >>> g, h = losskit.dask.grad_hess(losskit.MSELoss(reduction="sum"), x, da.zeros(4, chunks=2))
+    >>> h.compute()
+    array([2., 2., 2., 2.])
+    """
     check_hessian(type(loss).__name__, tuple(getattr(loss, "hessians", ())), hessian)
     call = _Call(loss, input, target, args, sample_weight)
     factor = _reduced_value(call)[1] if call.reduction not in ("none", "sum") else None

@@ -103,13 +103,19 @@ def {fname}({args}, {", ".join(defaults)}, sample_weight=None, grad=False):
 
 
 def _docstring(definition: dict[str, Any], cls: type, fname: str, data: list[str]) -> str:
+    setup, args = _base.example_arguments(definition)
+    example = "\n".join([">>> import numpy as np, losskit", ">>> from losskit import functional as F",
+                         *setup, f">>> value, grad = F.{fname}({args}, grad=True)",
+                         f">>> bool(np.allclose(value, losskit.{cls.__name__}()({args})))",
+                         "True"])
     return (
         f"{definition['summary']}\n\n"
         f"The functional form of :class:`losskit.{cls.__name__}`: "
         f"``{fname}({', '.join(data)}, **params)`` is "
         f"``{cls.__name__}(**params)({', '.join(data)}, sample_weight)``, and with "
         f"``grad=True`` its ``value_and_grad`` (the value and d/d {data[0]}). Parameters, "
-        f"formula and domains: see :class:`losskit.{cls.__name__}`.\n"
+        f"formula and domains: see :class:`losskit.{cls.__name__}`.\n\n"
+        f"Examples\n--------\n{example}\n"
     )
 
 

@@ -209,6 +209,22 @@ class Optimizer:
     updates the parameters, the state arrays, the state dicts and ``step_count`` in place, and
     creates state lazily). Different optimizers over different arrays may step concurrently
     from different threads: the kernels release the GIL, so such steps run in parallel.
+
+    Examples
+    --------
+    Every update rule is a subclass; they share :meth:`step`, the state and its dicts:
+
+    >>> import numpy as np, losskit
+    >>> w = np.zeros(2)
+    >>> opt = losskit.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> opt.step([np.array([1.0, -1.0])])
+    >>> opt.step_count, sorted(opt.state[0])
+    (1, ['momentum_buffer'])
+    >>> saved = opt.state_dict()              # PyTorch's layout
+    >>> opt.step([np.array([1.0, -1.0])])
+    >>> opt.load_state_dict(saved)            # back to the state after the first step
+    >>> opt.step_count
+    1
     """
 
     _hyper_names: tuple[str, ...] = ()
@@ -398,6 +414,17 @@ class SGD(Optimizer):
         Ascend instead of descend.
 
     State: ``momentum_buffer`` (when momentum != 0).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> w = np.zeros(3)
+    >>> opt = losskit.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> g = np.array([1.0, -2.0, 0.5])
+    >>> opt.step([g])                         # b = g, w = -0.1 g
+    >>> opt.step([g])                         # b = 0.9 b + g, w = -0.1 g - 0.19 g
+    >>> np.round(w, 6)
+    array([-0.29 ,  0.58 , -0.145])
     """
 
     _hyper_names = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
@@ -450,6 +477,15 @@ class Adam(Optimizer):
 
     State: ``step``, ``exp_avg``, ``exp_avg_sq`` (zeros at first), ``max_exp_avg_sq``
     (amsgrad).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> w = np.zeros(3)
+    >>> opt = losskit.optim.Adam([w], lr=0.1)
+    >>> opt.step([np.array([1.0, -2.0, 0.5])])   # the first step moves each weight by about lr
+    >>> np.round(w, 6)
+    array([-0.1,  0.1, -0.1])
     """
 
     _hyper_names = ("betas", "eps", "weight_decay", "amsgrad", "maximize")
@@ -489,6 +525,15 @@ class AdamW(Adam):
 
     As :class:`Adam`, except that the decay does not enter the gradient: each step first
     does ``p = p * (1 - lr * weight_decay)``. Default weight_decay is 1e-2.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> w = np.ones(2)
+    >>> opt = losskit.optim.AdamW([w], lr=0.1, weight_decay=0.01)
+    >>> opt.step([np.array([1.0, -1.0])])        # w (1 - lr wd), then Adam's step
+    >>> np.round(w, 6)
+    array([0.899, 1.099])
     """
 
     _decoupled = True
@@ -520,6 +565,15 @@ class RMSprop(Optimizer):
 
     State: ``step``, ``square_avg``, ``grad_avg`` (centered), ``momentum_buffer``
     (momentum > 0), all zeros at first.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> w = np.zeros(2)
+    >>> opt = losskit.optim.RMSprop([w], lr=0.01)
+    >>> opt.step([np.array([2.0, -0.5])])     # v = 0.01 g^2: a first step of lr / sqrt(0.01)
+    >>> np.round(w, 6)
+    array([-0.1,  0.1])
     """
 
     _hyper_names = ("alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
@@ -562,6 +616,17 @@ class Adagrad(Optimizer):
         p = p - clr * g / (sqrt(s) + eps)
 
     State: ``step``, ``sum`` (``initial_accumulator_value`` at first).
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> w = np.zeros(2)
+    >>> opt = losskit.optim.Adagrad([w], lr=0.1)
+    >>> opt.step([np.array([2.0, -0.5])])     # sum = g^2: a first step of lr
+    >>> np.round(w, 6)
+    array([-0.1,  0.1])
+    >>> sorted(opt.state[0])
+    ['step', 'sum']
     """
 
     _hyper_names = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
@@ -596,6 +661,15 @@ class Schedule:
     """A learning-rate schedule: ``schedule(step) -> lr`` for the 0-based step index.
 
     Plain, picklable callables; pass one as an optimizer's ``lr``.
+
+    Examples
+    --------
+    >>> import pickle, losskit
+    >>> schedule = losskit.optim.cosine_decay(0.1, total_steps=100)
+    >>> isinstance(schedule, losskit.optim.Schedule), schedule(0)
+    (True, 0.1)
+    >>> pickle.loads(pickle.dumps(schedule))(50) == schedule(50)
+    True
     """
 
     def __init__(self, name: str, fn: Callable[[int], float], **params: Any) -> None:
@@ -627,13 +701,28 @@ def _rebuild_schedule(name: str, params: dict[str, Any]) -> Schedule:
 
 
 def constant(lr: float) -> Schedule:
-    """``lr(step) = lr``."""
+    """``lr(step) = lr``.
+
+    Examples
+    --------
+    >>> import losskit
+    >>> losskit.optim.constant(0.1)(1000)
+    0.1
+    """
     lr = check_nonnegative("lr", lr)
     return Schedule("constant", lambda step: lr, lr=lr)
 
 
 def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
-    """``lr(step) = lr * gamma ** (step // step_size)`` (PyTorch's StepLR)."""
+    """``lr(step) = lr * gamma ** (step // step_size)`` (PyTorch's StepLR).
+
+    Examples
+    --------
+    >>> import losskit
+    >>> schedule = losskit.optim.step_decay(0.1, step_size=10, gamma=0.5)
+    >>> [float(schedule(step)) for step in (0, 9, 10, 25)]
+    [0.1, 0.1, 0.05, 0.025]
+    """
     lr = check_nonnegative("lr", lr)
     if isinstance(step_size, bool) or not isinstance(step_size, numbers.Integral) or step_size < 1:
         raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
@@ -645,7 +734,15 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
 
 
 def exponential_decay(lr: float, gamma: float) -> Schedule:
-    """``lr(step) = lr * gamma ** step`` (PyTorch's ExponentialLR)."""
+    """``lr(step) = lr * gamma ** step`` (PyTorch's ExponentialLR).
+
+    Examples
+    --------
+    >>> import losskit
+    >>> schedule = losskit.optim.exponential_decay(1.0, gamma=0.5)
+    >>> [float(schedule(step)) for step in range(4)]
+    [1.0, 0.5, 0.25, 0.125]
+    """
     lr = check_nonnegative("lr", lr)
     gamma = check_nonnegative("gamma", gamma)
     return Schedule("exponential_decay", lambda step: lr * np.float64(gamma) ** np.float64(step),
@@ -663,6 +760,13 @@ def cosine_decay(
 
     (``min_lr`` from ``total_steps`` on; with warmup_steps = 0, PyTorch's CosineAnnealingLR
     with T_max = total_steps.)
+
+    Examples
+    --------
+    >>> import losskit
+    >>> schedule = losskit.optim.cosine_decay(0.1, total_steps=110, warmup_steps=10)
+    >>> [round(float(schedule(step)), 6) for step in (0, 9, 10, 60, 110, 200)]
+    [0.01, 0.1, 0.1, 0.05, 0.0, 0.0]
     """
     lr = check_nonnegative("lr", lr)
     min_lr = check_nonnegative("min_lr", min_lr)
@@ -689,7 +793,15 @@ def cosine_decay(
 
 def inverse_scaling(lr: float, power_t: float = 0.5) -> Schedule:
     """``lr(step) = lr / (step + 1) ** power_t`` (scikit-learn's ``invscaling``:
-    eta0 / t**power_t with t counting from 1)."""
+    eta0 / t**power_t with t counting from 1).
+
+    Examples
+    --------
+    >>> import losskit
+    >>> schedule = losskit.optim.inverse_scaling(0.1, power_t=0.5)
+    >>> [float(schedule(step)) for step in (0, 3, 15)]
+    [0.1, 0.05, 0.025]
+    """
     lr = check_nonnegative("lr", lr)
     power_t = check_real("power_t", power_t)
     return Schedule(
@@ -747,6 +859,14 @@ class RandomSearch(_DerivativeFree):
     ``minimize(f, x0, iters) -> (best_x, best_value, history)`` where ``f(x)`` returns a float
     (or ``(value, grad)``) and ``history[k]`` is the best value after k candidates
     (``history[0] = f(x0)``, length iters + 1). Same seed, same result on every machine.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> f = lambda x: float(np.sum((x - 1.0) ** 2))
+    >>> x, value, history = losskit.optim.RandomSearch(scale=2.0, seed=0).minimize(f, np.zeros(2), 200)
+    >>> len(history), bool(np.all(np.diff(history) <= 0)), value < 0.1
+    (201, True, True)
     """
 
     def __init__(self, scale: float = 1.0, seed: int | None = None) -> None:
@@ -776,6 +896,15 @@ class RandomLocalSearch(_DerivativeFree):
     From the best point so far, propose ``x + step_size * u`` with ``u`` uniform in
     [-1, 1]^d; move there if it is strictly better. Same return value as
     :meth:`RandomSearch.minimize`.
+
+    Examples
+    --------
+    >>> import numpy as np, losskit
+    >>> f = lambda x: float(np.sum((x - 1.0) ** 2))
+    >>> search = losskit.optim.RandomLocalSearch(step_size=0.5, seed=0)
+    >>> x, value, history = search.minimize(f, np.zeros(2), 500)
+    >>> value < 0.01
+    True
     """
 
     def __init__(self, step_size: float = 0.1, seed: int | None = None) -> None:

@@ -152,8 +152,8 @@ template <class T> struct TripletMarginRows {
     d.math = R"(\ell_i = \max\big(0,\ \mathrm{margin} + \lVert a_i - p_i + \varepsilon\rVert_p
   - \lVert a_i - n_i + \varepsilon\rVert_p\big))";
     d.notes = R"(Same as ``torch.nn.functional.triplet_margin_loss`` (PyTorch's pairwise_distance: eps is added
-to each difference). With ``swap``, the negative distance is the smaller of |a - n| and
-|p - n| (Balntas et al., 2016). Called as ``loss(anchor, positive, negative)``;
+to each difference). With ``swap``, the negative distance is the smaller of :math:`\lVert a - n\rVert` and
+:math:`\lVert p - n\rVert` (Balntas et al., 2016). Called as ``loss(anchor, positive, negative)``;
 ``value_and_grads`` gives the gradients in all three. "mean" divides by N.)";
     return d;
   }(), {real_param("margin", 1.0, kReals, "The margin between positive and negative distances."),

@@ -180,8 +180,8 @@ template <class T> struct LogCoshLoss {
     d.summary = "Log-cosh loss.";
     d.formula = "log(cosh(r))";
     d.math = R"(\ell = \log\cosh(r), \qquad \partial\ell/\partial x = \tanh(r))";
-    d.notes = "Exact over the whole range: ~ r^2/2 for tiny r, |r| - log 2 for large |r| (no "
-              "overflow of cosh, e.g. at |r| = 1e30).";
+    d.notes = "Exact over the whole range: ~ r^2/2 for tiny r, :math:`|r| - \\log 2` for large "
+              ":math:`|r|` (no overflow of cosh, e.g. at :math:`|r| = 10^{30}`).";
     d.hessians = "irls,exact,positive";
     return d;
   }();
@@ -253,7 +253,7 @@ template <class T> struct EpsilonInsensitiveLoss {
     d.formula = "max(0, |r| - epsilon) (squared if squared)";
     d.math = R"(\ell = \max(0, |r| - \epsilon) \quad\text{or, if squared,}\quad
 \max(0, |r| - \epsilon)^2)";
-    d.notes = "The subgradient is 0 inside the tube and on its edge |r| = epsilon.";
+    d.notes = "The subgradient is 0 inside the tube and on its edge, :math:`|r| = \\epsilon`.";
     d.hessians = "irls,exact,positive";
     return d;
   }(), {real_param("epsilon", 0.1, kNonnegative, "Half-width of the tube where the loss is 0."),
