@@ -34,7 +34,8 @@ def _load_docs_extension():
 
 docs = _load_docs_extension()
 # The benchmark harness ships in the package to serve `losskit bench`; it is not an API.
-NOT_API = {"losskit.bench"}
+# losskit.kernels holds only Cython declarations (cimported; the Cython user guide documents it).
+NOT_API = {"losskit.bench", "losskit.kernels"}
 
 
 def _import(name):
