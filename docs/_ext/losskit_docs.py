@@ -201,7 +201,7 @@ def gallery_argv(gallery_conf: dict[str, Any], script_vars: dict[str, Any]) -> l
     return []
 
 
-def _builder_inited(app: Any) -> None:
+def _config_inited(app: Any, config: Any) -> None:
     write_auto_reference()
     write_toctrees()
     write_loss_catalog()
@@ -209,5 +209,7 @@ def _builder_inited(app: Any) -> None:
 
 
 def setup(app: Any) -> dict[str, Any]:
-    app.connect("builder-inited", _builder_inited)
+    # the pages written here must exist before Sphinx looks for its sources (and autosummary
+    # writes the stubs of the names they list): at config-inited, not builder-inited
+    app.connect("config-inited", _config_inited)
     return {"parallel_read_safe": True}
