@@ -18,8 +18,9 @@ differentiable: the input, the pair and triplet losses' other inputs, gaussian_n
 gaussian_crps's ``sigma``, and Barron's ``alpha`` and ``scale`` when given as arrays (a JAX
 scalar is an array: ``barron(x, y, alpha=jnp.float32(1.0))`` learns alpha). Differentiating a
 target, a label, a sample weight or bce_with_logits' array ``pos_weight`` raises TypeError when
-the gradient is traced (losskit does not compute those derivatives). The other parameters and ``reduction`` are static: Python values, checked when
-the call is traced (ValueError/TypeError naming the parameter).
+the gradient is traced (losskit does not compute those derivatives). The other parameters and
+``reduction`` are static: Python values, checked when the call is traced (ValueError/TypeError
+naming the parameter).
 
 The kernels run as XLA FFI custom calls (``jax.ffi``) compiled from the same C++ core, where
 losskit was built with jaxlib's FFI headers (``losskit.jax.FFI`` is True); a reduction stays one
@@ -322,7 +323,8 @@ def _rowwise(name: str, data: list[Any], params: dict[str, Any], reduction: str,
     rows = [_as_array(n, v) for n, v in zip(operands, data[1:])]
     target = None if d["row_target"] == "none" else _as_array("target", data[1 + len(operands)])
     w = None if sample_weight is None else _as_array("sample_weight", sample_weight)
-    float_target = target if target is not None and jnp.issubdtype(target.dtype, jnp.floating) else None
+    floating = target is not None and jnp.issubdtype(target.dtype, jnp.floating)
+    float_target = target if floating else None
     compute, result = _float_dtype(x, *rows, float_target, w)
     if d["spatial"]:
         if x.ndim < 2:
@@ -382,9 +384,9 @@ def _row_target(d: dict[str, Any], t: Any, shape: tuple[int, ...], compute: Any)
         if kind == "labels" and d["probability_targets"] and jnp.issubdtype(t.dtype, jnp.floating) \
                 and t.shape == shape:
             return t.astype(compute)
-        raise TypeError(f"target must be integer class labels"
-                        f"{' or probabilities of the input shape' if d['probability_targets'] else ''}"
-                        f"; got a {t.dtype} array of shape {t.shape}")
+        alternative = " or probabilities of the input shape" if d["probability_targets"] else ""
+        raise TypeError(f"target must be integer class labels{alternative}; got a {t.dtype} "
+                        f"array of shape {t.shape}")
     expected = (n,) if kind == "signs" else shape
     if t.shape != expected:
         raise ValueError(f"target shape {t.shape} must be {expected}")

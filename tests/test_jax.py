@@ -35,8 +35,8 @@ from reference import (  # noqa: E402
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
 ELEMENTWISE = sorted(n for n in REFERENCE if n in _base.DEFINITIONS)
-ROWWISE = sorted(n for n in _base.DEFINITIONS
-                 if _base.DEFINITIONS[n]["family"] == "rowwise" and _base.DEFINITIONS[n]["class_name"])
+ROWWISE = sorted(n for n, d in _base.DEFINITIONS.items()
+                 if d["family"] == "rowwise" and d["class_name"])
 
 
 @pytest.fixture(autouse=True, scope="module")
