@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check.hpp"
@@ -206,6 +207,30 @@ LOSSKIT_TEST(thread_count_setting) {
   CHECK_THROWS(losskit::set_num_threads(-2), std::invalid_argument);
   CHECK_THROWS(losskit::set_num_threads(losskit::kMaxThreads + 1), std::invalid_argument);
   CHECK(losskit::get_num_threads() == 3);
+  losskit::set_num_threads(previous);
+}
+
+// A thread count for the calling thread only, while the scope lives (nested scopes restore the
+// outer one); other threads keep the setting.
+LOSSKIT_TEST(scoped_thread_count) {
+  const int previous = losskit::get_num_threads();
+  losskit::set_num_threads(2);
+  {
+    const losskit::ScopedNumThreads outer(3);
+    CHECK(losskit::get_num_threads() == 3);
+    {
+      const losskit::ScopedNumThreads inner(1);
+      CHECK(losskit::get_num_threads() == 1);
+    }
+    CHECK(losskit::get_num_threads() == 3);
+    int elsewhere = 0;
+    std::thread([&] { elsewhere = losskit::get_num_threads(); }).join();
+    CHECK(elsewhere == 2);
+    CHECK_THROWS(losskit::ScopedNumThreads(0), std::invalid_argument);
+    CHECK_THROWS(losskit::ScopedNumThreads(losskit::kMaxThreads + 1), std::invalid_argument);
+    CHECK(losskit::get_num_threads() == 3);
+  }
+  CHECK(losskit::get_num_threads() == 2);
   losskit::set_num_threads(previous);
 }
 
