@@ -184,9 +184,10 @@ def test_backward_stores_the_kernel_gradient_without_copies(path):
 
 
 # the operator's and the eager path's calls: (registry name, parameters, data positions that
-# require grad); operands given as module tensors are marked by their parameter names
+# require grad); "tensor" parameters are given as Parameters (per element)
 PATH_CASES = [("mse", {}, [0]), ("huber", {"delta": 0.3}, [0]), ("cross_entropy", {}, [0]),
-              ("gaussian_nll", {"reduction": "none"}, [0, 2]), ("triplet_margin", {"margin": 5.0}, [0, 1, 2]),
+              ("gaussian_nll", {"reduction": "none"}, [0, 2]),
+              ("triplet_margin", {"margin": 5.0}, [0, 1, 2]),
               ("barron", {"alpha": "tensor", "scale": "tensor"}, [0])]
 
 
