@@ -16,9 +16,12 @@ Each module calls one PyTorch custom operator, ``torch.ops.losskit.loss`` (made 
 ``torch.compile(fullgraph=True)`` traces it), whose forward pass runs losskit's fused kernel
 for the value and the gradients together, and keeps the gradients for the backward pass:
 nothing is computed twice. Contiguous tensors are read in place; other layouts are copied
-once. Gradients flow to the input and to every other array the kernel differentiates: the
-second input of the pair losses, GaussianNLLLoss's var, GaussianCRPSLoss's sigma, and
-BarronLoss's alpha and scale when they are tensors (an ``nn.Parameter`` is trained). Targets,
+once. Eager calls on plain tensors run the same body and backward pass as a
+:class:`torch.autograd.Function`, without the operator's dispatch (identical results; under
+``torch.compile`` and other tracing the operator is used). Gradients flow to the input and
+to every other array the kernel differentiates: the second input of the pair losses,
+GaussianNLLLoss's var, GaussianCRPSLoss's sigma, and BarronLoss's alpha and scale when they
+are tensors (an ``nn.Parameter`` is trained). Targets,
 sample weights and the other parameters (a tensor pos_weight, class weights) are data: one
 that requires grad raises ValueError. Second derivatives (``create_graph=True``) are not
 available. :class:`AdaptiveLossFunction` is a drop-in for ``robust_loss_pytorch``'s class.
