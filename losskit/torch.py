@@ -20,11 +20,13 @@ once. Eager calls on plain tensors run the same body and backward pass as a
 :class:`torch.autograd.Function`, without the operator's dispatch (identical results; under
 ``torch.compile`` and other tracing the operator is used). Gradients flow to the input and
 to every other array the kernel differentiates: the second input of the pair losses,
-GaussianNLLLoss's var, GaussianCRPSLoss's sigma, and BarronLoss's alpha and scale when they
-are tensors (an ``nn.Parameter`` is trained). Targets,
-sample weights and the other parameters (a tensor pos_weight, class weights) are data: one
-that requires grad raises ValueError. Second derivatives (``create_graph=True``) are not
-available. :class:`AdaptiveLossFunction` is a drop-in for ``robust_loss_pytorch``'s class.
+GaussianNLLLoss's var, GaussianCRPSLoss's sigma, BarronLoss's alpha and scale when they
+are tensors (an ``nn.Parameter`` is trained), and the target of the losses of the residual
+input - target (MSE, L1, Huber, SmoothL1, GaussianNLL, Barron, quantile, ...: minus the
+input's gradient). The other targets, sample weights and the other parameters (a tensor
+pos_weight, class weights) are data: one that requires grad raises ValueError. Second
+derivatives (``create_graph=True``) are not available. :class:`AdaptiveLossFunction` is a
+drop-in for ``robust_loss_pytorch``'s class.
 """
 
 from __future__ import annotations
@@ -208,7 +210,9 @@ def _backward(ctx: Any, grad_value: Optional[Tensor], *_: Any) -> tuple:
     unit = (kernel.reduced and type(grad_value) is Tensor and not torch.compiler.is_compiling()
             and grad_value.item() == 1.0)
     grads = [g.detach() if unit else g * grad_value for g in saved] + [None, None]
-    return None, None, grads[0], None, grads[1], grads[2], None
+    # the target requires grad only in a residual loss (_LossModule refuses it otherwise)
+    d_target = -grads[0] if ctx.needs_input_grad[3] else None
+    return None, None, grads[0], d_target, grads[1], grads[2], None
 
 
 loss_op.register_autograd(_backward, setup_context=_setup_context)
@@ -383,6 +387,7 @@ class _LossModule(torch.nn.Module):
         object.__setattr__(self, "_op_config", op_config)
         object.__setattr__(self, "_slots", tuple(slots))
         object.__setattr__(self, "_rowwise", rowwise)
+        object.__setattr__(self, "_residual", info["residual"])
         # (input, target) and nothing else: forward's fast accept applies
         object.__setattr__(self, "_pair", not slots and self._data[1:] == ("target",))
         object.__setattr__(self, "_target", self._data.index("target")
@@ -443,12 +448,15 @@ class _LossModule(torch.nn.Module):
             operands[i] = t if t.dtype == x.dtype else t.to(x.dtype)
         grad = torch.is_grad_enabled()
         if grad:
-            _refuse_grad("target", target)
+            if not self._residual:
+                _refuse_grad("target", target)
             _refuse_grad("sample_weight", weight)
         if grad and any(t is not None and t.requires_grad for t in operands):
             mode = VALUE_AND_GRADS
         else:
-            mode = VALUE_AND_GRAD if grad and x.requires_grad else VALUE
+            # a residual loss's target gradient is minus the input's
+            wanted = x.requires_grad or (target is not None and target.requires_grad)
+            mode = VALUE_AND_GRAD if grad and wanted else VALUE
         return (self._op_config, mode, x, target, operands[0], operands[1], weight)
 
 

@@ -37,10 +37,12 @@ def _sample(name, seed=0, n=6, c=4, dtype=np.float64):
 
 
 def _differentiable(name):
-    """Positions of the data arguments losskit differentiates (the input and its operands)."""
+    """Positions of the data arguments losskit differentiates (the input, its operands and
+    a residual loss's target)."""
     d = DEFINITIONS[name]
     data = lt._MODULES[d["class_name"]]._data
-    return [0] + [data.index(n) for n in d["operands"] if n in data]
+    target = [data.index("target")] if d["residual"] else []
+    return [0] + [data.index(n) for n in d["operands"] if n in data] + target
 
 
 def _tensors(arrays, positions):
@@ -245,6 +247,32 @@ def test_traced_calls_use_the_operator():
         assert "losskit_loss" in type(value.grad_fn).__name__
     with torch.no_grad():
         assert module(x, y).item() == losskit.HuberLoss()(x.detach().numpy(), y.numpy())
+
+
+RESIDUAL = [n for n in NAMES if DEFINITIONS[n]["residual"]]
+
+
+def test_residual_losses_are_the_regression_losses_of_input_minus_target():
+    assert {"mse", "l1", "huber", "smooth_l1", "gaussian_nll", "barron"} <= set(RESIDUAL)
+    assert not {"poisson_nll", "kl_div", "bce", "bce_with_logits", "cross_entropy"} & set(RESIDUAL)
+
+
+@pytest.mark.parametrize("name", RESIDUAL)
+def test_residual_target_gradient_alone(name):
+    """Only the target requiring grad: its gradient is minus the input's (the input's own
+    gradient with both), on both paths, and the module's value does not change."""
+    x, y, *rest = (torch.tensor(a) for a in _sample(name, seed=4))
+    module = _module(name)
+    y.requires_grad_()
+    value = module(x, y, *rest)
+    (d_target,) = torch.autograd.grad(value, y)
+    xg = x.clone().requires_grad_()
+    expected = torch.autograd.grad(module(xg, y.detach(), *rest), xg)[0]
+    torch.testing.assert_close(d_target, -expected, rtol=0, atol=0)
+    assert value.item() == module(x, y.detach(), *rest).item()
+    config, mode, *args = module._arguments((x, y, *rest), None)
+    op_value = torch.ops.losskit.loss(config, mode, *args)[0]
+    assert torch.equal(torch.autograd.grad(op_value, y)[0], d_target)
 
 
 def test_no_second_derivatives():
@@ -457,8 +485,9 @@ def test_wrong_device():
 
 def test_target_and_weights_requiring_grad_are_refused():
     x = torch.zeros(3, requires_grad=True)
-    with pytest.raises(ValueError, match="target requires grad"):
-        lt.MSELoss()(x, torch.zeros(3, requires_grad=True))
+    for module in (lt.KLDivLoss(), lt.PoissonNLLLoss(), lt.SoftMarginLoss()):
+        with pytest.raises(ValueError, match="target requires grad"):
+            module(x, torch.zeros(3, requires_grad=True))
     with pytest.raises(ValueError, match="sample_weight requires grad"):
         lt.MSELoss()(x, torch.zeros(3), sample_weight=torch.ones(3, requires_grad=True))
     with pytest.raises(ValueError, match="delta requires grad"):
