@@ -16,12 +16,17 @@ Each module calls one PyTorch custom operator, ``torch.ops.losskit.loss`` (made 
 ``torch.compile(fullgraph=True)`` traces it), whose forward pass runs losskit's fused kernel
 for the value and the gradients together, and keeps the gradients for the backward pass:
 nothing is computed twice. Contiguous tensors are read in place; other layouts are copied
-once. Gradients flow to the input and to every other array the kernel differentiates: the
-second input of the pair losses, GaussianNLLLoss's var, GaussianCRPSLoss's sigma, and
-BarronLoss's alpha and scale when they are tensors (an ``nn.Parameter`` is trained). Targets,
-sample weights and the other parameters (a tensor pos_weight, class weights) are data: one
-that requires grad raises ValueError. Second derivatives (``create_graph=True``) are not
-available. :class:`AdaptiveLossFunction` is a drop-in for ``robust_loss_pytorch``'s class.
+once. Eager calls on plain tensors run the same body and backward pass as a
+:class:`torch.autograd.Function`, without the operator's dispatch (identical results; under
+``torch.compile`` and other tracing the operator is used). Gradients flow to the input and
+to every other array the kernel differentiates: the second input of the pair losses,
+GaussianNLLLoss's var, GaussianCRPSLoss's sigma, BarronLoss's alpha and scale when they
+are tensors (an ``nn.Parameter`` is trained), and the target of the losses of the residual
+input - target (MSE, L1, Huber, SmoothL1, GaussianNLL, Barron, quantile, ...: minus the
+input's gradient). The other targets, sample weights and the other parameters (a tensor
+pos_weight, class weights) are data: one that requires grad raises ValueError. Second
+derivatives (``create_graph=True``) are not available. :class:`AdaptiveLossFunction` is a
+drop-in for ``robust_loss_pytorch``'s class.
 """
 
 from __future__ import annotations
@@ -61,14 +66,18 @@ class _Kernel:
     definition, reduction and class weights), made from a configuration string
     (:func:`config_string`)."""
 
-    __slots__ = ("name", "_kernel", "_kernel_info", "reduction", "params", "slow_path", "rows")
+    __slots__ = ("name", "_kernel", "_kernel_info", "reduction", "params",
+                 "slow_path", "rows", "reduced", "row_values")
 
     def __init__(self, config: str) -> None:
         name, params, reduction, ignore_index, class_weight = json.loads(config)
         info = _base.DEFINITIONS[name]
-        self.name, self._kernel_info, self.reduction = name, info, reduction
+        self.name, self._kernel_info = name, info
+        self.reduction, self.reduced = reduction, reduction != "none"
         self.params = {"weight": tuple(class_weight) or None}
         self.rows = info["family"] == "rowwise"
+        # a per-row value multiplies its row's gradients (rows lie along axis 1)
+        self.row_values = self.rows and not self.reduced
         if self.rows:
             self._kernel = _core.RowwiseKernel(name, params, reduction, ignore_index,
                                                class_weight)
@@ -107,8 +116,26 @@ def _kernel(config: str) -> _Kernel:
 
 def _array(t: Optional[Tensor]) -> Optional[np.ndarray]:
     # a view of the tensor's memory (NumPy reads any strides; the kernel copies only what is
-    # not C-contiguous)
-    return None if t is None else t.detach().numpy()
+    # not C-contiguous); detach() only where numpy() needs it (it costs 0.3 us)
+    if t is None:
+        return None
+    return t.detach().numpy() if t.requires_grad else t.numpy()
+
+
+def _run(kernel: _Kernel, mode: int, input: Tensor, target: Optional[Tensor],
+         operand1: Optional[Tensor], operand2: Optional[Tensor],
+         sample_weight: Optional[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    """The kernel's value (a tensor) and the gradients ``mode`` computes (d_input, then
+    d_operand1 and d_operand2 for value_and_grads), in one fused call on the tensors'
+    memory: the body of both the operator and :class:`_EagerLoss`."""
+    arrays = (_array(input), _array(target), _array(operand1), _array(operand2),
+              _array(sample_weight))
+    result = kernel._kernel.run(mode, *arrays, None, None, None)
+    if result is NotImplemented:
+        result = kernel.slow_path(kernel, mode, *arrays, None, None, None)
+    value, grads = (result, ()) if mode == VALUE else (result[0], result[1:])
+    return (torch.from_numpy(np.asarray(value, dtype=arrays[0].dtype)),
+            [torch.from_numpy(g) for g in grads])
 
 
 @torch.library.custom_op("losskit::loss", mutates_args=(), device_types="cpu")
@@ -124,17 +151,10 @@ def loss_op(config: str, mode: int, input: Tensor, target: Optional[Tensor],
     ``operand2`` are the kernel's third and fourth arguments (elementwise) or its second and
     third rows (row-wise), in the input's shape.
     """
-    kernel = _kernel(config)
-    arrays = (_array(input), _array(target), _array(operand1), _array(operand2),
-              _array(sample_weight))
-    result = kernel._kernel.run(mode, *arrays, None, None, None)
-    if result is NotImplemented:
-        result = kernel.slow_path(kernel, mode, *arrays, None, None, None)
-    value, grads = (result, ()) if mode == VALUE else (result[0], result[1:])
-    value = torch.from_numpy(np.asarray(value, dtype=arrays[0].dtype))
-    outs = [torch.from_numpy(g) for g in grads]
-    outs += [input.new_empty(0) for _ in range(3 - len(outs))]
-    return value, outs[0], outs[1], outs[2]
+    value, grads = _run(_kernel(config), mode, input, target, operand1, operand2,
+                        sample_weight)
+    grads += [input.new_empty(0) for _ in range(3 - len(grads))]
+    return value, grads[0], grads[1], grads[2]
 
 
 def _computed(mode: int, operand1: Optional[Tensor], operand2: Optional[Tensor]) -> tuple:
@@ -161,40 +181,87 @@ def _loss_fake(config: str, mode: int, input: Tensor, target: Optional[Tensor],
 
 
 def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
-    kernel = _kernel(inputs[0])
     ctx.mark_non_differentiable(*output[1:])
     # no zero tensors for the gradients' outputs, which nothing differentiates (autograd
     # would fill one of the input's size for each, every backward pass)
     ctx.set_materialize_grads(False)
-    ctx.reduced = kernel.reduction != "none"
-    # a per-row value multiplies its row's gradients (rows lie along axis 1)
-    ctx.rows = not ctx.reduced and kernel.rows
-    ctx.computed = _computed(inputs[1], inputs[4], inputs[5])
-    ctx.save_for_backward(*output[1:])
+    ctx.kernel = _kernel(inputs[0])
+    ctx.save_for_backward(*output[1:1 + sum(_computed(inputs[1], inputs[4], inputs[5]))])
 
 
-def _backward(ctx: Any, grad_value: Tensor, *_: Any) -> tuple:
+def _backward(ctx: Any, grad_value: Optional[Tensor], *_: Any) -> tuple:
+    """The gradients of the operator's (and :class:`_EagerLoss`'s) arguments: the saved
+    gradients (``ctx.saved_tensors``: d_input, then d_operand1 and d_operand2 where computed)
+    times the value's gradient."""
     if torch.is_grad_enabled() and not torch.compiler.is_compiling():
         raise RuntimeError("losskit.torch losses have no second derivatives "
                            "(backward with create_graph=True)")
     saved = ctx.saved_tensors
     if grad_value is None:
         return None, None, None, None, None, None, None
-    if ctx.rows:
+    kernel = ctx.kernel
+    if kernel.row_values:
         grad_value = grad_value.unsqueeze(1)
     # loss.backward() seeds 1: the saved gradients are the answer as they are (in eager mode,
     # on a plain tensor; a traced graph multiplies). They are returned as aliases: the saved
     # tensor's own reference would make autograd copy a gradient it stores in a leaf's .grad
     # (an alias shares the version counter, so a later in-place change of that .grad makes a
     # second backward through a retained graph fail loudly instead of reading it).
-    unit = (ctx.reduced and type(grad_value) is Tensor and not torch.compiler.is_compiling()
+    unit = (kernel.reduced and type(grad_value) is Tensor and not torch.compiler.is_compiling()
             and grad_value.item() == 1.0)
-    grads = [None if not c else (g.detach() if unit else g * grad_value)
-             for c, g in zip(ctx.computed, saved)]
-    return None, None, grads[0], None, grads[1], grads[2], None
+    grads = [g.detach() if unit else g * grad_value for g in saved] + [None, None]
+    # the target requires grad only in a residual loss (_LossModule refuses it otherwise)
+    d_target = -grads[0] if ctx.needs_input_grad[3] else None
+    return None, None, grads[0], d_target, grads[1], grads[2], None
 
 
 loss_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+class _EagerLoss(torch.autograd.Function):
+    """``torch.ops.losskit.loss``'s value without PyTorch's operator dispatch (which costs
+    more than the kernel below ~1e4 elements), for eager calls on plain tensors
+    (:func:`_eager`): the same body (:func:`_run`) and backward pass, one output. The forward
+    takes ``ctx``: a separate ``setup_context`` would make ``apply`` bind the arguments
+    through ``inspect.signature`` (~25 us a call)."""
+
+    @staticmethod
+    def forward(ctx: Any, kernel: _Kernel, mode: int, *tensors: Optional[Tensor]) -> Tensor:
+        value, grads = _run(kernel, mode, *tensors)
+        ctx.kernel = kernel
+        ctx.save_for_backward(*grads)
+        return value
+
+    backward = staticmethod(_backward)
+
+
+# Function.apply without its Python wrapper, which binds the arguments for a separate
+# setup_context and unwraps dead functorch wrappers (none here: _eager) - 3 us a call
+_eager_apply = torch._C._FunctionBase.__dict__["apply"].__get__(None, _EagerLoss)
+_dispatch_modes = torch._C._len_torch_dispatch_stack
+_function_modes = torch._C._is_torch_function_mode_enabled
+_functorch = torch._C._are_functorch_transforms_active
+_tracing_state = torch._C._get_tracing_state
+
+
+def _eager(x: Tensor) -> bool:
+    """Whether a call on input ``x`` may skip the operator: nothing traces, compiles or
+    transforms it (no torch.compile, FakeTensor, functionalization, functorch, jit trace
+    or other mode) and ``x`` is a plain tensor. ``torch.compiler.is_compiling()`` comes first:
+    Dynamo folds it to True and never reaches the other calls."""
+    return not (torch.compiler.is_compiling() or _dispatch_modes() or _function_modes()
+                or _functorch() or _tracing_state() is not None) and type(x) is Tensor
+
+
+def _value(config: str, mode: int, input: Tensor, *rest: Optional[Tensor]) -> Tensor:
+    """The value of ``torch.ops.losskit.loss(config, mode, input, *rest)``, its gradients
+    wired into autograd: through the operator, or eagerly the same body without it (identical
+    values and gradients)."""
+    if not _eager(input):
+        return loss_op(config, mode, input, *rest)[0]
+    if mode == VALUE:
+        return _run(_kernel(config), mode, input, *rest)[0]
+    return _eager_apply(_kernel(config), mode, input, *rest)
 
 
 @torch.library.custom_op("losskit::barron_log_partition", mutates_args=(), device_types="cpu")
@@ -320,6 +387,9 @@ class _LossModule(torch.nn.Module):
         object.__setattr__(self, "_op_config", op_config)
         object.__setattr__(self, "_slots", tuple(slots))
         object.__setattr__(self, "_rowwise", rowwise)
+        object.__setattr__(self, "_residual", info["residual"])
+        # (input, target) and nothing else: forward's fast accept applies
+        object.__setattr__(self, "_pair", not slots and self._data[1:] == ("target",))
         object.__setattr__(self, "_target", self._data.index("target")
                            if "target" in self._data else None)
 
@@ -334,7 +404,15 @@ class _LossModule(torch.nn.Module):
 
     def forward(self, *data: Any, sample_weight: Any = None) -> Tensor:
         """The loss of the data arguments (in PyTorch's order), as a tensor."""
-        return loss_op(*self._arguments(data, sample_weight))[0]
+        if self._pair and sample_weight is None and len(data) == 2:
+            x, target = data
+            # the usual call accepted in a few attribute reads (_arguments checks the rest
+            # and raises the errors)
+            if (type(x) is Tensor and type(target) is Tensor and x.dtype in _FLOAT_TENSORS
+                    and x.is_cpu and target.is_cpu and not target.requires_grad):
+                mode = VALUE_AND_GRAD if x.requires_grad and torch.is_grad_enabled() else VALUE
+                return _value(self._op_config, mode, x, target, None, None, None)
+        return _value(*self._arguments(data, sample_weight))
 
     def _arguments(self, data: tuple, sample_weight: Any) -> tuple:
         """The arguments of ``torch.ops.losskit.loss`` for this call."""
@@ -370,12 +448,15 @@ class _LossModule(torch.nn.Module):
             operands[i] = t if t.dtype == x.dtype else t.to(x.dtype)
         grad = torch.is_grad_enabled()
         if grad:
-            _refuse_grad("target", target)
+            if not self._residual:
+                _refuse_grad("target", target)
             _refuse_grad("sample_weight", weight)
         if grad and any(t is not None and t.requires_grad for t in operands):
             mode = VALUE_AND_GRADS
         else:
-            mode = VALUE_AND_GRAD if grad and x.requires_grad else VALUE
+            # a residual loss's target gradient is minus the input's
+            wanted = x.requires_grad or (target is not None and target.requires_grad)
+            mode = VALUE_AND_GRAD if grad and wanted else VALUE
         return (self._op_config, mode, x, target, operands[0], operands[1], weight)
 
 
@@ -580,8 +661,8 @@ class AdaptiveLossFunction(torch.nn.Module):
         grad = torch.is_grad_enabled()
         mode = VALUE_AND_GRADS if grad and (alpha.requires_grad or scale.requires_grad) else (
             VALUE_AND_GRAD if grad and x.requires_grad else VALUE)
-        rho = loss_op(_BARRON_PER_ELEMENT, mode, x, torch.zeros_like(x), alpha.expand(x.shape),
-                      scale.expand(x.shape), None)[0]
+        rho = _value(_BARRON_PER_ELEMENT, mode, x, torch.zeros_like(x), alpha.expand(x.shape),
+                     scale.expand(x.shape), None)
         return rho + (torch.log(scale) + log_partition_op(alpha)[0])
 
     def forward(self, x: Tensor) -> Tensor:

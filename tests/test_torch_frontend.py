@@ -37,10 +37,12 @@ def _sample(name, seed=0, n=6, c=4, dtype=np.float64):
 
 
 def _differentiable(name):
-    """Positions of the data arguments losskit differentiates (the input and its operands)."""
+    """Positions of the data arguments losskit differentiates (the input, its operands and
+    a residual loss's target)."""
     d = DEFINITIONS[name]
     data = lt._MODULES[d["class_name"]]._data
-    return [0] + [data.index(n) for n in d["operands"] if n in data]
+    target = [data.index("target")] if d["residual"] else []
+    return [0] + [data.index(n) for n in d["operands"] if n in data] + target
 
 
 def _tensors(arrays, positions):
@@ -159,13 +161,19 @@ def test_scaled_upstream_gradient():
     torch.testing.assert_close(x.grad, torch.tensor([0.5, -2.0, -1.0]))
 
 
-def test_backward_stores_the_kernel_gradient_without_copies():
+@pytest.mark.parametrize("path", ["operator", "eager"])
+def test_backward_stores_the_kernel_gradient_without_copies(path):
     """The gradient losskit wrote in the forward pass becomes the leaf's .grad itself; a
     retained graph gives it again (and accumulates as PyTorch does)."""
     x = torch.tensor(np.random.default_rng(11).normal(size=1000), requires_grad=True)
     y = torch.zeros(1000)
     module = lt.HuberLoss(delta=0.5)
-    value, d_input, _, _ = torch.ops.losskit.loss(*module._arguments((x, y), None))
+    if path == "operator":
+        value, d_input, _, _ = torch.ops.losskit.loss(*module._arguments((x, y), None))
+    else:
+        value = module(x, y)
+        assert type(value.grad_fn).__name__ == "_EagerLossBackward"
+        (d_input,) = value.grad_fn.saved_tensors
     address = d_input.data_ptr()
     del d_input
     value.backward(retain_graph=True)
@@ -175,6 +183,96 @@ def test_backward_stores_the_kernel_gradient_without_copies():
     torch.testing.assert_close(x.grad, expected, rtol=0, atol=0)
     value.backward()
     torch.testing.assert_close(x.grad, 2 * expected, rtol=0, atol=0)
+
+
+# the operator's and the eager path's calls: (registry name, parameters, data positions that
+# require grad); "tensor" parameters are given as Parameters (per element)
+PATH_CASES = [("mse", {}, [0]), ("huber", {"delta": 0.3}, [0]), ("cross_entropy", {}, [0]),
+              ("gaussian_nll", {"reduction": "none"}, [0, 2]),
+              ("triplet_margin", {"margin": 5.0}, [0, 1, 2]),
+              ("barron", {"alpha": "tensor", "scale": "tensor"}, [0])]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", PATH_CASES, ids=[c[0] for c in PATH_CASES])
+def test_eager_path_equals_the_operator_bitwise(case, dtype):
+    """Eager calls on plain tensors skip the operator's dispatch (an autograd Function around
+    the same kernel call); values and every gradient are bitwise those of
+    torch.ops.losskit.loss, for a seed of 1 (the no-copy backward) and a scaled one."""
+    name, params, positions = case
+    rng = np.random.default_rng(5)
+    tensor_params = {k: torch.nn.Parameter(torch.tensor(rng.uniform(0.5, 1.5, 6).astype(dtype)))
+                     for k, v in params.items() if v == "tensor"}
+    module = _module(name, **{**params, **tensor_params})
+    arrays = _sample(name, seed=3, n=6, c=4, dtype=dtype)
+    results = []
+    for path in ("eager", "operator"):
+        tensors = _tensors(arrays, positions)
+        leaves = [tensors[i] for i in positions] + list(tensor_params.values())
+        for t in leaves:
+            t.grad = None
+        if path == "eager":
+            value = module(*tensors)
+            assert type(value.grad_fn).__name__ == "_EagerLossBackward"
+        else:
+            config, mode, *rest = module._arguments(tensors, None)
+            value = torch.ops.losskit.loss(config, mode, *rest)[0]
+            assert "losskit_loss" in type(value.grad_fn).__name__
+        seed = torch.linspace(-1, 2, value.numel(), dtype=value.dtype).reshape(value.shape)
+        if value.dim() == 0:
+            seed = torch.ones_like(value)
+        grads = torch.autograd.grad(value, leaves, seed, retain_graph=True)
+        scaled = torch.autograd.grad(value, leaves, 0.75 * seed)
+        results.append((value.detach(), grads, scaled))
+    (v1, g1, s1), (v2, g2, s2) = results
+    assert torch.equal(v1, v2)
+    for a, b in zip(g1 + s1, g2 + s2):
+        assert a.dtype == b.dtype and torch.equal(a, b)
+    assert not torch.equal(g1[0], s1[0])
+
+
+def test_traced_calls_use_the_operator():
+    """Under a dispatch mode (FakeTensor, make_fx) or without grad the eager Function is not
+    used: the operator is what traces."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    module = lt.HuberLoss()
+    x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(5, dtype=torch.float64)
+    graph = make_fx(lambda a, b: module(a, b))(x.detach(), y)
+    assert "torch.ops.losskit.loss.default" in graph.code
+    with FakeTensorMode() as mode:
+        value = module(mode.from_tensor(x), mode.from_tensor(y))
+        assert "losskit_loss" in type(value.grad_fn).__name__
+    with torch.no_grad():
+        assert module(x, y).item() == losskit.HuberLoss()(x.detach().numpy(), y.numpy())
+
+
+RESIDUAL = [n for n in NAMES if DEFINITIONS[n]["residual"]]
+
+
+def test_residual_losses_are_the_regression_losses_of_input_minus_target():
+    assert {"mse", "l1", "huber", "smooth_l1", "gaussian_nll", "barron"} <= set(RESIDUAL)
+    assert not {"poisson_nll", "kl_div", "bce", "bce_with_logits", "cross_entropy"} & set(RESIDUAL)
+
+
+@pytest.mark.parametrize("name", RESIDUAL)
+def test_residual_target_gradient_alone(name):
+    """Only the target requiring grad: its gradient is minus the input's (the input's own
+    gradient with both), on both paths, and the module's value does not change."""
+    x, y, *rest = (torch.tensor(a) for a in _sample(name, seed=4))
+    module = _module(name)
+    y.requires_grad_()
+    value = module(x, y, *rest)
+    (d_target,) = torch.autograd.grad(value, y)
+    xg = x.clone().requires_grad_()
+    expected = torch.autograd.grad(module(xg, y.detach(), *rest), xg)[0]
+    torch.testing.assert_close(d_target, -expected, rtol=0, atol=0)
+    assert value.item() == module(x, y.detach(), *rest).item()
+    config, mode, *args = module._arguments((x, y, *rest), None)
+    op_value = torch.ops.losskit.loss(config, mode, *args)[0]
+    assert torch.equal(torch.autograd.grad(op_value, y)[0], d_target)
 
 
 def test_no_second_derivatives():
@@ -387,8 +485,9 @@ def test_wrong_device():
 
 def test_target_and_weights_requiring_grad_are_refused():
     x = torch.zeros(3, requires_grad=True)
-    with pytest.raises(ValueError, match="target requires grad"):
-        lt.MSELoss()(x, torch.zeros(3, requires_grad=True))
+    for module in (lt.KLDivLoss(), lt.PoissonNLLLoss(), lt.SoftMarginLoss()):
+        with pytest.raises(ValueError, match="target requires grad"):
+            module(x, torch.zeros(3, requires_grad=True))
     with pytest.raises(ValueError, match="sample_weight requires grad"):
         lt.MSELoss()(x, torch.zeros(3), sample_weight=torch.ones(3, requires_grad=True))
     with pytest.raises(ValueError, match="delta requires grad"):

@@ -536,6 +536,7 @@ py::dict definition(const LossInfo& d) {
   out["torch_function"] = d.torch_function;
   out["link"] = d.link;
   out["convex"] = d.convex;
+  out["residual"] = d.residual;
   static const char* const kRowTargets[] = {"labels", "label_lists", "values", "signs", "none"};
   out["row_target"] = kRowTargets[static_cast<int>(d.row_target)];
   out["spatial"] = d.spatial;

@@ -151,6 +151,9 @@ struct LossInfo {
   // of the target's mean: the GLM deviances; a linear model predicts its exp).
   const char* link = "identity";
   bool convex = true;  // in the input (false: its second derivative is negative somewhere)
+  // A function of the residual input - target (and of the third argument): the gradient in
+  // the target is minus the input's (front ends differentiate the target with it).
+  bool residual = false;
   // Row-wise: the target's kind; whether (N, C, d1, ...) scores with (N, d1, ...) targets are
   // accepted (PyTorch's K-dimensional losses). The row operands (arity 3: `operands` names
   // them) have the input's shape, follow it in the argument order, and come before the target.

@@ -384,6 +384,7 @@ template <class T> struct BarronLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "barron";
+    d.residual = true;
     d.convex = false;  // for alpha < 1
     d.class_name = "BarronLoss";
     d.arity = 4;

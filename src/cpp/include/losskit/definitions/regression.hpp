@@ -15,6 +15,7 @@ template <class T> struct MseLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "mse";
+    d.residual = true;
     d.torch_function = "mse_loss";
     d.class_name = "MSELoss";
     d.summary = "Mean squared error.";
@@ -37,6 +38,7 @@ template <class T> struct L1Loss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "l1";
+    d.residual = true;
     d.torch_function = "l1_loss";
     d.class_name = "L1Loss";
     d.summary = "Absolute error.";
@@ -61,6 +63,7 @@ template <class T> struct HuberLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "huber";
+    d.residual = true;
     d.torch_function = "huber_loss";
     d.class_name = "HuberLoss";
     d.summary = "Huber loss: quadratic near zero, linear in the tails.";
@@ -93,6 +96,7 @@ template <class T> struct SmoothL1Loss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "smooth_l1";
+    d.residual = true;
     d.torch_function = "smooth_l1_loss";
     d.class_name = "SmoothL1Loss";
     d.summary = "Smooth L1 loss (Huber divided by beta).";
@@ -129,6 +133,7 @@ template <class T> struct PseudoHuberLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "pseudo_huber";
+    d.residual = true;
     d.class_name = "PseudoHuberLoss";
     d.summary = "Pseudo-Huber loss: a smooth Huber.";
     d.formula = "delta^2 (sqrt(1 + (r/delta)^2) - 1)";
@@ -176,6 +181,7 @@ template <class T> struct LogCoshLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "log_cosh";
+    d.residual = true;
     d.class_name = "LogCoshLoss";
     d.summary = "Log-cosh loss.";
     d.formula = "log(cosh(r))";
@@ -215,6 +221,7 @@ template <class T> struct QuantileLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "quantile";
+    d.residual = true;
     d.class_name = "QuantileLoss";
     d.summary = "Quantile (pinball) loss, with u = target - input.";
     d.formula = "max(q u, (q - 1) u), u = target - input";
@@ -248,6 +255,7 @@ template <class T> struct EpsilonInsensitiveLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "epsilon_insensitive";
+    d.residual = true;
     d.class_name = "EpsilonInsensitiveLoss";
     d.summary = "Epsilon-insensitive loss of support vector regression.";
     d.formula = "max(0, |r| - epsilon) (squared if squared)";
@@ -285,6 +293,7 @@ template <class T> struct GaussianNllLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "gaussian_nll";
+    d.residual = true;
     d.torch_function = "gaussian_nll_loss";
     d.class_name = "GaussianNLLLoss";
     d.arity = 3;
@@ -390,6 +399,7 @@ template <class T> struct ExpectileLoss {
   static constexpr LossInfo kInfo = with_params([] {
     LossInfo d;
     d.name = "expectile";
+    d.residual = true;
     d.class_name = "ExpectileLoss";
     d.summary = "Expectile loss (asymmetric squared error), with u = target - input.";
     d.formula = "|tau - 1[u < 0]| u^2, u = target - input";
@@ -424,6 +434,7 @@ template <class T> struct GaussianCrpsLoss {
   static constexpr LossInfo kInfo = [] {
     LossInfo d;
     d.name = "gaussian_crps";
+    d.residual = true;
     d.class_name = "GaussianCRPSLoss";
     d.arity = 3;
     d.operands = "sigma";
