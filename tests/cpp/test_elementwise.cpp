@@ -642,7 +642,12 @@ void check_point_functions(const Call& call, const ValueGradients& value_gradien
   loss.reduction = Reduction::sum;
   std::vector<T> grad(n), hess(n);
   if constexpr (Loss::arity == 2) loss.grad_hess(d.x, d.y, grad, hess, losskit::Hessian::exact);
-  else if constexpr (Loss::arity == 3) loss.grad_hess(d.x, d.y, d.z3, grad, hess, losskit::Hessian::exact);
+  else if constexpr (Loss::arity == 3) {
+    if (losskit::info(Loss::id).third_position == 1)  // PyTorch's (input1, input2, target)
+      loss.grad_hess(d.x, d.z3, d.y, grad, hess, losskit::Hessian::exact);
+    else
+      loss.grad_hess(d.x, d.y, d.z3, grad, hess, losskit::Hessian::exact);
+  }
   else loss.grad_hess(d.x, d.y, d.z3, d.z4, grad, hess, losskit::Hessian::exact);
   for (std::size_t i = 0; i < n; ++i) {
     const Expected& e = d.expected[i];
